@@ -1,0 +1,1 @@
+"""The runner: browser pool, step dispatch, locators, templating, outcomes."""

@@ -1,0 +1,113 @@
+"""One exception hierarchy for the whole package, and the exit codes it maps to.
+
+    RunbookError                      base; never raised itself
+    ├── UsageError                    exit 2: nothing was executed, the caller must fix their input
+    │   ├── RunbookLoadError          a runbook file is malformed (file:line:column, key, suggestion)
+    │   ├── InputValueError           a CLI/API input value is invalid (names the input)
+    │   ├── MissingAnswerError        an `ask` needs an answer and there is no terminal to ask on
+    │   └── ConfigError               the environments file or an override is wrong
+    ├── TargetUnreachableError        exit 3: the browser cannot start or the target does not answer
+    ├── StepFailed                    a step did not do what the runbook expected (ends the run as failed)
+    ├── EvidenceError                 evidence could not be written safely (e.g. a trace still holds a secret)
+    └── TicketError                   a ticket could not be opened or delivered
+        └── TrackerUnavailable        the tracker is down, slow or answered 5xx: the ticket waits in the outbox
+
+Messages are written for the person who must act: what happened, where, and what to do next.
+Third-party errors (Playwright, httpx, PyYAML, pydantic) are translated where they enter, with `raise ... from`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of `runbook`, documented in README.md."""
+
+    RESOLVED = 0
+    NOT_RESOLVED = 1  # escalated or failed
+    BAD_INPUT = 2  # bad input or runbook; nothing executed
+    UNREACHABLE = 3  # target or browser unreachable
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class RunbookError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.NOT_RESOLVED
+
+
+class UsageError(RunbookError):
+    """The caller's input is wrong; raised before any browser starts."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class RunbookLoadError(UsageError):
+    """A runbook file cannot be read, parsed or validated. Fix the file at the place named."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        snippet: str | None = None,
+    ) -> None:
+        self.path, self.line, self.column, self.snippet = path, line, column, snippet
+        self.message = message
+        super().__init__(self.__str__())
+
+    @property
+    def location(self) -> str:
+        where = self.path or "<runbook>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        if self.snippet:
+            text += "\n" + self.snippet
+        return text
+
+
+class InputValueError(UsageError):
+    """An input value given on the command line or to `run()` is invalid. Names the input."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"input '{name}': {message}")
+
+
+class MissingAnswerError(UsageError):
+    """An `ask` step needs an answer, there is no terminal, and no option gave it."""
+
+
+class ConfigError(UsageError):
+    """The environments file, an --env name or a --base-url override is wrong."""
+
+
+class TargetUnreachableError(RunbookError):
+    """The browser could not start or the target did not answer. Check the URL / the browser path."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class StepFailed(RunbookError):
+    """A step did not do what the runbook expected; the run ends as failed with evidence saved."""
+
+
+class EvidenceError(RunbookError):
+    """Evidence could not be written safely; the unsafe artifact was withheld, never kept."""
+
+
+class TicketError(RunbookError):
+    """A ticket could not be opened."""
+
+
+class TrackerUnavailable(TicketError):
+    """The tracker is down, slow or answered 5xx; the ticket stays in the local outbox for retry."""

@@ -1,0 +1,99 @@
+"""The two emulated apps and the `/_sandbox` control routes both of them carry.
+
+Control routes (on either app's base URL; they act on the shared state):
+    POST   /_sandbox/reset              restore the seed fixture (and clear faults)
+    GET    /_sandbox/mail?to=ADDRESS    the mail outbox as JSON, newest first
+    GET    /_sandbox/outbox             the mail outbox as a page
+    GET    /_sandbox/faults             the active fault rules
+    POST   /_sandbox/faults             add a rule (JSON body, see faults.FaultRule)
+    DELETE /_sandbox/faults             clear every rule
+    GET    /_sandbox/settings           the switches (e.g. netsuite_refusal: alert | banner)
+    POST   /_sandbox/settings           set switches (JSON object)
+    GET    /_sandbox/health             {"ok": true, "app": NAME}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from .faults import FaultMiddleware, FaultRule, Faults
+from .store import Store
+from .web import render, store_of
+
+control = APIRouter(prefix="/_sandbox")
+
+
+@control.get("/health")
+def health(request: Request) -> dict[str, Any]:
+    return {"ok": True, "app": request.app.state.name}
+
+
+@control.post("/reset")
+def reset(request: Request) -> dict[str, Any]:
+    store_of(request).reset()
+    request.app.state.faults.clear()
+    return {"ok": True}
+
+
+@control.get("/mail")
+def mail(request: Request, to: str | None = None) -> list[dict[str, Any]]:
+    return store_of(request).mail(to)
+
+
+@control.get("/outbox", response_class=HTMLResponse)
+def outbox(request: Request, to: str | None = None) -> HTMLResponse:
+    return render(request, "outbox.html", messages=store_of(request).mail(to), to=to or "")
+
+
+@control.get("/faults")
+def list_faults(request: Request) -> list[dict[str, Any]]:
+    return request.app.state.faults.describe()
+
+
+@control.post("/faults")
+def add_fault(request: Request, rule: FaultRule) -> list[dict[str, Any]]:
+    request.app.state.faults.add(rule)
+    return request.app.state.faults.describe()
+
+
+@control.delete("/faults")
+def clear_faults(request: Request) -> list[dict[str, Any]]:
+    request.app.state.faults.clear()
+    return []
+
+
+@control.get("/settings")
+def get_settings(request: Request) -> dict[str, Any]:
+    rows = store_of(request).all("SELECT key FROM settings ORDER BY key")
+    return {r["key"]: store_of(request).setting(r["key"]) for r in rows}
+
+
+@control.post("/settings")
+def set_settings(request: Request, values: dict[str, Any] = Body(...)) -> JSONResponse:
+    for key, value in values.items():
+        store_of(request).set_setting(key, value)
+    return JSONResponse(get_settings(request))
+
+
+def _make(name: str, title: str, router: APIRouter, store: Store, faults: Faults) -> Any:
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.name = name
+    app.state.store = store
+    app.state.faults = faults
+    app.include_router(control)
+    app.include_router(router)
+    return FaultMiddleware(app, faults=faults, app_name=name)
+
+
+def create_apps(store: Store, faults: Faults | None = None) -> dict[str, Any]:
+    """Both ASGI apps over one store: {"portal": app, "netsuite": app}."""
+    from . import netsuite, portal  # imported here so that each registers its tables first
+
+    faults = faults or Faults()
+    return {
+        "portal": _make("portal", "Customer Portal (sandbox)", portal.router, store, faults),
+        "netsuite": _make("netsuite", "NetSuite (sandbox)", netsuite.router, store, faults),
+    }
