@@ -1,0 +1,137 @@
+"""The library API the CLI, the scheduler and the pytest plugin all call: no command has its own path."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .engine.answers import Prompter, how_to_give
+from .engine.context import Reporter
+from .environments import Target, resolve
+from .errors import ConfigError, InputValueError, MissingAnswerError
+from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
+from .result import RunResult
+from .schema import Ask, Input
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _coerce(name: str, spec: Input, raw: Any) -> Any:
+    if spec.type == "int":
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise InputValueError(name, f"'{raw}' is not a whole number") from None
+    if spec.type == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("yes", "true", "1", "y"):
+            return True
+        if text in ("no", "false", "0", "n"):
+            return False
+        raise InputValueError(name, f"'{raw}' is not yes or no")
+    value = str(raw).strip()
+    if spec.type == "email" and not EMAIL.match(value):
+        raise InputValueError(name, f"'{value}' is not an email address")
+    if spec.type == "enum" and value not in (spec.choices or []):
+        raise InputValueError(name, f"'{value}' is not one of {', '.join(spec.choices or [])}")
+    if spec.pattern and not re.fullmatch(spec.pattern, value):
+        shown = "the value given" if spec.type == "secret" else f"'{value}'"
+        raise InputValueError(name, f"{shown} does not have the expected form ({spec.pattern})")
+    return value
+
+
+def _asked(loaded: LoadedRunbook) -> set[str]:
+    return {step.ask for _, step in walk_steps(loaded.model.steps, ()) if isinstance(step, Ask)}
+
+
+def validate_inputs(loaded: LoadedRunbook, raw: dict[str, Any]) -> dict[str, Any]:
+    """Check and convert input values. Raises InputValueError naming the input."""
+    spec = loaded.model.inputs
+    for name in raw:
+        if name not in spec:
+            raise InputValueError(name, f"{loaded.name} has no such input (it has: {', '.join(spec) or 'none'})")
+    values: dict[str, Any] = {}
+    asked = _asked(loaded)
+    for name, item in spec.items():
+        value = raw.get(name)
+        if value in (None, "") and item.from_env:
+            value = os.environ.get(item.from_env)
+        if value in (None, ""):
+            if item.default is not None:
+                values[name] = item.default
+            elif item.required and name not in asked:
+                raise InputValueError(name, f"is required: {how_to_give(name, True).split(', or')[0]}")
+            continue
+        values[name] = _coerce(name, item, value)
+    return values
+
+
+def preflight_answers(loaded: LoadedRunbook, values: dict[str, Any], answers: dict[str, Any],
+                      target: Target, prompter: Prompter | None) -> None:
+    """Without a terminal, an `ask` on the main path must be answerable up front. Raises MissingAnswerError."""
+    if prompter is not None:
+        return
+    for step in loaded.model.steps:
+        if not isinstance(step, Ask):
+            continue
+        if values.get(step.ask) not in (None, "") or answers.get(step.ask) not in (None, ""):
+            continue
+        if step.from_mail is not None and target.mailbox:
+            continue
+        raise MissingAnswerError(f"'{step.ask}' is needed ({step.prompt}) and there is no terminal to ask on: "
+                                 f"{how_to_give(step.ask, step.ask in loaded.model.inputs)}")
+
+
+def prepare_sandbox(target: Target, settings: dict[str, Any] | None = None) -> None:
+    """Start the run from the sandbox's documented state, with a case's settings applied."""
+    if target.sandbox is not None:
+        target.sandbox.reset()
+        for key, value in (settings or {}).items():
+            target.sandbox.store.set_setting(key, value)
+    elif settings:
+        base = next(iter(target.apps.values()), None)
+        if base:
+            httpx.post(f"{base}/_sandbox/settings", json=settings, timeout=10).raise_for_status()
+
+
+def run(
+    runbook: str | Path | LoadedRunbook,
+    inputs: dict[str, Any] | None = None,
+    *,
+    env: str | None = None,
+    base_urls: dict[str, str] | None = None,
+    target: Target | None = None,
+    answers: dict[str, Any] | None = None,
+    prompter: Prompter | None = None,
+    reporter: Reporter | None = None,
+    headed: bool = False,
+    chromium: str | None = None,
+    evidence_root: Path | None = None,
+    catalog: Catalog | None = None,
+    sandbox_settings: dict[str, Any] | None = None,
+    reset_sandbox: bool = True,
+) -> RunResult:
+    """Load, validate and run a runbook. Raises UsageError (exit 2) before any browser starts on bad input."""
+    from .engine.runner import RunOptions, execute
+
+    catalog = catalog or Catalog.default()
+    loaded = runbook if isinstance(runbook, LoadedRunbook) else load_runbook(runbook, catalog=catalog)
+    values = validate_inputs(loaded, dict(inputs or {}))
+    target = target or resolve(env, base_urls)
+    if loaded.model.app not in target.apps:
+        target.base_url(loaded.model.app)  # raises ConfigError naming the app and how to give it
+    preflight_answers(loaded, values, answers or {}, target, prompter)
+    if reset_sandbox:
+        prepare_sandbox(target, sandbox_settings)
+    options = RunOptions(headed=headed, chromium=chromium, evidence_root=evidence_root)
+    return execute(loaded, values, target, catalog=catalog, answers=answers, prompter=prompter,
+                   reporter=reporter, options=options)
+
+
+__all__ = ["ConfigError", "preflight_answers", "prepare_sandbox", "run", "validate_inputs"]

@@ -1,0 +1,247 @@
+"""`runbook`: a thin typer layer over the library API. Each command is a few lines; the work is in the library.
+
+Exit codes (errors.ExitCode): 0 resolved, 1 escalated or failed, 2 bad input or runbook (nothing executed),
+3 target or browser unreachable, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import typer
+
+from .errors import ExitCode, RunbookError
+
+app = typer.Typer(help="Run support runbooks in a real browser, with evidence.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+sandbox_app = typer.Typer(help="The embedded sandbox of the customer portal and NetSuite.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+def _fail(exc: RunbookError) -> NoReturn:
+    from .console import error
+
+    error(str(exc))
+    raise typer.Exit(int(exc.exit_code))
+
+
+# -- runbook run NAME --input ... ----------------------------------------------------------------------------
+
+COMMON = ("env", "base_url", "headed", "as_json", "chromium", "traces", "no_input")
+
+
+def _common_options() -> list[click.Option]:
+    return [
+        click.Option(["--env"], help="Environment from the environments file (default: the embedded sandbox)."),
+        click.Option(["--base-url", "base_url"], multiple=True, metavar="APP=URL", help="Override an app's URL."),
+        click.Option(["--headed"], is_flag=True, help="Show the browser window."),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print one JSON object at the end (progress on stderr)."),
+        click.Option(["--chromium"], metavar="PATH", help="The Chromium to use (default: /usr/bin/chromium)."),
+        click.Option(["--traces"], metavar="DIR", help="Where run evidence goes (default: ./traces)."),
+        click.Option(["--no-input", "no_input"], is_flag=True, help="Never prompt; missing answers are errors."),
+    ]
+
+
+def _input_option(name: str, spec: Any) -> click.Option:
+    flag = "--" + name.replace("_", "-")
+    help_text = (spec.help or "") + ("" if spec.required else " (optional)")
+    if spec.type == "bool":
+        return click.Option([f"{flag}/--no-{name.replace('_', '-')}", name], default=None, help=help_text)
+    if spec.type == "enum":
+        return click.Option([flag, name], type=click.Choice(spec.choices), help=help_text)
+    metavar = {"email": "EMAIL", "int": "N", "secret": "SECRET"}.get(spec.type, "TEXT")
+    if spec.type == "secret":
+        help_text += " Secret: leave it out to be asked without echo."
+    return click.Option([flag, name], metavar=metavar, help=help_text.strip())
+
+
+def _runbook_command(name: str) -> click.Command:
+    """A click command whose options are this runbook's inputs plus the common run options."""
+    from .loader import load_runbook
+
+    try:
+        loaded = load_runbook(name)
+    except RunbookError as exc:
+        _fail(exc)
+    params: list[click.Parameter] = _common_options()
+    params += [_input_option(n, spec) for n, spec in loaded.model.inputs.items()]
+    return click.Command(name, params=params, callback=lambda **kw: _run_command(loaded, kw),
+                         help=_help(loaded.model))
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+)
+def run_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(None, help="Runbook name or file; then its inputs as options (see NAME --help)"),
+) -> None:
+    """Run a runbook: runbook run NAME --input VALUE ... (runbook run NAME --help lists its inputs)."""
+    if name in (None, "--help", "-h"):
+        from .loader import Catalog
+
+        typer.echo("Usage: runbook run NAME [OPTIONS]\n\nRunbooks:")
+        for known in sorted(Catalog.default().names()):
+            typer.echo(f"  {known}")
+        typer.echo("\nrunbook run NAME --help lists a runbook's inputs and options.")
+        raise typer.Exit(0 if name else int(ExitCode.BAD_INPUT))
+    command = _runbook_command(name)
+    try:
+        command.main(args=list(ctx.args), prog_name=f"runbook run {name}", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        raise typer.Exit(done.exit_code) from None
+    except click.ClickException as exc:
+        from .console import error
+
+        error(exc.format_message())
+        raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
+
+
+def _help(model: Any) -> str:
+    outcomes = ", ".join(f"{n} ({o.status})" for n, o in model.outcomes.items())
+    return f"{model.title}\n\n{(model.description or '').strip()}\n\nOutcomes: {outcomes}"
+
+
+def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
+    from . import api
+    from .console import ConsolePrompter, ConsoleReporter, is_interactive, render_result
+    from .environments import parse_base_urls
+
+    common = {k: kwargs.pop(k) for k in COMMON}
+    inputs = {k: v for k, v in kwargs.items() if v is not None}
+    interactive = is_interactive() and not common["no_input"]
+    stream = sys.stderr if common["as_json"] else sys.stdout
+    try:
+        inputs = _prompt_missing_secrets(loaded, inputs, interactive)
+        result = api.run(
+            loaded, inputs, env=common["env"], base_urls=parse_base_urls(list(common["base_url"])),
+            prompter=ConsolePrompter() if interactive else None, reporter=ConsoleReporter(stream),
+            headed=common["headed"], chromium=common["chromium"],
+            evidence_root=Path(common["traces"]) if common["traces"] else None,
+        )
+    except RunbookError as exc:
+        _fail(exc)
+    if common["as_json"]:
+        sys.stdout.write(json.dumps(_json_summary(result), indent=2) + "\n")
+    else:
+        stream.write(render_result(result) + "\n")
+    raise click.exceptions.Exit(result.exit_code)
+
+
+def _prompt_missing_secrets(loaded: Any, inputs: dict[str, Any], interactive: bool) -> dict[str, Any]:
+    """Required secret inputs not given are asked without echo, so they stay out of shell history."""
+    import getpass
+
+    from .api import _asked
+
+    asked = _asked(loaded)
+    for name, spec in loaded.model.inputs.items():
+        if spec.type == "secret" and spec.required and name not in inputs and name not in asked and not spec.from_env:
+            if interactive:
+                inputs[name] = getpass.getpass(f"  ? {spec.help or name} (not echoed): ")
+    return inputs
+
+
+def _json_summary(result: Any) -> dict[str, Any]:
+    data = result.to_json()
+    keep = ("run_id", "runbook", "status", "outcome", "summary", "exit_code", "artifacts", "ticket", "error",
+            "environment", "duration_s", "evidence_dir")
+    out = {k: data[k] for k in keep}
+    out["steps"] = [{k: s[k] for k in ("number", "label", "status", "duration_s", "detail", "error")} for s in data["steps"]]
+    return out
+
+
+# -- catalog commands -----------------------------------------------------------------------------------------
+
+
+@app.command("list")
+def list_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the runbooks: name, title, app, inputs, outcomes, cases."""
+    from .catalog_view import describe_all
+
+    try:
+        items = describe_all()
+    except RunbookError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(items, indent=2))
+        return
+    for item in items:
+        outcomes = ", ".join(item["outcomes"])
+        typer.echo(f"{item['name']:<32} {item['app']:<9} {item['title']}\n{'':<42}outcomes: {outcomes}; "
+                   f"cases: {len(item['cases'])}")
+
+
+@app.command()
+def show(name: str = typer.Argument(..., help="Runbook name or file")) -> None:
+    """Show a runbook: its inputs, outcomes, steps and cases."""
+    from .catalog_view import render_show
+
+    try:
+        typer.echo(render_show(name))
+    except RunbookError as exc:
+        _fail(exc)
+
+
+@app.command()
+def validate(paths: list[str] = typer.Argument(None, help="Runbook files or names (default: all)")) -> None:
+    """Check runbooks without running them (exit 2 on the first bad one, with file:line)."""
+    from .catalog_view import validate_all
+
+    try:
+        for line in validate_all(paths or []):
+            typer.echo(line)
+    except RunbookError as exc:
+        _fail(exc)
+
+
+@app.command()
+def schema() -> None:
+    """Print the runbook JSON Schema (for editors: yaml-language-server)."""
+    from .schema import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+# -- sandbox --------------------------------------------------------------------------------------------------
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback unless told otherwise)."),
+    port: int = typer.Option(8700, help="The portal's port; NetSuite gets the next one. 0 picks free ports."),
+) -> None:
+    """Serve the sandbox until Ctrl-C, printing each app's base URL."""
+    import time
+
+    from .sandbox import SandboxServer
+
+    try:
+        server = SandboxServer(host, port).start()
+    except RunbookError as exc:
+        _fail(exc)
+    for name, url in server.urls.items():
+        typer.echo(f"{name:<9} {url}")
+    typer.echo(f"mail      {server.urls['portal']}/_sandbox/outbox\nCtrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app(prog_name="runbook")
+    except KeyboardInterrupt:
+        sys.exit(int(ExitCode.INTERRUPTED))
+
+
+if __name__ == "__main__":
+    main()

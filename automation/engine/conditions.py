@@ -1,0 +1,81 @@
+"""Conditions on what the page shows, checked without waiting so that a branch can poll them together."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from ..schema import Condition, Expectation
+from .locators import to_playwright
+from .templating import render
+
+
+@dataclass
+class DialogSeen:
+    """A native alert/confirm the page opened, as the engine answered it."""
+
+    kind: str
+    message: str
+    answered: str
+    consumed: bool = False
+
+
+def url_matches(url: str, pattern: str) -> bool:
+    """A path (/auth/login) matches the URL's path; a glob (**/verify*) the whole URL or its path."""
+    path = urlparse(url).path
+    if any(ch in pattern for ch in "*?["):
+        glob = pattern.replace("**", "*")
+        return fnmatch.fnmatchcase(url, glob) or fnmatch.fnmatchcase(path, glob)
+    if pattern.startswith(("http://", "https://")):
+        return url.startswith(pattern)
+    return path.rstrip("/") == pattern.rstrip("/") or path.startswith(pattern.rstrip("/") + "/")
+
+
+def _visible(page: Any, loc: Any, variables: Mapping[str, Any]) -> bool:
+    # .first: a condition asks "is one there", strictness is for actions
+    return bool(to_playwright(page, loc, variables).first.is_visible())
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    def norm(v: Any) -> str:
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        text = str(v).strip().lower()
+        return {"true": "yes", "y": "yes", "false": "no", "n": "no"}.get(text, text)
+
+    return norm(actual) == norm(expected)
+
+
+def holds(page: Any, cond: Condition, variables: Mapping[str, Any], dialogs: list[DialogSeen]) -> bool:
+    """Whether the condition holds right now (no waiting)."""
+    if cond.visible is not None:
+        return _visible(page, cond.visible, variables)
+    if cond.hidden is not None:
+        return not _visible(page, cond.hidden, variables)
+    if cond.text is not None:
+        return bool(page.get_by_text(render(cond.text, variables)).first.is_visible())
+    if cond.url is not None:
+        return url_matches(page.url, render(cond.url, variables))
+    if cond.dialog is not None:
+        wanted = render(cond.dialog, variables).lower()
+        return any(not d.consumed and wanted in d.message.lower() for d in dialogs)
+    if cond.equals is not None:
+        return all(_same(variables.get(k), v) for k, v in cond.equals.items())
+    return False
+
+
+def expectation_holds(
+    page: Any, exp: Expectation, variables: Mapping[str, Any], dialogs: list[DialogSeen]
+) -> bool:
+    """Condition, or a field's value / an element's text."""
+    if exp.of is not None and (exp.value is not None or exp.contains is not None):
+        target = to_playwright(page, exp.of, variables).first
+        if not target.is_visible():
+            return False
+        if exp.value is not None:
+            return bool(target.input_value(timeout=1000) == render(exp.value, variables))
+        return render(exp.contains or "", variables).lower() in target.inner_text(timeout=1000).lower()
+    return holds(page, exp, variables, dialogs)

@@ -1,0 +1,314 @@
+"""The state of one run while it executes, and the wrapper every step goes through.
+
+The wrapper gives each step the same options (label, optional, timeout, retry), records it, takes its
+screenshot, and turns a failure into a report a person can act on: the step's number, label and YAML line,
+the locator, what the page showed instead, the variables it used (secrets masked), the screenshot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import RunbookError, StepFailed
+from ..evidence.folder import RunFolder
+from ..environments import Target
+from ..loader import Catalog, LoadedRunbook
+from ..result import StepRecord
+from ..schema import Branch, DialogStep, StepBase, seconds
+from .answers import Prompter
+from .conditions import DialogSeen
+from .templating import PLACEHOLDER
+
+ACTION_TIMEOUT = 10.0
+EXPECT_TIMEOUT = 5.0
+BRANCH_TIMEOUT = 15.0
+NAVIGATION_TIMEOUT = 30.0
+# Steps after which the page may look different: each gets a screenshot.
+CHANGES_PAGE = frozenset({"goto", "fill", "click", "select", "check", "uncheck", "press", "branch", "dialog",
+                          "screenshot"})
+MASK = "••••••"
+
+
+class StepReported(StepFailed):
+    """A step failed and its failure is recorded; enclosing steps (branch, use) let it pass through."""
+
+
+@dataclass
+class DialogBook:
+    """Native dialogs seen in a run and how the next one will be answered (shared with sub-runbooks)."""
+
+    seen: list[DialogSeen] = field(default_factory=list)
+    policy: str | None = None
+    unexpected: DialogSeen | None = None
+
+
+class Ended(Exception):
+    """Control flow: an `end` step (or an arm's `end`) was reached."""
+
+    def __init__(self, outcome: str) -> None:
+        self.outcome = outcome
+        super().__init__(outcome)
+
+
+class Reporter(Protocol):
+    """Live progress: the terminal console implements it; the library's default says nothing."""
+
+    def step_started(self, record: StepRecord) -> None: ...
+    def step_finished(self, record: StepRecord) -> None: ...
+    def say(self, text: str) -> None: ...
+
+
+class SilentReporter:
+    def step_started(self, record: StepRecord) -> None:
+        pass
+
+    def step_finished(self, record: StepRecord) -> None:
+        pass
+
+    def say(self, text: str) -> None:
+        pass
+
+
+@dataclass
+class Escalation:
+    """What an `escalate` step asked for; the ticket is opened at the end, with the finished evidence."""
+
+    queue: str
+    title: str
+    customer: dict[str, str]
+    notes: str
+    step_number: str
+
+
+@dataclass
+class RunContext:
+    loaded: LoadedRunbook
+    catalog: Catalog
+    target: Target
+    page: Any
+    folder: RunFolder
+    variables: dict[str, Any]
+    given: dict[str, Any]  # answers given up front (options, case answers)
+    prompter: Prompter | None
+    reporter: Reporter
+    started_at: float = field(default_factory=time.time)
+    secrets: set[str] = field(default_factory=set)
+    secret_locators: list[Any] = field(default_factory=list)
+    records: list[StepRecord] = field(default_factory=list)
+    dialogs: DialogBook = field(default_factory=DialogBook)
+    escalations: list[Escalation] = field(default_factory=list)
+    reported: set[int] = field(default_factory=set)
+    _step_started: float = 0.0
+    file: str | None = None  # set for sub-runbooks
+
+    @property
+    def base_url(self) -> str:
+        return self.target.base_url(self.loaded.model.app)
+
+    @property
+    def mailbox(self) -> str | None:
+        return self.target.mailbox
+
+    def report_early(self, record: StepRecord) -> None:
+        """Show a step as done before the steps it leads to run (a branch's decision)."""
+        record.duration_s = round(time.monotonic() - self._step_started, 3)
+        self.screenshot(record)
+        self.reporter.step_finished(record)
+        self.reported.add(id(record))
+
+    # -- secrets ----------------------------------------------------------------------------------------
+
+    def add_secret(self, value: Any) -> None:
+        if isinstance(value, str) and value.strip():
+            self.secrets.add(value)
+
+    def mask(self, text: str | None) -> str | None:
+        """Replace every secret value in text (longest first, so no secret leaves a tail)."""
+        if text is None:
+            return None
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
+
+    def masked_variables(self, step: StepBase) -> dict[str, str]:
+        """The variables a step used, as the evidence shows them."""
+        used: dict[str, str] = {}
+        for text in _strings(step.model_dump(by_alias=True, exclude={"label"})):
+            for match in PLACEHOLDER.finditer(text):
+                head = match.group(1).split(".")[0]
+                value = self.variables.get(head)
+                if head == "credentials" or (isinstance(value, str) and value in self.secrets):
+                    used[head] = MASK
+                elif value is not None:
+                    used[head] = str(value)
+        return used
+
+    # -- dialogs ----------------------------------------------------------------------------------------
+
+    def on_dialog(self, dialog: Any) -> None:
+        """Answer a native dialog at once (the page is frozen until we do) and record it."""
+        book = self.dialogs
+        answer = book.policy or "dismiss"
+        seen = DialogSeen(kind=dialog.type, message=dialog.message, answered=answer)
+        if book.policy is None:
+            book.unexpected = seen
+            seen.consumed = True
+        book.seen.append(seen)
+        try:
+            dialog.accept() if answer == "accept" else dialog.dismiss()
+        except Exception:  # noqa: BLE001 - the page may already be gone; the record stands
+            pass
+
+    # -- screenshots ------------------------------------------------------------------------------------
+
+    def screenshot(self, record: StepRecord) -> None:
+        """Take the step's screenshot with secret fields masked; a failure to take it never fails the run."""
+        path = self.folder.screenshot_path(record.number, record.label)
+        try:
+            self.page.screenshot(path=str(path), mask=self.secret_locators, timeout=5000)
+            record.screenshot = self.folder.relative(path)
+        except Exception:  # noqa: BLE001 - the page may be closing; the trace still has the frames
+            pass
+
+    def page_state(self) -> tuple[str | None, str | None]:
+        """The URL and the visible text (alerts first), as shown in a failure report."""
+        try:
+            url = self.page.url
+            alerts = self.page.locator("[role=alert], [role=status], .uir-alert-box")
+            texts = [t.strip() for t in alerts.all_inner_texts() if t.strip()]
+            body = self.page.locator("body").inner_text(timeout=2000)
+            text = " | ".join(texts) + ("\n" if texts else "") + " ".join(body.split())[:600]
+            return url, self.mask(text.strip())
+        except Exception:  # noqa: BLE001 - the page may be gone
+            return None, None
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _dialog_response(step: StepBase | None) -> str | None:
+    if isinstance(step, DialogStep):
+        return step.dialog
+    if isinstance(step, Branch):
+        arms = [arm for arm in step.branch.when if arm.dialog is not None]
+        return arms[0].respond if arms else None
+    return None
+
+
+def describe_step(step: StepBase) -> str:
+    """A default label: 'click role=button[name="Submit"]'."""
+    value = getattr(step, step.action)
+    if hasattr(value, "describe"):
+        return f"{step.action} {value.describe()}"
+    if step.action == "ask":
+        return str(getattr(step, "prompt", value))
+    if isinstance(value, str):
+        return f"{step.action} {value}"
+    return step.action
+
+
+Handler = Callable[[RunContext, Any, StepRecord, tuple[Any, ...]], None]
+
+
+def run_steps(ctx: RunContext, steps: list[Any], path: tuple[Any, ...], prefix: str,
+              handlers: dict[str, Handler]) -> None:
+    """Run steps in order; an `end` raises Ended; a failure raises StepFailed after recording it."""
+    for index, step in enumerate(steps):
+        following = steps[index + 1] if index + 1 < len(steps) else None
+        ctx.dialogs.policy = _dialog_response(step) or _dialog_response(following)
+        number = f"{prefix}{index + 1}"
+        run_step(ctx, step, path + (index,), number, handlers)
+
+
+def run_step(ctx: RunContext, step: StepBase, path: tuple[Any, ...], number: str,
+             handlers: dict[str, Handler]) -> None:
+    record = StepRecord(
+        number=number, action=step.action, label=ctx.mask(step.label or describe_step(step)) or "",
+        line=ctx.loaded.line_of(path), file=ctx.file or _display(ctx.loaded.path),
+    )
+    locator = getattr(step, step.action, None)
+    if hasattr(locator, "describe") and step.action not in ("branch", "expect", "wait", "escalate"):
+        record.locator = locator.describe()
+    ctx.records.append(record)
+    ctx.reporter.step_started(record)
+    attempts = step.retry.attempts if step.retry else 1
+    interval = seconds(step.retry.interval, 1.0) if step.retry else 0.0
+    started = ctx._step_started = time.monotonic()
+    try:
+        for attempt in range(1, attempts + 1):
+            record.attempts = attempt
+            try:
+                handlers[step.action](ctx, step, record, path)
+                _raise_unexpected_dialog(ctx)
+                break
+            except StepReported:
+                raise
+            except StepFailed as exc:
+                if attempt < attempts:
+                    record.detail = f"attempt {attempt} of {attempts} failed: {ctx.mask(str(exc))}"
+                    time.sleep(interval or 0)
+                    continue
+                if step.optional:
+                    record.status, record.error = "warning", ctx.mask(str(exc))
+                    break
+                _fail(ctx, step, record, exc)
+    finally:
+        record.duration_s = round(time.monotonic() - started, 3)
+        record.variables = ctx.masked_variables(step)
+        if step.action in CHANGES_PAGE and record.screenshot is None and record.status != "failed":
+            ctx.screenshot(record)
+        if id(record) not in ctx.reported:
+            ctx.reporter.step_finished(record)
+
+
+def _raise_unexpected_dialog(ctx: RunContext) -> None:
+    seen, ctx.dialogs.unexpected = ctx.dialogs.unexpected, None
+    if seen is not None:
+        raise StepFailed(
+            f'an unexpected {seen.kind} appeared: "{seen.message}". It was dismissed. Handle it with a '
+            "`dialog:` step or a `when: {dialog: ...}` arm right after this step."
+        )
+
+
+def _fail(ctx: RunContext, step: StepBase, record: StepRecord, exc: RunbookError) -> None:
+    record.status = "failed"
+    record.error = ctx.mask(str(exc))
+    record.page_url, record.page_text = ctx.page_state()
+    ctx.screenshot(record)
+    raise StepReported(failure_message(record)) from exc
+
+
+def failure_message(record: StepRecord) -> str:
+    where = f"{record.file}:{record.line}" if record.line else (record.file or "")
+    lines = [f"step {record.number} ({record.label}) failed at {where}: {record.error}"]
+    if record.locator:
+        lines.append(f"  locator: {record.locator}")
+    if record.page_url:
+        lines.append(f"  page: {record.page_url}")
+    if record.page_text:
+        lines.append(f"  the page showed: {record.page_text[:300]}")
+    if record.variables:
+        lines.append("  variables: " + ", ".join(f"{k}={v}" for k, v in record.variables.items()))
+    if record.screenshot:
+        lines.append(f"  screenshot: {record.screenshot}")
+    return "\n".join(lines)
+
+
+def _display(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

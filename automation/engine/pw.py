@@ -1,0 +1,74 @@
+"""The one place that imports Playwright's errors and maps them to ours (`raise ... from exc`)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from ..errors import StepFailed, TargetUnreachableError
+
+_UNREACHABLE = re.compile(
+    r"net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|NAME_NOT_RESOLVED|ADDRESS_UNREACHABLE|"
+    r"INTERNET_DISCONNECTED|CONNECTION_TIMED_OUT|CONNECTION_CLOSED|EMPTY_RESPONSE)"
+)
+_CLOSED = re.compile(r"Target (page, context or browser )?(has been )?closed|Browser has been closed")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if hasattr(exc, "message"):
+        text = str(exc.message).strip() or text
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def translate(*, what: str, locator: str | None = None) -> Iterator[None]:
+    """Run Playwright calls, turning their errors into StepFailed / TargetUnreachableError."""
+    try:
+        yield
+    except PlaywrightTimeout as exc:
+        target = f" for {locator}" if locator else ""
+        raise StepFailed(f"{what}: timed out waiting{target}") from exc
+    except PlaywrightError as exc:
+        message = _first_line(exc)
+        if _UNREACHABLE.search(str(exc)):
+            code = _UNREACHABLE.search(str(exc)).group(0)  # type: ignore[union-attr]
+            raise TargetUnreachableError(f"{what}: the target does not answer ({code}). Is it up?") from exc
+        if _CLOSED.search(str(exc)):
+            raise TargetUnreachableError(f"{what}: the browser closed or crashed ({message})") from exc
+        if "strict mode violation" in str(exc):
+            count = re.search(r"resolved to (\d+) elements", str(exc))
+            n = count.group(1) if count else "several"
+            raise StepFailed(f"{what}: {locator or 'the locator'} matches {n} elements; make it more specific "
+                             "(add name/exact, or nth)") from exc
+        if "Executable doesn't exist" in str(exc) or "Failed to launch" in str(exc):
+            raise TargetUnreachableError(f"{what}: Chromium could not start ({message})") from exc
+        raise StepFailed(f"{what}: {message}") from exc
+
+
+def start_playwright() -> Any:
+    """Start the sync driver in its own session, so that a terminal Ctrl-C reaches only us: the driver
+    and Chromium stay up long enough for the run to save its trace and screenshots."""
+    from playwright.sync_api import sync_playwright
+
+    original = asyncio.create_subprocess_exec
+
+    async def _own_session(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("start_new_session", True)
+        return await original(*args, **kwargs)
+
+    asyncio.create_subprocess_exec = _own_session  # type: ignore[assignment]
+    try:
+        return sync_playwright().start()
+    finally:
+        asyncio.create_subprocess_exec = original  # type: ignore[assignment]
+
+
+def is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, PlaywrightTimeout)

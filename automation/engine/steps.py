@@ -1,0 +1,304 @@
+"""One handler per step action. Each gets the run context, the step, its record and its YAML path."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import urljoin
+
+from ..errors import MissingAnswerError, StepFailed
+from ..schema import (
+    Ask,
+    Branch,
+    Check,
+    Click,
+    DialogStep,
+    End,
+    Escalate,
+    Expect,
+    Extract,
+    Fill,
+    Goto,
+    Press,
+    Say,
+    Screenshot,
+    Select,
+    Uncheck,
+    Use,
+    Wait,
+    seconds,
+)
+from .answers import how_to_give, normalise, read_mailbox
+from .conditions import expectation_holds, holds
+from .context import (
+    ACTION_TIMEOUT,
+    BRANCH_TIMEOUT,
+    EXPECT_TIMEOUT,
+    NAVIGATION_TIMEOUT,
+    Ended,
+    Escalation,
+    Handler,
+    RunContext,
+    run_steps,
+)
+from .locators import to_playwright
+from .pw import translate
+from .templating import TemplateError, render, render_any
+
+POLL_MS = 100
+
+
+def _render(ctx: RunContext, text: str) -> str:
+    try:
+        return render(text, ctx.variables)
+    except TemplateError as exc:
+        raise StepFailed(str(exc)) from exc
+
+
+def _timeout_ms(step: Any, default: float) -> float:
+    return (seconds(step.timeout, default) or default) * 1000
+
+
+def _locate(ctx: RunContext, loc: Any) -> Any:
+    try:
+        return to_playwright(ctx.page, loc, ctx.variables)
+    except TemplateError as exc:
+        raise StepFailed(str(exc)) from exc
+
+
+# -- page actions -------------------------------------------------------------------------------------------
+
+
+def goto(ctx: RunContext, step: Goto, record: Any, path: tuple[Any, ...]) -> None:
+    target = _render(ctx, step.goto)
+    url = target if target.startswith(("http://", "https://")) else urljoin(ctx.base_url + "/", target.lstrip("/"))
+    with translate(what=f"opening {url}"):
+        response = ctx.page.goto(url, timeout=_timeout_ms(step, NAVIGATION_TIMEOUT))
+    if response is not None and response.status >= 500:
+        raise StepFailed(f"opening {url}: the server answered {response.status}")
+
+
+def fill(ctx: RunContext, step: Fill, record: Any, path: tuple[Any, ...]) -> None:
+    value = _render(ctx, step.with_)
+    field = _locate(ctx, step.fill)
+    if step.secret or value in ctx.secrets:
+        ctx.add_secret(value)
+        ctx.secret_locators.append(field)
+    with translate(what="filling the field", locator=step.fill.describe()):
+        field.fill(value, timeout=_timeout_ms(step, ACTION_TIMEOUT))
+
+
+def click(ctx: RunContext, step: Click, record: Any, path: tuple[Any, ...]) -> None:
+    with translate(what="clicking", locator=step.click.describe()):
+        _locate(ctx, step.click).click(timeout=_timeout_ms(step, ACTION_TIMEOUT))
+
+
+def select(ctx: RunContext, step: Select, record: Any, path: tuple[Any, ...]) -> None:
+    option = _render(ctx, step.option)
+    element = _locate(ctx, step.select)
+    with translate(what=f"choosing '{option}'", locator=step.select.describe()):
+        try:
+            element.select_option(label=option, timeout=_timeout_ms(step, ACTION_TIMEOUT))
+        except Exception as exc:  # noqa: BLE001 - fall back to the option's value, then report the label miss
+            if "did not find some options" not in str(exc):
+                raise
+            element.select_option(value=option, timeout=_timeout_ms(step, ACTION_TIMEOUT))
+
+
+def check(ctx: RunContext, step: Check, record: Any, path: tuple[Any, ...]) -> None:
+    with translate(what="ticking the box", locator=step.check.describe()):
+        _locate(ctx, step.check).check(timeout=_timeout_ms(step, ACTION_TIMEOUT))
+
+
+def uncheck(ctx: RunContext, step: Uncheck, record: Any, path: tuple[Any, ...]) -> None:
+    with translate(what="unticking the box", locator=step.uncheck.describe()):
+        _locate(ctx, step.uncheck).uncheck(timeout=_timeout_ms(step, ACTION_TIMEOUT))
+
+
+def press(ctx: RunContext, step: Press, record: Any, path: tuple[Any, ...]) -> None:
+    with translate(what=f"pressing {step.press}", locator=step.on.describe() if step.on else None):
+        if step.on is not None:
+            _locate(ctx, step.on).press(step.press, timeout=_timeout_ms(step, ACTION_TIMEOUT))
+        else:
+            ctx.page.keyboard.press(step.press)
+
+
+def screenshot(ctx: RunContext, step: Screenshot, record: Any, path: tuple[Any, ...]) -> None:
+    record.label = step.label or f"screenshot {step.screenshot}"
+
+
+# -- waiting and checking -------------------------------------------------------------------------------------
+
+
+def _poll(ctx: RunContext, check_once: Any, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with translate(what="checking the page"):
+            if check_once():
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        ctx.page.wait_for_timeout(POLL_MS)  # lets Playwright deliver events (dialogs) while we wait
+
+
+def _expect(ctx: RunContext, step: Expect | Wait, exp: Any, default: float, verb: str) -> None:
+    timeout_s = seconds(step.timeout, default) or default
+    if not _poll(ctx, lambda: expectation_holds(ctx.page, exp, ctx.variables, ctx.dialogs.seen), timeout_s):
+        raise StepFailed(f"{verb} {ctx.mask(_render(ctx, exp.describe()))}, but it did not happen within {timeout_s:g}s")
+
+
+def expect(ctx: RunContext, step: Expect, record: Any, path: tuple[Any, ...]) -> None:
+    _expect(ctx, step, step.expect, EXPECT_TIMEOUT, "expected")
+
+
+def wait(ctx: RunContext, step: Wait, record: Any, path: tuple[Any, ...]) -> None:
+    _expect(ctx, step, step.wait, NAVIGATION_TIMEOUT, "waited for")
+
+
+def extract(ctx: RunContext, step: Extract, record: Any, path: tuple[Any, ...]) -> None:
+    with translate(what="reading the text", locator=step.extract.describe()):
+        text = _locate(ctx, step.extract).inner_text(timeout=_timeout_ms(step, ACTION_TIMEOUT)).strip()
+    if step.pattern:
+        match = re.search(step.pattern, text)
+        if not match:
+            raise StepFailed(f"the text did not match {step.pattern}: {ctx.mask(text[:200])}")
+        text = match.group(1) if match.groups() else match.group(0)
+    if step.secret:
+        ctx.add_secret(text)
+    ctx.variables[step.into] = text
+    record.detail = f"{step.into} = {ctx.mask(text)}"
+
+
+def dialog(ctx: RunContext, step: DialogStep, record: Any, path: tuple[Any, ...]) -> None:
+    timeout_s = seconds(step.timeout, EXPECT_TIMEOUT) or EXPECT_TIMEOUT
+    if not _poll(ctx, lambda: any(not d.consumed for d in ctx.dialogs.seen), timeout_s):
+        raise StepFailed(f"expected a native dialog, but none appeared within {timeout_s:g}s")
+    seen = next(d for d in ctx.dialogs.seen if not d.consumed)
+    seen.consumed = True
+    record.detail = f'{seen.kind} "{seen.message}" ({seen.answered})'
+    if step.message and _render(ctx, step.message).lower() not in seen.message.lower():
+        raise StepFailed(f'the dialog said "{seen.message}", not "{step.message}"')
+    if step.save:
+        ctx.variables[step.save] = seen.message
+
+
+# -- decisions --------------------------------------------------------------------------------------------------
+
+
+def branch(ctx: RunContext, step: Branch, record: Any, path: tuple[Any, ...]) -> None:
+    arms = step.branch.when
+    timeout_s = seconds(step.timeout, BRANCH_TIMEOUT) or BRANCH_TIMEOUT
+    chosen: list[int] = []
+
+    def decide() -> bool:
+        for index, arm in enumerate(arms):
+            if holds(ctx.page, arm, ctx.variables, ctx.dialogs.seen):
+                chosen.append(index)
+                return True
+        return False
+
+    if _poll(ctx, decide, timeout_s):
+        index = chosen[0]
+        arm = arms[index]
+        record.detail = f"took arm {index + 1}: {ctx.mask(_render(ctx, arm.describe()))} held"
+        if arm.dialog is not None:
+            seen = next(d for d in ctx.dialogs.seen if not d.consumed and _render(ctx, arm.dialog).lower() in d.message.lower())
+            seen.consumed = True
+            if arm.save:
+                ctx.variables[arm.save] = seen.message
+        ctx.report_early(record)
+        _run_arm(ctx, arm.steps, arm.end, path + ("branch", "when", index, "steps"), record.number)
+        return
+    if step.branch.else_ is None:
+        expected = "; ".join(ctx.mask(_render(ctx, a.describe())) or "" for a in arms)
+        raise StepFailed(f"none of the expected answers appeared within {timeout_s:g}s (expected one of: {expected})")
+    record.detail = f"took else: nothing expected appeared within {timeout_s:g}s"
+    ctx.report_early(record)
+    _run_arm(ctx, step.branch.else_.steps, step.branch.else_.end, path + ("branch", "else", "steps"), record.number)
+
+
+def _run_arm(ctx: RunContext, steps: list[Any], end: str | None, path: tuple[Any, ...], number: str) -> None:
+    run_steps(ctx, steps, path, f"{number}.", HANDLERS)
+    if end is not None:
+        raise Ended(end)
+
+
+def end(ctx: RunContext, step: End, record: Any, path: tuple[Any, ...]) -> None:
+    raise Ended(step.end)
+
+
+# -- the agent ----------------------------------------------------------------------------------------------------
+
+
+def say(ctx: RunContext, step: Say, record: Any, path: tuple[Any, ...]) -> None:
+    text = ctx.mask(_render(ctx, step.say)) or ""
+    record.label = step.label or text
+    ctx.reporter.say(text)
+
+
+def _answer(ctx: RunContext, step: Ask) -> tuple[Any, str]:
+    if step.ask in ctx.given and ctx.given[step.ask] not in (None, ""):
+        return ctx.given[step.ask], "given"
+    if step.from_mail is not None and ctx.mailbox:
+        timeout_s = seconds(step.timeout, BRANCH_TIMEOUT) or BRANCH_TIMEOUT
+        found = read_mailbox(ctx.mailbox, step.from_mail, ctx.variables, since=ctx.started_at, timeout_s=timeout_s)
+        if found is None:
+            raise StepFailed(f"no mail to {_render(ctx, step.from_mail.to)} matched {step.from_mail.pattern} "
+                             f"within {timeout_s:g}s")
+        return found, "mail outbox"
+    if ctx.prompter is None:
+        is_input = step.ask in ctx.loaded.model.inputs
+        raise MissingAnswerError(f"'{step.ask}' is needed ({step.prompt}) and there is no terminal to ask on: "
+                                 f"{how_to_give(step.ask, is_input)}")
+    for _ in range(3):
+        raw = ctx.prompter.ask(_render(ctx, step.prompt), secret=step.secret, yes_no=step.kind == "yes_no")
+        try:
+            return normalise(step, raw), "agent"
+        except ValueError as exc:
+            ctx.reporter.say(f"That answer won't do: {exc}.")
+    raise StepFailed(f"no valid answer for '{step.ask}' after 3 tries")
+
+
+def ask(ctx: RunContext, step: Ask, record: Any, path: tuple[Any, ...]) -> None:
+    raw, source = _answer(ctx, step)
+    if step.secret:
+        ctx.add_secret(str(raw))
+    try:
+        value = normalise(step, raw)
+    except ValueError as exc:
+        raise StepFailed(f"the answer for '{step.ask}' ({source}) won't do: {exc}") from exc
+    ctx.variables[step.ask] = value
+    shown = "••••••" if step.secret else ("yes" if value is True else "no" if value is False else value)
+    record.detail = f"{step.ask} = {shown} (from {source})"
+
+
+def escalate(ctx: RunContext, step: Escalate, record: Any, path: tuple[Any, ...]) -> None:
+    spec = step.escalate
+    try:
+        title = ctx.mask(_render(ctx, spec.title)) or ""
+        customer = {k: ctx.mask(v) or "" for k, v in render_any(spec.customer, ctx.variables).items()}
+        notes = ctx.mask(_render(ctx, spec.notes or "")) or ""
+    except TemplateError as exc:
+        raise StepFailed(str(exc)) from exc
+    if spec.ask_notes:
+        extra = ctx.given.get("notes")
+        if extra is None and ctx.prompter is not None:
+            extra = ctx.prompter.ask("Your notes for the ticket (what the customer said, what you tried)")
+        if extra:
+            notes = (notes + "\n\nAgent's notes: " + (ctx.mask(str(extra)) or "")).strip()
+    ctx.escalations.append(Escalation(spec.queue, title, customer, notes, record.number))
+    record.detail = f"ticket to {spec.queue} opened when the run ends, with its evidence"
+
+
+def use(ctx: RunContext, step: Use, record: Any, path: tuple[Any, ...]) -> None:
+    from .subrunbook import run_sub
+
+    run_sub(ctx, step, record, HANDLERS)
+
+
+HANDLERS: dict[str, Handler] = {
+    "goto": goto, "fill": fill, "click": click, "select": select, "check": check, "uncheck": uncheck,
+    "press": press, "screenshot": screenshot, "expect": expect, "wait": wait, "extract": extract,
+    "dialog": dialog, "branch": branch, "end": end, "say": say, "ask": ask, "escalate": escalate, "use": use,
+}

@@ -1,0 +1,65 @@
+"""The run folder: traces/<run-id>/ with trace.zip, screenshots/, run.json and report.html."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ROOT = Path("traces")
+
+
+def evidence_root() -> Path:
+    """RUNBOOK_TRACES if set, else ./traces."""
+    return Path(os.environ.get("RUNBOOK_TRACES", DEFAULT_ROOT))
+
+
+def new_run_id(runbook: str) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{runbook}-{secrets.token_hex(2)}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "step"
+
+
+class RunFolder:
+    """Creates and fills one run's evidence folder."""
+
+    def __init__(self, root: Path, run_id: str) -> None:
+        self.run_id = run_id
+        self.path = (root / run_id).resolve()
+        self.screenshots = self.path / "screenshots"
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        self.trace = self.path / "trace.zip"
+
+    def screenshot_path(self, number: str, label: str) -> Path:
+        return self.screenshots / f"{number.replace('.', '_').zfill(3)}-{_slug(label)}.png"
+
+    def relative(self, path: Path) -> str:
+        return str(path.relative_to(self.path))
+
+    def write_json(self, name: str, data: Any) -> Path:
+        target = self.path / name
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+        tmp.replace(target)
+        return target
+
+
+def find_run(run: str, root: Path | None = None) -> Path:
+    """A run folder from its id, a unique prefix/suffix of it, 'last', or a path. Raises FileNotFoundError."""
+    candidate = Path(run)
+    if candidate.is_dir():
+        return candidate
+    root = root or evidence_root()
+    runs = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    if run == "last" and runs:
+        return runs[-1]
+    matches = [p for p in runs if p.name == run] or [p for p in runs if run in p.name]
+    if len(matches) == 1:
+        return matches[0]
+    raise FileNotFoundError(f"no single run matches '{run}' under {root}")

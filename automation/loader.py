@@ -1,0 +1,429 @@
+"""YAML -> Runbook models, with file:line:column, the key, and a suggestion on every error.
+
+The YAML is composed once into nodes to keep each key's position; pydantic's error locations are then
+walked against the data to find the node they point at. After the models validate, the checks that
+need the whole runbook run (outcomes named, variables defined before use, `use` targets and their
+inputs/outputs, retry on submitting steps, no secret written into the file).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .engine.templating import TemplateError, references
+from .errors import RunbookLoadError
+from .schema import ACTIONS, SUBMITTING_ACTIONS, Branch, Escalate, Runbook, StepBase, Use
+
+Path_ = tuple[str | int, ...]
+PROJECT_RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
+
+
+@dataclass
+class LoadedRunbook:
+    """A validated runbook and where it came from; `line_of` maps a step path to its YAML line."""
+
+    model: Runbook
+    path: Path | None
+    text: str
+    positions: dict[Path_, tuple[int, int]] = field(repr=False, default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def line_of(self, path: Path_) -> int | None:
+        pos = self.positions.get(tuple(path))
+        return pos[0] if pos else None
+
+
+# -- YAML with positions -------------------------------------------------------------------------------
+
+
+def _positions(node: yaml.Node, here: Path_, out: dict[Path_, tuple[int, int]]) -> None:
+    out.setdefault(here, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            # the key's own position wins: "line of the key" is what a person looks for
+            out[here + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            _positions(value_node, here + (key,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _positions(item, here + (index,), out)
+
+
+def _snippet(text: str, line: int | None, column: int | None) -> str | None:
+    if line is None:
+        return None
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return None
+    out = []
+    for number in range(max(1, line - 1), min(len(lines), line + 1) + 1):
+        out.append(f"{number:>5} | {lines[number - 1]}")
+        if number == line and column:
+            out.append("      | " + " " * (column - 1) + "^")
+    return "\n".join(out)
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    """Parse YAML text; returns the data and a map of key paths to (line, column)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise RunbookLoadError(
+            f"this is not valid YAML: {problem}", path=source, line=line, column=column,
+            snippet=_snippet(text, line, column),
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise RunbookLoadError(f"this is not valid YAML: {exc}", path=source) from exc
+    positions: dict[Path_, tuple[int, int]] = {}
+    if node is not None:
+        _positions(node, (), positions)
+    return data, positions
+
+
+# -- pydantic errors -> our messages ---------------------------------------------------------------------
+
+
+def _vocabulary() -> list[str]:
+    words: set[str] = set(ACTIONS)
+    for model in {*ACTIONS.values(), Runbook}:
+        for name, info in model.model_fields.items():
+            words.add(info.alias or name)
+    return sorted(words)
+
+
+def suggest(word: str, choices: list[str] | None = None) -> str:
+    """' (did you mean fill?)' for a near miss, else ''."""
+    close = difflib.get_close_matches(word, choices or _vocabulary(), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
+    """Walk pydantic's loc against the data, skipping union tags and model names it inserts."""
+    here: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            here.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+            here.append(part)
+    return tuple(here)
+
+
+def _describe(error: dict[str, Any], data: Any, where: Path_) -> str:
+    kind, loc = error["type"], error["loc"]
+    key = where[-1] if where else None
+    if kind == "extra_forbidden":
+        bad = str(loc[-1])
+        return f"unknown key '{bad}'{suggest(bad)}"
+    if kind == "unknown_step":
+        step = _value_at(data, where)
+        if isinstance(step, dict):
+            actions = [k for k in step if k in ACTIONS]
+            if len(actions) > 1:
+                return f"a step does one thing: it has {' and '.join(actions)}; split it into steps"
+            others = [k for k in step if k not in StepBase.model_fields]
+            hint = suggest(str(others[0]), sorted(ACTIONS)) if others else ""
+            return f"this step has no action ({', '.join(sorted(ACTIONS))}){hint}"
+        return "a step must be a mapping such as {goto: /path}"
+    if kind == "missing":
+        return f"'{loc[-1]}' is required here"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"'{key}': {message}" if key is not None else message
+
+
+def _value_at(data: Any, where: Path_) -> Any:
+    for part in where:
+        data = data[part]
+    return data
+
+
+def _validation_error(exc: ValidationError, data: Any, ctx: _Ctx) -> RunbookLoadError:
+    errors = exc.errors(include_url=False)
+    # One clear message beats a union's worth of alternatives: report the deepest error first.
+    errors.sort(key=lambda e: -len(e["loc"]))
+    first = errors[0]
+    where = _data_path(data, first["loc"])
+    message = _describe(first, data, where)
+    extra = len({_data_path(data, e["loc"]) for e in errors}) - 1
+    if extra > 0:
+        message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
+    return ctx.error(message, where)
+
+
+# -- whole-runbook checks ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    source: str
+    text: str
+    positions: dict[Path_, tuple[int, int]]
+
+    def error(self, message: str, where: Path_) -> RunbookLoadError:
+        pos = None
+        probe = where
+        while probe and pos is None:
+            pos = self.positions.get(probe)
+            probe = probe[:-1]
+        line, column = pos if pos else (None, None)
+        key_path = ".".join(str(p) for p in where)
+        if key_path:
+            message = f"{key_path}: {message}"
+        return RunbookLoadError(message, path=self.source, line=line, column=column,
+                                snippet=_snippet(self.text, line, column))
+
+
+def walk_steps(steps: list[Any], here: Path_) -> Iterator[tuple[Path_, StepBase]]:
+    """Every step in document order, with its path, arms included."""
+    for index, step in enumerate(steps):
+        path = here + (index,)
+        yield path, step
+        if isinstance(step, Branch):
+            for arm_index, arm in enumerate(step.branch.when):
+                yield from walk_steps(arm.steps, path + ("branch", "when", arm_index, "steps"))
+            if step.branch.else_:
+                yield from walk_steps(step.branch.else_.steps, path + ("branch", "else", "steps"))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _defines(step: StepBase) -> list[str]:
+    names = [getattr(step, attr) for attr in ("ask", "into", "save") if isinstance(getattr(step, attr, None), str)]
+    if isinstance(step, Use):
+        names += step.outputs
+    if isinstance(step, Branch):
+        names += [arm.save for arm in step.branch.when if arm.save]
+    return names
+
+
+def _check_templates(step: StepBase, path: Path_, known: set[str], ctx: _Ctx) -> None:
+    dumped = step.model_dump(by_alias=True, exclude={"label"})
+    if isinstance(step, Branch):  # the arms' steps are checked on their own, in order
+        dumped = {"when": [{k: v for k, v in arm.items() if k != "steps"} for arm in dumped["branch"]["when"]]}
+    for text in _strings(dumped):
+        try:
+            names = references(text)
+        except TemplateError as exc:
+            raise ctx.error(str(exc), path) from exc
+        for name in names:
+            head = name.split(".")[0]
+            if head not in known:
+                raise ctx.error(f"unknown variable '{head}'{suggest(head, sorted(known))}; "
+                                f"known here: {', '.join(sorted(known)) or 'none'}", path)
+
+
+def _check_regexes(step: StepBase, path: Path_, ctx: _Ctx) -> None:
+    for attr in ("pattern",):
+        value = getattr(step, attr, None)
+        if isinstance(value, str):
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ctx.error(f"'{attr}' is not a valid regular expression: {exc}", path) from exc
+    mail = getattr(step, "from_mail", None)
+    if mail is not None:
+        try:
+            re.compile(mail.pattern)
+        except re.error as exc:
+            raise ctx.error(f"'from_mail.pattern' is not a valid regular expression: {exc}", path) from exc
+
+
+def _check_step(step: StepBase, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
+    outcomes = set(rb.outcomes)
+    ends = [getattr(step, "end", None)] if step.action == "end" else []
+    if isinstance(step, Branch):
+        ends += [arm.end for arm in step.branch.when] + ([step.branch.else_.end] if step.branch.else_ else [])
+    for end in ends:
+        if end is not None and end not in outcomes:
+            raise ctx.error(f"unknown outcome '{end}'{suggest(end, sorted(outcomes))}; "
+                            f"declare it under outcomes: ({', '.join(sorted(outcomes))})", path)
+    if step.retry and step.action in SUBMITTING_ACTIONS and not step.safe_to_repeat:
+        raise ctx.error(f"'retry' on a {step.action} step could submit twice; add safe_to_repeat: true "
+                        "if repeating it is harmless", path)
+    if getattr(step, "secret", False) and step.action == "fill" and not references(step.with_):  # type: ignore[attr-defined]
+        raise ctx.error("a secret value is written into the runbook: take it from an input of type secret "
+                        "or an ask with secret: true", path)
+    if isinstance(step, Escalate) and not step.escalate.queue.strip():
+        raise ctx.error("escalate needs a queue", path)
+    _check_regexes(step, path, ctx)
+    if isinstance(step, Use):
+        _check_use(step, path, rb, ctx, catalog)
+
+
+def _check_use(step: Use, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
+    if catalog is None:
+        return
+    sub = catalog.get(step.use, near=ctx, where=path)
+    if sub.model.name == rb.name:
+        raise ctx.error(f"'{rb.name}' cannot use itself", path)
+    inputs = sub.model.inputs
+    for given in step.with_:
+        if given not in inputs:
+            raise ctx.error(f"{step.use} has no input '{given}'{suggest(given, sorted(inputs))}", path)
+    for name, spec in inputs.items():
+        if spec.required and spec.default is None and not spec.from_env and name not in step.with_:
+            if not any(isinstance(s, StepBase) and getattr(s, "ask", None) == name
+                       for _, s in walk_steps(sub.model.steps, ())):
+                raise ctx.error(f"{step.use} needs input '{name}': give it under with:", path)
+    for out in step.outputs:
+        if out not in sub.model.outputs:
+            raise ctx.error(f"{step.use} does not hand back '{out}' (its outputs: "
+                            f"{', '.join(sub.model.outputs) or 'none'})", path)
+    for sub_outcome, mine in step.then.items():
+        if sub_outcome not in sub.model.outcomes:
+            raise ctx.error(f"{step.use} has no outcome '{sub_outcome}'", path)
+        if mine != "continue" and mine not in rb.outcomes:
+            raise ctx.error(f"unknown outcome '{mine}' in then:", path)
+    for name, outcome in sub.model.outcomes.items():
+        if outcome.status != "resolved" and name not in step.then and name not in rb.outcomes:
+            raise ctx.error(f"{step.use} can end in '{name}' ({outcome.status}): map it under then: "
+                            f"or declare '{name}' in this runbook's outcomes", path)
+
+
+def _check(rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
+    known = set(rb.inputs)
+    for block in ("steps", "finally"):
+        steps = rb.steps if block == "steps" else rb.finally_
+        for path, step in walk_steps(steps, (block,)):
+            _check_templates(step, path, known, ctx)
+            _check_step(step, path, rb, ctx, catalog)
+            known.update(_defines(step))
+    for index, case in enumerate(rb.cases):
+        where: Path_ = ("cases", index)
+        if case.expect not in rb.outcomes:
+            raise ctx.error(f"case '{case.name}' expects unknown outcome '{case.expect}'"
+                            f"{suggest(case.expect, sorted(rb.outcomes))}", where)
+        for given in case.inputs:
+            if given not in rb.inputs:
+                raise ctx.error(f"case '{case.name}' gives unknown input '{given}'"
+                                f"{suggest(given, sorted(rb.inputs))}", where + ("inputs",))
+
+
+# -- public -----------------------------------------------------------------------------------------------
+
+
+def load_text(text: str, source: str = "<runbook>", *, catalog: Catalog | None = None,
+              path: Path | None = None) -> LoadedRunbook:
+    """Validate runbook YAML text. Raises RunbookLoadError."""
+    data, positions = parse_yaml(text, source)
+    ctx = _Ctx(source, text, positions)
+    if not isinstance(data, dict):
+        raise ctx.error("a runbook is a mapping with name, title, app, outcomes and steps", ())
+    try:
+        model = Runbook.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, data, ctx) from None
+    _check(model, ctx, catalog)
+    return LoadedRunbook(model=model, path=path, text=text, positions=positions)
+
+
+def load_runbook(name_or_path: str | Path, *, catalog: Catalog | None = None) -> LoadedRunbook:
+    """Load a runbook by name (from the catalog) or by file path. Raises RunbookLoadError."""
+    catalog = catalog or Catalog.default()
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        return catalog.load_file(candidate)
+    return catalog.get(str(name_or_path))
+
+
+class Catalog:
+    """Where runbooks are found by name: $RUNBOOK_PATH (os.pathsep-separated folders), else ./runbooks,
+    else the project's runbooks/ folder."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = [r for r in roots if r.is_dir()]
+        self._cache: dict[Path, LoadedRunbook] = {}
+        self._loading: set[Path] = set()
+
+    @classmethod
+    def default(cls) -> Catalog:
+        env = os.environ.get("RUNBOOK_PATH")
+        if env:
+            return cls([Path(p) for p in env.split(os.pathsep) if p])
+        local = Path.cwd() / "runbooks"
+        return cls([local] if local.is_dir() else [PROJECT_RUNBOOKS])
+
+    def files(self) -> list[Path]:
+        found: list[Path] = []
+        for root in self.roots:
+            found += sorted(p for p in root.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+        return found
+
+    def names(self) -> dict[str, Path]:
+        """name -> file, read from each file's `name:` key (cheap: no validation)."""
+        out: dict[str, Path] = {}
+        for file in self.files():
+            match = re.search(r"^name:\s*['\"]?([a-z][a-z0-9_-]*)", file.read_text(encoding="utf-8"), re.M)
+            if match:
+                out.setdefault(match.group(1), file)
+        return out
+
+    def load_file(self, file: Path) -> LoadedRunbook:
+        file = file.resolve()
+        if file in self._cache:
+            return self._cache[file]
+        if file in self._loading:
+            raise RunbookLoadError("runbooks use each other in a circle", path=str(file))
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RunbookLoadError(f"cannot read the file: {exc.strerror}", path=str(file)) from exc
+        self._loading.add(file)
+        try:
+            loaded = load_text(text, _display(file), catalog=self, path=file)
+        finally:
+            self._loading.discard(file)
+        self._cache[file] = loaded
+        return loaded
+
+    def get(self, name: str, *, near: _Ctx | None = None, where: Path_ = ()) -> LoadedRunbook:
+        names = self.names()
+        if name not in names:
+            message = f"no runbook named '{name}'{suggest(name, sorted(names))}; known: {', '.join(sorted(names))}"
+            if near is not None:
+                raise near.error(message, where)
+            raise RunbookLoadError(message, path=name)
+        return self.load_file(names[name])
+
+    def all(self) -> list[LoadedRunbook]:
+        return [self.load_file(f) for f in self.names().values()]
+
+
+def _display(file: Path) -> str:
+    try:
+        return str(file.relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)

@@ -1,0 +1,60 @@
+"""What a run returns and records: frozen, typed, rendered as text by the CLI or as JSON (run.json, --json)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from .errors import ExitCode
+
+RunStatus = Literal["passed", "escalated", "failed", "error", "aborted"]
+StepStatus = Literal["passed", "failed", "warning", "skipped"]
+
+
+@dataclass
+class StepRecord:
+    """One executed step (or one attempt's summary) as the evidence keeps it."""
+
+    number: str  # "3", or "4.2" inside a sub-runbook / branch arm
+    action: str
+    label: str
+    status: StepStatus = "passed"
+    duration_s: float = 0.0
+    line: int | None = None
+    file: str | None = None
+    locator: str | None = None
+    detail: str | None = None  # e.g. which branch arm was taken and why
+    error: str | None = None
+    page_url: str | None = None
+    page_text: str | None = None  # what the page showed instead, on failure
+    variables: dict[str, str] = field(default_factory=dict)  # used by the step, secrets masked
+    screenshot: str | None = None  # path relative to the run folder
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The end of a run: status, outcome, where the evidence is, the ticket if one was opened."""
+
+    run_id: str
+    runbook: str
+    status: RunStatus
+    outcome: str | None
+    summary: str
+    evidence_dir: str
+    artifacts: dict[str, str]
+    steps: tuple[StepRecord, ...] = ()
+    ticket: dict[str, Any] | None = None
+    error: str | None = None
+    environment: str = "sandbox"
+    duration_s: float = 0.0
+    exit_code: int = int(ExitCode.RESOLVED)
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["steps"] = [asdict(s) for s in self.steps]
+        return data

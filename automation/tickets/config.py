@@ -1,0 +1,156 @@
+"""Which tracker an environment delivers tickets to, and the environment variables holding its credentials.
+
+    {"type": "local"}                                           the default: the local store only
+    {"type": "jira", "url": "https://acme.atlassian.net", "project": "SUP",
+     "user_env": "JIRA_USER", "token_env": "JIRA_TOKEN"}
+    {"type": "zendesk", "url": "https://acme.zendesk.com",
+     "user_env": "ZENDESK_EMAIL", "token_env": "ZENDESK_TOKEN"}
+    {"type": "webhook", "url": "https://hooks.example/tickets", "secret_env": "TICKETS_SECRET",
+     "multipart": false}
+
+Credentials never sit in configuration: only the names of the variables do, read when the tracker is built.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from .base import Tracker, TrackerConfigError
+from .jira import CLOUD_SEARCH_PATH, JiraTracker
+from .webhook import WebhookTracker
+from .zendesk import ZendeskTracker
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _HttpConfig(_Config):
+    url: str
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+    @field_validator("url")
+    @classmethod
+    def _plain_http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host")
+        if parts.username or parts.password:
+            # Credentials in a URL end up in logs and error messages.
+            raise ValueError("must not contain credentials: name environment variables instead")
+        return url.rstrip("/")
+
+
+class LocalConfig(_Config):
+    """Tickets stay in the local store (`runbook tickets list`)."""
+
+    type: Literal["local"] = "local"
+
+
+class JiraConfig(_HttpConfig):
+    type: Literal["jira"]
+    project: str
+    issue_type: str = "Task"
+    labels: list[str] = Field(default_factory=list)
+    user_env: str = "JIRA_USER"
+    token_env: str = "JIRA_TOKEN"
+    search_path: str = CLOUD_SEARCH_PATH
+
+
+class ZendeskConfig(_HttpConfig):
+    type: Literal["zendesk"]
+    tags: list[str] = Field(default_factory=list)
+    user_env: str = "ZENDESK_EMAIL"
+    token_env: str = "ZENDESK_TOKEN"
+
+
+class WebhookConfig(_HttpConfig):
+    type: Literal["webhook"]
+    secret_env: str | None = None
+    secret_header: str = "Authorization"
+    multipart: bool = False
+
+
+TrackerConfig = Annotated[
+    LocalConfig | JiraConfig | ZendeskConfig | WebhookConfig, Field(discriminator="type")
+]
+_ADAPTER: TypeAdapter[TrackerConfig] = TypeAdapter(TrackerConfig)
+
+
+def parse_tracker_config(data: Mapping[str, Any] | None) -> TrackerConfig:
+    """The tracker configuration from a mapping (None means local). Raises TrackerConfigError."""
+    if data is None:
+        return LocalConfig()
+    try:
+        return _ADAPTER.validate_python(dict(data))
+    except ValidationError as exc:
+        raise TrackerConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    # Never echo input values: a misplaced token would be printed back.
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(tracker)"
+        problems.append(f"{where}: {error['msg']}")
+    return (
+        "tracker configuration is invalid: "
+        + "; ".join(problems)
+        + ". Types: local, jira, zendesk, webhook; credentials come only from the variables named by "
+        "*_env keys."
+    )
+
+
+def _require(env: Mapping[str, str], tracker: str, key: str, name: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise TrackerConfigError(
+            f"{tracker} tracker: environment variable {name} is not set (named by {key}). "
+            f"Export it before running, or change {key} in the environment's tracker configuration."
+        )
+    return value
+
+
+def tracker_from_config(
+    cfg: TrackerConfig | Mapping[str, Any] | None, *, env: Mapping[str, str] | None = None
+) -> Tracker | None:
+    """The configured tracker, or None for the local store only. Raises TrackerConfigError."""
+    config = cfg if isinstance(cfg, _Config) else parse_tracker_config(cfg)
+    env = os.environ if env is None else env
+    if isinstance(config, JiraConfig):
+        return JiraTracker(
+            config.url,
+            project=config.project,
+            user=_require(env, "jira", "user_env", config.user_env),
+            token=_require(env, "jira", "token_env", config.token_env),
+            issue_type=config.issue_type,
+            labels=config.labels,
+            search_path=config.search_path,
+            timeout_s=config.timeout_s,
+            credential_vars=(config.user_env, config.token_env),
+        )
+    if isinstance(config, ZendeskConfig):
+        return ZendeskTracker(
+            config.url,
+            email=_require(env, "zendesk", "user_env", config.user_env),
+            token=_require(env, "zendesk", "token_env", config.token_env),
+            tags=config.tags,
+            timeout_s=config.timeout_s,
+            credential_vars=(config.user_env, config.token_env),
+        )
+    if isinstance(config, WebhookConfig):
+        secret = _require(env, "webhook", "secret_env", config.secret_env) if config.secret_env else None
+        return WebhookTracker(
+            config.url,
+            secret=secret,
+            secret_header=config.secret_header,
+            multipart=config.multipart,
+            timeout_s=config.timeout_s,
+            credential_vars=(config.secret_env,) if config.secret_env else (),
+        )
+    return None
