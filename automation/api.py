@@ -74,10 +74,11 @@ def validate_inputs(loaded: LoadedRunbook, raw: dict[str, Any]) -> dict[str, Any
 
 def preflight_answers(loaded: LoadedRunbook, values: dict[str, Any], answers: dict[str, Any],
                       target: Target, prompter: Prompter | None) -> None:
-    """Without a terminal, an `ask` on the main path must be answerable up front. Raises MissingAnswerError."""
+    """Without a terminal, every `ask` must be answerable up front: a run never waits on a prompt that
+    nobody can see. Raises MissingAnswerError."""
     if prompter is not None:
         return
-    for step in loaded.model.steps:
+    for _, step in walk_steps(loaded.model.steps, ()):
         if not isinstance(step, Ask):
             continue
         if values.get(step.ask) not in (None, "") or answers.get(step.ask) not in (None, ""):

@@ -152,6 +152,13 @@ def _credentials(spec: EnvironmentSpec) -> dict[str, dict[str, str]]:
     return out
 
 
+def sandbox_target(server: Any, name: str = "sandbox") -> Target:
+    """A Target for a running SandboxServer, with the sandbox's accounts as credentials."""
+    spec = load_config(PACKAGED).environments["sandbox"]
+    return Target(name=name, apps=dict(server.urls), mailbox=server.urls["portal"] + "/_sandbox/mail",
+                  credentials=_credentials(spec), sandbox=server)
+
+
 def resolve(name: str | None = None, base_urls: dict[str, str] | None = None) -> Target:
     """The environment to run in: --env, else RUNBOOK_ENV, else the file's default. Raises ConfigError."""
     config = load_config()

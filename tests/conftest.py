@@ -3,12 +3,16 @@ and pytest-playwright's browser launched as our engine launches it (Debian's Chr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from automation.api import run
 from automation.engine.browser import launch_options
+from automation.environments import Target, sandbox_target
+from automation.result import RunResult
 from automation.sandbox import SandboxServer
 
 
@@ -29,3 +33,20 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_type_launch_args, **launch_options(headless=browser_type_launch_args.get("headless", True))}
+
+
+@pytest.fixture
+def sandbox_env(sandbox: SandboxServer) -> Target:
+    """The run target for this test's sandbox (reset to its seed, no faults)."""
+    return sandbox_target(sandbox)
+
+
+@pytest.fixture
+def run_runbook(sandbox_env: Target, tmp_path: Path) -> Callable[..., RunResult]:
+    """Run a runbook against this test's sandbox, evidence under tmp_path, like the CLI would."""
+
+    def _run(name: str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
+        return run(name, inputs or {}, target=sandbox_env, evidence_root=tmp_path / "traces",
+                   reset_sandbox=False, **kwargs)
+
+    return _run

@@ -37,7 +37,8 @@ class RunFolder:
         self.trace = self.path / "trace.zip"
 
     def screenshot_path(self, number: str, label: str) -> Path:
-        return self.screenshots / f"{number.replace('.', '_').zfill(3)}-{_slug(label)}.png"
+        # 004-01-...: sorts in run order, sub-steps after their parent
+        return self.screenshots / f"{'-'.join(p.zfill(3 if i == 0 else 2) for i, p in enumerate(number.split('.')))}-{_slug(label)}.png"
 
     def relative(self, path: Path) -> str:
         return str(path.relative_to(self.path))

@@ -71,7 +71,9 @@ class HttpTracker(Tracker):
             follow_redirects=False,
         )
 
-    def _send(self, client: httpx.Client, method: str, url: str, action: str, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, client: httpx.Client, method: str, url: str, action: str, **kwargs: Any
+    ) -> httpx.Response:
         """One request, with every httpx error and unwanted status translated.
 
         Raises TrackerUnavailable, TrackerAuthError, TicketError.

@@ -113,7 +113,11 @@ class JiraTracker(HttpTracker):
             "GET",
             f"{self.base_url}{self.search_path}",
             "search for an earlier delivery",
-            params={"jql": f'labels = "{key_label(idempotency_key)}"', "fields": "attachment", "maxResults": 1},
+            params={
+                "jql": f'labels = "{key_label(idempotency_key)}"',
+                "fields": "attachment",
+                "maxResults": 1,
+            },
         )
         data = self._json(response, "search")
         issues = data.get("issues") if isinstance(data, dict) else None

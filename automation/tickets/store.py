@@ -89,8 +89,11 @@ def copy_attachments(
     attachments: Sequence[Attachment], dest: Path, transform_text: TextTransform | None = None
 ) -> list[Attachment]:
     """Copy files into `dest`, passing text files through `transform_text`. Raises TicketError."""
-    dest.mkdir(parents=True, exist_ok=True)
     copied, taken = [], set[str]()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TicketError(f"attachments could not be copied into {dest} ({exc.strerror})") from exc
     for attachment in attachments:
         target = dest / _unique_name(attachment.name, taken)
         try:
@@ -115,8 +118,8 @@ class TicketStore:
         self.db_path = self.data_dir / "tickets.db"
         self.files_dir = self.data_dir / "tickets"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self._tx() as con:
-            con.executescript(_DDL)
+        with self._connect() as con:
+            con.executescript(_DDL)  # idempotent; executescript manages its own transaction
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -156,8 +159,16 @@ class TicketStore:
                 row_id = con.execute(
                     "INSERT INTO tickets (idempotency_key, queue, runbook, target, fingerprint, delivery,"
                     " created_at, last_seen_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}')",
-                    (ticket.idempotency_key, ticket.queue, ticket.runbook, ticket.target,
-                     ticket.fingerprint, delivery, at, at),
+                    (
+                        ticket.idempotency_key,
+                        ticket.queue,
+                        ticket.runbook,
+                        ticket.target,
+                        ticket.fingerprint,
+                        delivery,
+                        at,
+                        at,
+                    ),
                 ).lastrowid
             except sqlite3.IntegrityError as exc:
                 raise TicketError(
@@ -191,12 +202,17 @@ class TicketStore:
         rows = self._rows("SELECT * FROM comments WHERE idempotency_key = ?", idempotency_key)
         return self._comment(rows[0]) if rows else None
 
-    def find_open(self, runbook: str, target: str, fingerprint: str, *, since: datetime) -> StoredTicket | None:
+    def find_open(
+        self, runbook: str, target: str, fingerprint: str, *, since: datetime
+    ) -> StoredTicket | None:
         """The newest open ticket for this failure last seen at or after `since`."""
         rows = self._rows(
             "SELECT * FROM tickets WHERE runbook = ? AND target = ? AND fingerprint = ? AND state = 'open'"
             " AND last_seen_at >= ? ORDER BY last_seen_at DESC, id DESC LIMIT 1",
-            runbook, target, fingerprint, since.timestamp(),
+            runbook,
+            target,
+            fingerprint,
+            since.timestamp(),
         )
         return self._stored(rows[0]) if rows else None
 
@@ -226,7 +242,9 @@ class TicketStore:
                     (ticket_id, idempotency_key, run_id, at, body, relay),
                 ).lastrowid
             except sqlite3.IntegrityError as exc:
-                raise TicketError(f"a comment with idempotency key {idempotency_key} is already recorded") from exc
+                raise TicketError(
+                    f"a comment with idempotency key {idempotency_key} is already recorded"
+                ) from exc
             folder = self.files_dir / local_id / f"seen-{comment_id}"
             try:
                 copied = copy_attachments(attachments, folder, transform_text)
@@ -235,7 +253,9 @@ class TicketStore:
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
-            con.execute("UPDATE tickets SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?", (at, ticket_id))
+            con.execute(
+                "UPDATE tickets SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?", (at, ticket_id)
+            )
         return self._comment(self._rows("SELECT * FROM comments WHERE id = ?", comment_id)[0])
 
     def mark_delivered(self, local_id: str, *, tracker: str, remote_id: str, url: str | None) -> None:
@@ -268,7 +288,8 @@ class TicketStore:
         """Record a failed relay; the comment stays pending."""
         with self._tx() as con:
             con.execute(
-                "UPDATE comments SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error, comment_id)
+                "UPDATE comments SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error, comment_id),
             )
 
     def close(self, local_id: str) -> None:
@@ -279,7 +300,9 @@ class TicketStore:
 
     def outbox(self) -> list[StoredTicket]:
         """Tickets waiting for delivery to the configured tracker, oldest first."""
-        return [self._stored(r) for r in self._rows("SELECT * FROM tickets WHERE delivery = 'queued' ORDER BY id")]
+        return [
+            self._stored(r) for r in self._rows("SELECT * FROM tickets WHERE delivery = 'queued' ORDER BY id")
+        ]
 
     def pending_comments(self) -> list[StoredComment]:
         """Comments waiting to be relayed to their ticket's tracker, oldest first."""
@@ -347,7 +370,9 @@ class TicketStore:
         if queue is not None:
             where.append("queue = ?")
             args.append(queue)
-        sql = "SELECT * FROM tickets" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
+        sql = (
+            "SELECT * FROM tickets" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
+        )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [self._stored(r) for r in self._rows(sql, *args)]

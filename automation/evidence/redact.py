@@ -1,0 +1,355 @@
+"""Keep secrets out of evidence: replace every form of each secret in text, JSON data and Playwright traces.
+
+`Redactor` is built from the run's secrets (passwords, temporary passwords, verification codes, tokens)
+and replaces each form that `scan.secret_forms` knows with `[REDACTED]`, longest first, in one pass.
+
+`scrub_trace` rewrites a trace.zip after `tracing.stop()`. Playwright cannot redact (microsoft/playwright
+#19992, #35144, #35848) and a plain text replace over the zip breaks it, so each entry is rewritten by
+kind: JSON lines are parsed and only string values are changed (keys, numbers and identifiers such as
+sha1 names are left alone, so the trace still loads and its references still resolve); resources are
+rewritten as bytes; the driving source code is dropped; images of the page are dropped when any secret
+is set, because nothing here can read a secret off a picture. The result is scanned again byte by byte:
+a trace that cannot be parsed, or still holds a secret, is deleted and EvidenceError is raised.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import EvidenceError
+from .scan import find_secrets, secret_forms
+
+MARKER = "[REDACTED]"
+
+# Values of these keys are names, hashes or ids that other entries point at (a resource's sha1 file name,
+# a call or page id): changing them would break the trace, and a code found in them is only a coincidence.
+IDENTIFIER_KEYS = frozenset(
+    {
+        "sha1",
+        "_sha1",
+        "file",
+        "_file",
+        "callId",
+        "parentId",
+        "stepId",
+        "pageId",
+        "frameId",
+        "pageref",
+        "_frameref",
+        "snapshotName",
+        "_apiRequestRef",
+    }
+)
+
+# Session cookies and authorization headers are credentials even when nobody named them as secrets.
+SENSITIVE_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
+
+_JSON_LINES = (".trace", ".network", ".stacks")
+_IMAGE_EVENTS = frozenset({"screencast-frame", "screenshot", "video"})
+_IMAGE_FOLDERS = ("screencast/", "screenshots/", "videos/")
+_SOURCES = "src/"
+
+T = TypeVar("T")
+
+
+class Redactor:
+    """Replaces every known form of a set of secrets with a marker. Empty secrets are ignored."""
+
+    __slots__ = ("_secrets", "_marker", "_text", "_bytes")
+
+    def __init__(self, secrets: Iterable[str | None] = (), *, marker: str = MARKER) -> None:
+        self._secrets = tuple(dict.fromkeys(s for s in secrets if s))
+        self._marker = marker
+        forms = {text for secret in self._secrets for text in secret_forms(secret).values()}
+        self._text = _alternation([re.escape(t) for t in forms], "|")
+        self._bytes = _alternation([re.escape(t.encode()) for t in forms], b"|")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self._secrets
+
+    @property
+    def marker(self) -> str:
+        return self._marker
+
+    def __bool__(self) -> bool:
+        return bool(self._secrets)
+
+    def __repr__(self) -> str:
+        return f"Redactor(<{len(self._secrets)} secrets>)"  # never the secrets themselves
+
+    @staticmethod
+    def forms(secret: str) -> tuple[str, ...]:
+        """Raw, URL-encoded, JSON-escaped, HTML-escaped (and stacked, and base64) forms of `secret`."""
+        return tuple(secret_forms(secret).values()) if secret else ()
+
+    def mentions(self, text: str) -> bool:
+        """True if any form of any secret occurs in `text`."""
+        return self._text is not None and self._text.search(text) is not None
+
+    def redact_text(self, text: str) -> str:
+        """`text` with every form of every secret replaced by the marker."""
+        return self._subn(text)[0]
+
+    def redact_bytes(self, data: bytes) -> tuple[bytes, int]:
+        """`data` with every UTF-8 form of every secret replaced, and how many were replaced."""
+        if self._bytes is None:
+            return data, 0
+        return self._bytes.subn(self._marker.encode().replace(b"\\", b"\\\\"), data)
+
+    def redact_obj(self, obj: T) -> T:
+        """A copy of JSON-like `obj` with secrets replaced in string values; keys, numbers and ids are kept.
+
+        An integer that is a whole secret (a code sent as a number) is replaced too.
+        """
+        if isinstance(obj, str):
+            return self.redact_text(obj)  # type: ignore[return-value]
+        tree = copy.deepcopy(obj)
+        self.redact_tree(tree)
+        return tree
+
+    def redact_tree(self, root: Any) -> int:
+        """Replace secrets in the string values of dicts and lists under `root`, in place; return the count."""
+        count = 0
+        stack = [root]
+        while stack:  # a loop, not recursion: DOM snapshots nest as deep as the page
+            node = stack.pop()
+            if isinstance(node, dict):
+                slots = ((k, v) for k, v in node.items() if k not in IDENTIFIER_KEYS)
+            elif isinstance(node, list):
+                slots = enumerate(node)
+            else:
+                continue
+            for slot, value in slots:
+                if isinstance(value, str):
+                    new, n = self._subn(value)
+                    if n:
+                        node[slot], count = new, count + n
+                elif isinstance(value, int) and not isinstance(value, bool) and str(value) in self._secrets:
+                    # A code sent as a JSON number is the whole secret, not digits inside a longer number.
+                    node[slot], count = self._marker, count + 1
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        return count
+
+    def _subn(self, text: str) -> tuple[str, int]:
+        if self._text is None:
+            return text, 0
+        return self._text.subn(self._marker.replace("\\", "\\\\"), text)
+
+
+def _alternation(escaped: list[Any], bar: str | bytes) -> re.Pattern[Any] | None:
+    """One pattern matching any of `escaped`, longest first so a longer form wins over its own prefix."""
+    if not escaped:
+        return None
+    escaped.sort(key=lambda e: (-len(e), e))
+    return re.compile(bar.join(escaped))
+
+
+@dataclass(frozen=True)
+class ScrubReport:
+    """What scrub_trace did to one trace.zip."""
+
+    path: Path
+    entries_rewritten: int
+    values_replaced: int
+    headers_masked: int
+    frames_dropped: int
+    sources_dropped: int
+    seconds: float
+
+    @property
+    def summary(self) -> str:
+        text = (
+            f"{self.path.name}: {self.values_replaced} secret value(s) replaced in "
+            f"{self.entries_rewritten} entr{'y' if self.entries_rewritten == 1 else 'ies'}, "
+            f"{self.headers_masked} cookie/authorization header(s) masked"
+        )
+        if self.frames_dropped:
+            text += (
+                f", {self.frames_dropped} screencast frame(s) dropped (a secret was set and pictures of "
+                "the page cannot be checked for it)"
+            )
+        if self.sources_dropped:
+            text += f", {self.sources_dropped} source file(s) dropped"
+        return text + f" in {self.seconds:.2f} s"
+
+
+@dataclass
+class _Tally:
+    rewritten: int = 0
+    replaced: int = 0
+    masked: int = 0
+    frames: int = 0
+    sources: int = 0
+
+
+class _Unsafe(Exception):
+    """The trace cannot be shown to be free of secrets; the message says why, without any secret."""
+
+
+def scrub_trace(path: Path, redactor: Redactor) -> ScrubReport:
+    """Rewrite the Playwright trace.zip at `path` in place so that it holds no form of any secret.
+
+    Raises EvidenceError, after deleting the trace, if it cannot be read or parsed or still holds a secret.
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    if not path.is_file():
+        raise EvidenceError(f"No trace to scrub at {path}: tracing.stop() did not write it.")
+    tmp: Path | None = None
+    kept = False
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".scrubbing", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        tally = _rewrite(path, tmp, redactor)
+        _verify(tmp, redactor)
+        os.replace(tmp, path)
+        kept = True
+    except (_Unsafe, zipfile.BadZipFile, OSError) as exc:
+        raise EvidenceError(
+            f"The trace {path} was withheld and deleted: {_reason(exc)}. A trace that may hold a secret is "
+            "never kept; the run's other evidence is not affected. Re-run to record a new trace, and report "
+            "this message if it happens again."
+        ) from exc
+    finally:
+        if not kept:  # fail closed, whatever went wrong: never leave the unscrubbed original behind
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+    seconds = time.perf_counter() - started
+    return ScrubReport(
+        path, tally.rewritten, tally.replaced, tally.masked, tally.frames, tally.sources, seconds
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, _Unsafe):
+        return str(exc)
+    if isinstance(exc, zipfile.BadZipFile):
+        return "it is not a readable zip file"
+    return f"it could not be rewritten ({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc})"
+
+
+def _rewrite(src: Path, dst: Path, redactor: Redactor) -> _Tally:
+    """Write the scrubbed copy of `src` to `dst`, entry by entry; JSON lines first, as they name the frames."""
+    tally = _Tally()
+    drop_images = bool(redactor)
+    with zipfile.ZipFile(src) as archive:
+        infos = archive.infolist()
+        out: dict[str, bytes] = {}
+        frame_files: set[str] = set()
+        for info in infos:
+            if info.filename.endswith(_JSON_LINES):
+                out[info.filename] = _scrub_lines(
+                    info.filename, archive.read(info), redactor, tally, frame_files
+                )
+        for info in infos:
+            name = info.filename
+            if name.startswith(_SOURCES):
+                tally.sources += 1
+            elif drop_images and (name.startswith(_IMAGE_FOLDERS) or name in frame_files):
+                tally.frames += 1
+            elif name not in out:
+                data, n = redactor.redact_bytes(archive.read(info))
+                out[name] = data
+                tally.replaced, tally.rewritten = tally.replaced + n, tally.rewritten + bool(n)
+        _write(dst, infos, out)
+    return tally
+
+
+def _write(dst: Path, infos: list[zipfile.ZipInfo], out: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in infos:
+            if info.filename in out:
+                entry = zipfile.ZipInfo(info.filename, info.date_time)
+                entry.compress_type, entry.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
+                archive.writestr(entry, out[info.filename])
+
+
+def _scrub_lines(name: str, data: bytes, redactor: Redactor, tally: _Tally, frame_files: set[str]) -> bytes:
+    """One JSON-lines entry with secrets replaced in string values and (if secrets are set) image events dropped.
+
+    Raises _Unsafe if the entry is not UTF-8 or a line is not JSON.
+    """
+    try:
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError as exc:
+        raise _Unsafe(f"{name} is not UTF-8 text, so it could not be checked for secrets") from exc
+    out: list[str] = []
+    changed = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            out.append(line)
+            continue
+        event = _parse(name, number, line)
+        if redactor and isinstance(event, dict) and event.get("type") in _IMAGE_EVENTS:
+            frame_files.update(_files_of(event))
+            changed += 1
+            continue
+        n = _mask_headers(event)
+        replaced = redactor.redact_tree(event) if redactor.mentions(line) else 0
+        if n or replaced:
+            line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            tally.masked, tally.replaced, changed = tally.masked + n, tally.replaced + replaced, changed + 1
+        out.append(line)
+    tally.rewritten += bool(changed)
+    return "\n".join(out).encode("utf-8")
+
+
+def _parse(name: str, number: int, line: str) -> Any:
+    """Raises _Unsafe if `line` is not JSON."""
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        raise _Unsafe(
+            f"line {number} of {name} is not valid JSON, so it could not be checked for secrets"
+        ) from exc
+
+
+def _files_of(event: dict[str, Any]) -> list[str]:
+    """The zip entries an image event points at (`file` since trace format 9, `sha1` before)."""
+    files = [event["file"]] if isinstance(event.get("file"), str) else []
+    if isinstance(event.get("sha1"), str):
+        files.append("resources/" + event["sha1"])
+    return files
+
+
+def _mask_headers(event: Any) -> int:
+    """Mask cookie and authorization values in a network event (HAR shape), in place; return the count."""
+    if not isinstance(event, dict) or event.get("type") != "resource-snapshot":
+        return 0
+    snapshot = event.get("snapshot") or {}
+    count = 0
+    for side in (snapshot.get("request"), snapshot.get("response")):
+        if not isinstance(side, dict):
+            continue
+        for header in side.get("headers") or ():
+            if str(header.get("name", "")).lower() in SENSITIVE_HEADERS and header.get("value"):
+                header["value"], count = MARKER, count + 1
+        for cookie in side.get("cookies") or ():
+            if cookie.get("value"):
+                cookie["value"], count = MARKER, count + 1
+    return count
+
+
+def _verify(archive: Path, redactor: Redactor) -> None:
+    """Raises _Unsafe if any form of any secret is still anywhere in the rewritten zip."""
+    hits = find_secrets(archive, redactor.secrets)
+    if hits:
+        where = "; ".join(
+            f"secret #{h.secret + 1} ({h.form} form) in {h.entry or 'the zip'}" for h in hits[:3]
+        )
+        more = f" and {len(hits) - 3} more" if len(hits) > 3 else ""
+        raise _Unsafe(f"it still held a secret after redaction: {where}{more}")

@@ -1,0 +1,97 @@
+"""resend-verify in real Chromium against the sandbox: every branch of the article's verification tip."""
+
+from __future__ import annotations
+
+import json
+import socket
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from automation.result import RunResult
+from automation.sandbox import SandboxServer
+
+Run = Callable[..., RunResult]
+
+
+def run_json(result: RunResult) -> dict:
+    return json.loads((Path(result.evidence_dir) / "run.json").read_text())
+
+
+def assert_valid_trace(result: RunResult) -> None:
+    trace = Path(result.artifacts["trace"])
+    with zipfile.ZipFile(trace) as zf:
+        names = zf.namelist()
+        assert "trace.trace" in names and "trace.network" in names
+        events = [json.loads(line) for line in zf.read("trace.trace").decode().splitlines() if line.strip()]
+    assert any(e.get("type") == "before" and e.get("method") == "goto" for e in events)
+
+
+def test_unverified_customer_is_verified_with_the_code_from_the_mail(run_runbook: Run, sandbox: SandboxServer) -> None:
+    result = run_runbook("resend-verify", {"email": "unverified@example.com"})
+    assert (result.status, result.outcome, result.exit_code) == ("passed", "verified", 0)
+    data = run_json(result)
+    assert data["outcome"] == "verified" and data["runbook_sha256"]
+    assert data["inputs"] == {"email": "unverified@example.com", "code": "••••••"}
+    ask = next(s for s in data["steps"] if s["action"] == "ask")
+    assert "from mail outbox" in ask["detail"] and "••••••" in ask["detail"]
+    assert_valid_trace(result)
+    # The portal now lets the customer in: the verification really happened.
+    login = httpx.post(sandbox.urls["portal"] + "/auth/login",
+                       data={"email": "unverified@example.com", "password": "Sunshine-Portal-7q"})
+    assert "unknown error" not in login.text.lower()
+
+
+def test_code_given_as_an_option_is_used_and_a_wrong_one_fails_the_run(run_runbook: Run) -> None:
+    result = run_runbook("resend-verify", {"email": "unverified@example.com", "code": "000000"})
+    assert (result.status, result.exit_code) == ("failed", 1)
+    assert "The verification code is incorrect." in (result.error or "")
+    failed = run_json(result)["steps"][-1]
+    assert failed["status"] == "failed" and failed["line"] and failed["screenshot"]
+    assert failed["page_url"].endswith("/auth/verifyCode") or "verifyCode" in failed["page_url"]
+    assert "000000" not in json.dumps(run_json(result))
+
+
+def test_already_verified_address_ends_resolved(run_runbook: Run) -> None:
+    result = run_runbook("resend-verify", {"email": "verified@example.com"})
+    assert (result.status, result.outcome, result.exit_code) == ("passed", "already-verified", 0)
+    branch = next(s for s in run_json(result)["steps"] if s["action"] == "branch")
+    assert "already been verified" in branch["detail"]
+    assert_valid_trace(result)
+
+
+def test_customer_missing_from_salesforce_escalates(run_runbook: Run) -> None:
+    result = run_runbook("resend-verify", {"email": "not-in-salesforce@example.com"})
+    assert (result.status, result.outcome, result.exit_code) == ("escalated", "escalated", 1)
+    assert result.ticket and result.ticket["queue"] == "customer-portal-chat"
+    assert_valid_trace(result)
+
+
+def test_unknown_address_fails_as_not_found(run_runbook: Run) -> None:
+    result = run_runbook("resend-verify", {"email": "nobody@example.com"})
+    assert (result.status, result.outcome, result.exit_code) == ("failed", "not-found", 1)
+    assert_valid_trace(result)
+
+
+def test_every_page_changing_step_has_a_screenshot(run_runbook: Run) -> None:
+    result = run_runbook("resend-verify", {"email": "verified@example.com"})
+    steps = run_json(result)["steps"]
+    for step in steps:
+        if step["action"] in ("goto", "fill", "click"):
+            assert (Path(result.evidence_dir) / step["screenshot"]).stat().st_size > 1000
+
+
+def test_target_down_ends_with_exit_3_and_evidence(run_runbook: Run, sandbox_env, tmp_path: Path) -> None:
+    from automation.api import run
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sandbox_env.apps["portal"] = f"http://127.0.0.1:{port}"
+    result = run("resend-verify", {"email": "verified@example.com"}, target=sandbox_env,
+                 evidence_root=tmp_path / "t", reset_sandbox=False)
+    assert (result.status, result.exit_code) == ("error", 3)
+    assert "does not answer" in (result.error or "")
+    assert (Path(result.evidence_dir) / "run.json").exists() and "trace" in result.artifacts

@@ -1,0 +1,109 @@
+"""The `runbook` command on bad input: a clear message naming what is wrong, exit 2, and no browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RUNBOOK = [sys.executable, "-m", "automation.cli"]
+HEAD = "name: x\ntitle: t\napp: portal\noutcomes: {done: {status: resolved}}\n"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """An environment whose 'Chromium' only leaves a marker: if it exists, a browser was started."""
+    fake = tmp_path / "fake-chromium"
+    fake.write_text(f"#!/bin/sh\ntouch {tmp_path / 'BROWSER-STARTED'}\nexit 1\n")
+    fake.chmod(0o755)
+    return {**os.environ, "RUNBOOK_CHROMIUM": str(fake), "RUNBOOK_TRACES": str(tmp_path / "traces")}
+
+
+def runbook(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(RUNBOOK + args, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                          cwd=cwd)
+
+
+def assert_refused_before_browser(proc: subprocess.CompletedProcess[str], env: dict[str, str], *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr + proc.stdout
+    for needle in needles:
+        assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+    marker = Path(env["RUNBOOK_TRACES"]).parent / "BROWSER-STARTED"
+    assert not marker.exists(), "a browser was started"
+    assert not Path(env["RUNBOOK_TRACES"]).exists(), "a run folder was created"
+
+
+def test_bad_email_option_names_the_input(env: dict[str, str]) -> None:
+    proc = runbook(["run", "resend-verify", "--email", "not-an-email"], env)
+    assert_refused_before_browser(proc, env, "input 'email'", "'not-an-email' is not an email address")
+
+
+def test_missing_required_input_says_how_to_give_it(env: dict[str, str]) -> None:
+    proc = runbook(["run", "resend-verify"], env)
+    assert_refused_before_browser(proc, env, "input 'email'", "--email")
+
+
+def test_malformed_yaml_file_is_refused_with_its_line(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntitle: t\n  app: portal\n")
+    proc = runbook(["run", str(bad)], env)
+    assert_refused_before_browser(proc, env, "bad.yaml:3:6", "not valid YAML")
+
+
+def test_unknown_step_is_refused_with_a_suggestion(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(HEAD + "steps:\n  - goto: /\n  - clik: {text: Go}\n")
+    proc = runbook(["run", str(bad)], env)
+    assert_refused_before_browser(proc, env, "bad.yaml:7:5", "did you mean click?")
+
+
+def test_unknown_variable_is_refused(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(HEAD + "steps:\n  - goto: '/search?q={{ query }}'\n")
+    proc = runbook(["run", str(bad)], env)
+    assert_refused_before_browser(proc, env, "bad.yaml:6:5", "unknown variable 'query'")
+
+
+def test_missing_answer_without_a_terminal_names_the_option(env: dict[str, str], tmp_path: Path) -> None:
+    # An environment without a mail outbox: the code can only come from --code or from the agent.
+    config = tmp_path / "environments.yaml"
+    config.write_text("default: bare\nenvironments:\n  bare:\n    apps: {portal: 'http://127.0.0.1:9'}\n")
+    proc = runbook(["run", "resend-verify", "--email", "unverified@example.com"], {**env, "RUNBOOK_CONFIG": str(config)})
+    assert_refused_before_browser(proc, env, "'code' is needed", "pass --code VALUE")
+
+
+def test_unknown_environment_lists_the_known_ones(env: dict[str, str]) -> None:
+    proc = runbook(["run", "resend-verify", "--email", "a@example.com", "--env", "stagin"], env)
+    assert_refused_before_browser(proc, env, "--env 'stagin'", "sandbox")
+
+
+def test_app_without_a_url_says_how_to_give_one(env: dict[str, str], tmp_path: Path) -> None:
+    other = tmp_path / "crm.yaml"
+    other.write_text("name: crm\ntitle: t\napp: crm\noutcomes: {done: {status: resolved}}\nsteps:\n  - goto: /\n")
+    proc = runbook(["run", str(other)], env)
+    assert_refused_before_browser(proc, env, "no URL for app 'crm'", "--base-url crm=URL")
+
+
+def test_validate_passes_for_the_shipped_runbooks(env: dict[str, str]) -> None:
+    proc = runbook(["validate"], env)
+    assert proc.returncode == 0, proc.stderr
+    assert "ok  resend-verify" in proc.stdout
+
+
+def test_list_json_shows_inputs_outcomes_and_cases(env: dict[str, str]) -> None:
+    proc = runbook(["list", "--json"], env)
+    items = {item["name"]: item for item in json.loads(proc.stdout)}
+    resend = items["resend-verify"]
+    assert resend["app"] == "portal" and "email" in resend["inputs"]
+    assert set(resend["outcomes"]) == {"verified", "already-verified", "escalated", "not-found"}
+    assert {c["expect"] for c in resend["cases"]} == set(resend["outcomes"])
+
+
+def test_run_help_lists_the_runbooks_inputs(env: dict[str, str]) -> None:
+    proc = runbook(["run", "resend-verify", "--help"], env)
+    assert proc.returncode == 0 and "--email EMAIL" in proc.stdout and "--code SECRET" in proc.stdout

@@ -1,0 +1,61 @@
+"""Tracker configuration: which adapter, and credentials only from the environment variables it names."""
+
+from __future__ import annotations
+
+import pytest
+from ticket_fakes import JIRA_ENV, WEBHOOK_ENV, ZENDESK_ENV
+
+from automation.errors import TicketError
+from automation.tickets import (
+    JiraTracker,
+    TrackerConfigError,
+    WebhookTracker,
+    ZendeskTracker,
+    parse_tracker_config,
+    tracker_from_config,
+)
+
+
+def test_local_or_absent_config_means_no_tracker() -> None:
+    assert tracker_from_config(None, env={}) is None
+    assert tracker_from_config({"type": "local"}, env={}) is None
+
+
+def test_each_type_builds_its_adapter() -> None:
+    env = {**JIRA_ENV, **ZENDESK_ENV, **WEBHOOK_ENV}
+    jira = tracker_from_config(
+        {"type": "jira", "url": "https://acme.atlassian.net/", "project": "SUP"}, env=env
+    )
+    zendesk = tracker_from_config({"type": "zendesk", "url": "https://acme.zendesk.com"}, env=env)
+    hook = tracker_from_config({"type": "webhook", "url": "https://hooks.example.test/t"}, env={})
+
+    assert isinstance(jira, JiraTracker) and jira.base_url == "https://acme.atlassian.net"
+    assert isinstance(zendesk, ZendeskTracker)
+    assert isinstance(hook, WebhookTracker)
+
+
+def test_missing_credential_variable_is_named() -> None:
+    config = {"type": "jira", "url": "https://acme.atlassian.net", "project": "SUP", "token_env": "ACME_JIRA"}
+
+    with pytest.raises(TrackerConfigError, match="environment variable ACME_JIRA is not set") as caught:
+        tracker_from_config(config, env={"JIRA_USER": "bot@example.com"})
+    assert isinstance(caught.value, TicketError)
+
+
+def test_credential_in_config_is_refused_without_echoing_it() -> None:
+    config = {"type": "zendesk", "url": "https://acme.zendesk.com", "token": "zd-live-abcdef"}
+
+    with pytest.raises(TrackerConfigError) as caught:
+        parse_tracker_config(config)
+    assert "token" in str(caught.value) and "zd-live-abcdef" not in str(caught.value)
+
+
+def test_credentials_inside_the_url_are_refused() -> None:
+    with pytest.raises(TrackerConfigError, match="must not contain credentials") as caught:
+        parse_tracker_config({"type": "webhook", "url": "https://user:pw-secret@hooks.example.test/t"})
+    assert "pw-secret" not in str(caught.value)
+
+
+def test_unknown_type_lists_the_known_ones() -> None:
+    with pytest.raises(TrackerConfigError, match="local, jira, zendesk, webhook"):
+        parse_tracker_config({"type": "servicenow", "url": "https://x.example.test"})
