@@ -117,6 +117,8 @@ def run(
     catalog: Catalog | None = None,
     sandbox_settings: dict[str, Any] | None = None,
     reset_sandbox: bool = True,
+    browser: Any = None,
+    run_id: str | None = None,
 ) -> RunResult:
     """Load, validate and run a runbook. Raises UsageError (exit 2) before any browser starts on bad input."""
     from .engine.runner import RunOptions, execute
@@ -130,7 +132,7 @@ def run(
     preflight_answers(loaded, values, answers or {}, target, prompter)
     if reset_sandbox:
         prepare_sandbox(target, sandbox_settings)
-    options = RunOptions(headed=headed, chromium=chromium, evidence_root=evidence_root)
+    options = RunOptions(headed=headed, chromium=chromium, evidence_root=evidence_root, browser=browser, run_id=run_id)
     return execute(loaded, values, target, catalog=catalog, answers=answers, prompter=prompter,
                    reporter=reporter, options=options)
 

@@ -92,14 +92,14 @@ def run_command(
         raise typer.Exit(0 if name else int(ExitCode.BAD_INPUT))
     command = _runbook_command(name)
     try:
-        command.main(args=list(ctx.args), prog_name=f"runbook run {name}", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        raise typer.Exit(done.exit_code) from None
+        # standalone_mode=False: click returns the code of a click Exit instead of raising it
+        code = command.main(args=list(ctx.args), prog_name=f"runbook run {name}", standalone_mode=False)
     except click.ClickException as exc:
         from .console import error
 
         error(exc.format_message())
         raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
+    raise typer.Exit(code if isinstance(code, int) else 0)
 
 
 def _help(model: Any) -> str:

@@ -107,3 +107,16 @@ def test_list_json_shows_inputs_outcomes_and_cases(env: dict[str, str]) -> None:
 def test_run_help_lists_the_runbooks_inputs(env: dict[str, str]) -> None:
     proc = runbook(["run", "resend-verify", "--help"], env)
     assert proc.returncode == 0 and "--email EMAIL" in proc.stdout and "--code SECRET" in proc.stdout
+
+
+def test_exit_codes_follow_the_outcome(env: dict[str, str]) -> None:
+    real = {k: v for k, v in env.items() if k != "RUNBOOK_CHROMIUM"}
+    resolved = runbook(["run", "resend-verify", "--email", "verified@example.com"], real)
+    failed = runbook(["run", "resend-verify", "--email", "nobody@example.com", "--json"], real)
+    assert resolved.returncode == 0, resolved.stderr
+    assert "RESOLVED: already-verified" in resolved.stdout and "evidence:" in resolved.stdout
+    assert failed.returncode == 1, failed.stderr
+    data = json.loads(failed.stdout)
+    assert data["status"] == "failed" and data["outcome"] == "not-found" and data["exit_code"] == 1
+    assert {"run_id", "runbook", "artifacts", "ticket"} <= set(data)
+    assert Path(data["artifacts"]["trace"]).exists()

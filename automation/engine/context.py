@@ -263,6 +263,9 @@ def run_step(ctx: RunContext, step: StepBase, path: tuple[Any, ...], number: str
                     record.status, record.error = "warning", ctx.mask(str(exc))
                     break
                 _fail(ctx, step, record, exc)
+    except KeyboardInterrupt:
+        record.status, record.error = "failed", "interrupted (Ctrl-C) during this step"
+        raise
     finally:
         record.duration_s = round(time.monotonic() - started, 3)
         record.variables = ctx.masked_variables(step)

@@ -31,6 +31,7 @@ class RunOptions:
     chromium: str | None = None
     evidence_root: Path | None = None
     run_id: str | None = None
+    browser: Any = None  # a Playwright Browser to use instead of the pool's (pytest-playwright's fixture)
 
 
 def _variables(loaded: LoadedRunbook, inputs: dict[str, Any], target: Target) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def execute(
     status, outcome, error, exit_code = "error", None, None, ExitCode.UNREACHABLE
     context = None
     try:
-        browser = pool().browser(headless=not options.headed, executable_path=options.chromium)
+        browser = options.browser or pool().browser(headless=not options.headed, executable_path=options.chromium)
         with translate(what="opening a browser context"):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.tracing.start(screenshots=True, snapshots=True, sources=False, title=f"{loaded.name} {run_id}")

@@ -14,7 +14,6 @@ a trace that cannot be parsed, or still holds a secret, is deleted and EvidenceE
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -24,7 +23,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ..errors import EvidenceError
 from .scan import find_secrets, secret_forms
@@ -59,18 +58,22 @@ _IMAGE_EVENTS = frozenset({"screencast-frame", "screenshot", "video"})
 _IMAGE_FOLDERS = ("screencast/", "screenshots/", "videos/")
 _SOURCES = "src/"
 
-T = TypeVar("T")
-
 
 class Redactor:
     """Replaces every known form of a set of secrets with a marker. Empty secrets are ignored."""
 
-    __slots__ = ("_secrets", "_marker", "_text", "_bytes")
+    __slots__ = ("_secrets", "_numbers", "_marker", "_replacement", "_text", "_bytes", "_shortest")
 
     def __init__(self, secrets: Iterable[str | None] = (), *, marker: str = MARKER) -> None:
         self._secrets = tuple(dict.fromkeys(s for s in secrets if s))
+        # Codes a page may send as JSON numbers; "012345" cannot be one, as a number loses its leading zero.
+        self._numbers = frozenset(
+            int(s) for s in self._secrets if s.isascii() and s.isdigit() and str(int(s)) == s
+        )
         self._marker = marker
+        self._replacement = marker.replace("\\", "\\\\")  # re.sub reads backslashes in a replacement
         forms = {text for secret in self._secrets for text in secret_forms(secret).values()}
+        self._shortest = min(map(len, forms), default=0)
         self._text = _alternation([re.escape(t) for t in forms], "|")
         self._bytes = _alternation([re.escape(t.encode()) for t in forms], b"|")
 
@@ -105,47 +108,59 @@ class Redactor:
         """`data` with every UTF-8 form of every secret replaced, and how many were replaced."""
         if self._bytes is None:
             return data, 0
-        return self._bytes.subn(self._marker.encode().replace(b"\\", b"\\\\"), data)
+        return self._bytes.subn(self._replacement.encode(), data)
 
-    def redact_obj(self, obj: T) -> T:
+    def redact_obj(self, obj: Any) -> Any:
         """A copy of JSON-like `obj` with secrets replaced in string values; keys, numbers and ids are kept.
 
         An integer that is a whole secret (a code sent as a number) is replaced too.
         """
         if isinstance(obj, str):
-            return self.redact_text(obj)  # type: ignore[return-value]
-        tree = copy.deepcopy(obj)
-        self.redact_tree(tree)
-        return tree
+            return self.redact_text(obj)
+        if isinstance(obj, dict):
+            return {k: v if k in IDENTIFIER_KEYS else self.redact_obj(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            items = [self.redact_obj(item) for item in obj]
+            return tuple(items) if isinstance(obj, tuple) else items
+        if type(obj) is int and obj in self._numbers:
+            return self._marker
+        return obj
 
     def redact_tree(self, root: Any) -> int:
         """Replace secrets in the string values of dicts and lists under `root`, in place; return the count."""
-        count = 0
-        stack = [root]
+        if self._text is None or not isinstance(root, dict | list):
+            return 0
+        subn, replacement, shortest, numbers = (
+            self._text.subn,
+            self._replacement,
+            self._shortest,
+            self._numbers,
+        )
+        count, stack = 0, [root]
         while stack:  # a loop, not recursion: DOM snapshots nest as deep as the page
             node = stack.pop()
-            if isinstance(node, dict):
-                slots = ((k, v) for k, v in node.items() if k not in IDENTIFIER_KEYS)
-            elif isinstance(node, list):
-                slots = enumerate(node)
-            else:
-                continue
+            slots = (
+                [(k, v) for k, v in node.items() if k not in IDENTIFIER_KEYS]
+                if isinstance(node, dict)
+                else enumerate(node)
+            )
             for slot, value in slots:
                 if isinstance(value, str):
-                    new, n = self._subn(value)
-                    if n:
-                        node[slot], count = new, count + n
-                elif isinstance(value, int) and not isinstance(value, bool) and str(value) in self._secrets:
-                    # A code sent as a JSON number is the whole secret, not digits inside a longer number.
-                    node[slot], count = self._marker, count + 1
+                    if len(value) >= shortest:  # most DOM strings are shorter than any secret
+                        new, n = subn(replacement, value)
+                        if n:
+                            node[slot], count = new, count + n
                 elif isinstance(value, dict | list):
                     stack.append(value)
+                elif type(value) is int and value in numbers:
+                    # A code sent as a JSON number is the whole secret, not digits inside a longer number.
+                    node[slot], count = self._marker, count + 1
         return count
 
     def _subn(self, text: str) -> tuple[str, int]:
         if self._text is None:
             return text, 0
-        return self._text.subn(self._marker.replace("\\", "\\\\"), text)
+        return self._text.subn(self._replacement, text)
 
 
 def _alternation(escaped: list[Any], bar: str | bytes) -> re.Pattern[Any] | None:
@@ -217,7 +232,7 @@ def scrub_trace(path: Path, redactor: Redactor) -> ScrubReport:
         _verify(tmp, redactor)
         os.replace(tmp, path)
         kept = True
-    except (_Unsafe, zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # whatever failed, the trace is withheld and the caller is told why
         raise EvidenceError(
             f"The trace {path} was withheld and deleted: {_reason(exc)}. A trace that may hold a secret is "
             "never kept; the run's other evidence is not affected. Re-run to record a new trace, and report "
@@ -234,12 +249,15 @@ def scrub_trace(path: Path, redactor: Redactor) -> ScrubReport:
     )
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: Exception) -> str:
+    """Why the trace was withheld, in words that name no secret (other errors' texts may quote content)."""
     if isinstance(exc, _Unsafe):
         return str(exc)
     if isinstance(exc, zipfile.BadZipFile):
         return "it is not a readable zip file"
-    return f"it could not be rewritten ({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc})"
+    if isinstance(exc, OSError):
+        return f"it could not be rewritten ({exc.strerror or type(exc).__name__})"
+    return f"it could not be rewritten ({type(exc).__name__})"
 
 
 def _rewrite(src: Path, dst: Path, redactor: Redactor) -> _Tally:
@@ -298,7 +316,7 @@ def _scrub_lines(name: str, data: bytes, redactor: Redactor, tally: _Tally, fram
             frame_files.update(_files_of(event))
             changed += 1
             continue
-        n = _mask_headers(event)
+        n = _mask_headers(event, redactor.marker)
         replaced = redactor.redact_tree(event) if redactor.mentions(line) else 0
         if n or replaced:
             line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -326,22 +344,27 @@ def _files_of(event: dict[str, Any]) -> list[str]:
     return files
 
 
-def _mask_headers(event: Any) -> int:
+def _mask_headers(event: Any, marker: str) -> int:
     """Mask cookie and authorization values in a network event (HAR shape), in place; return the count."""
     if not isinstance(event, dict) or event.get("type") != "resource-snapshot":
         return 0
-    snapshot = event.get("snapshot") or {}
+    snapshot = event.get("snapshot")
+    sides = (snapshot.get("request"), snapshot.get("response")) if isinstance(snapshot, dict) else ()
     count = 0
-    for side in (snapshot.get("request"), snapshot.get("response")):
+    for side in sides:
         if not isinstance(side, dict):
             continue
-        for header in side.get("headers") or ():
-            if str(header.get("name", "")).lower() in SENSITIVE_HEADERS and header.get("value"):
-                header["value"], count = MARKER, count + 1
-        for cookie in side.get("cookies") or ():
-            if cookie.get("value"):
-                cookie["value"], count = MARKER, count + 1
+        headers = [
+            h for h in _dicts(side.get("headers")) if str(h.get("name", "")).lower() in SENSITIVE_HEADERS
+        ]
+        for item in headers + _dicts(side.get("cookies")):
+            if item.get("value"):
+                item["value"], count = marker, count + 1
     return count
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _verify(archive: Path, redactor: Redactor) -> None:

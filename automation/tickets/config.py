@@ -14,14 +14,15 @@ Credentials never sit in configuration: only the names of the variables do, read
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from .base import Tracker, TrackerConfigError
+from .base import RemoteRef, Tracker, TrackerConfigError
 from .jira import CLOUD_SEARCH_PATH, JiraTracker
+from .models import Attachment, Ticket
 from .webhook import WebhookTracker
 from .zendesk import ZendeskTracker
 
@@ -116,12 +117,54 @@ def _require(env: Mapping[str, str], tracker: str, key: str, name: str) -> str:
     return value
 
 
+class UnusableTracker(Tracker):
+    """Stands in for a tracker whose credentials are missing: every call raises that error.
+
+    With it, `open_ticket` still records the ticket and queues it with a message naming the variable,
+    and `retry_outbox` delivers it once the variable is set.
+    """
+
+    def __init__(self, name: str, error: TrackerConfigError) -> None:
+        self.name = name
+        self.error = error
+
+    def create(self, ticket: Ticket, body: str, attachments: Sequence[Attachment]) -> RemoteRef:
+        """Raises TrackerConfigError, always."""
+        raise TrackerConfigError(str(self.error))
+
+    def comment(
+        self,
+        remote_id: str,
+        body: str,
+        attachments: Sequence[Attachment],
+        *,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Raises TrackerConfigError, always."""
+        raise TrackerConfigError(str(self.error))
+
+
 def tracker_from_config(
-    cfg: TrackerConfig | Mapping[str, Any] | None, *, env: Mapping[str, str] | None = None
+    cfg: TrackerConfig | Mapping[str, Any] | None,
+    *,
+    env: Mapping[str, str] | None = None,
+    strict: bool = True,
 ) -> Tracker | None:
-    """The configured tracker, or None for the local store only. Raises TrackerConfigError."""
+    """The configured tracker, or None for the local store only. Raises TrackerConfigError.
+
+    With strict=False a missing credential variable yields an `UnusableTracker` instead of raising, so
+    an escalation still queues its ticket (an invalid configuration raises either way).
+    """
     config = cfg if isinstance(cfg, _Config) else parse_tracker_config(cfg)
-    env = os.environ if env is None else env
+    try:
+        return _build(config, os.environ if env is None else env)
+    except TrackerConfigError as exc:
+        if strict:
+            raise
+        return UnusableTracker(config.type, exc)
+
+
+def _build(config: TrackerConfig, env: Mapping[str, str]) -> Tracker | None:
     if isinstance(config, JiraConfig):
         return JiraTracker(
             config.url,

@@ -177,7 +177,11 @@ def _merge(
     if original.delivery == "delivered" and tracker is not None and original.tracker == tracker.name:
         receipt, _ = _relay(comment, original, store, tracker, scrub)
         return receipt.model_copy(update={"status": "deduplicated", "message": f"{prefix} {receipt.message}"})
-    later = " It reaches the tracker with the ticket." if comment.relay == "pending" else ""
+    later = ""
+    if comment.relay == "pending" and original.delivery == "queued":
+        later = " It reaches the tracker with the ticket."
+    elif comment.relay == "pending":
+        later = f" It is relayed when {original.tracker} is the configured tracker again."
     return TicketReceipt(
         local_id=original.local_id,
         status="deduplicated",

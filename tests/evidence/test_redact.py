@@ -81,6 +81,10 @@ def test_redact_obj_leaves_keys_numbers_and_identifiers_alone() -> None:
     assert data["nested"][0] == {"value": PASSWORD}, "the input is not changed"
 
 
+def test_redact_obj_walks_tuples_and_leaves_other_types_alone() -> None:
+    assert Redactor([CODE]).redact_obj((f"code {CODE}", 1.5, None)) == (f"code {MARKER}", 1.5, None)
+
+
 def test_a_code_sent_as_a_json_number_is_replaced() -> None:
     assert Redactor([CODE]).redact_obj({"code": int(CODE), "other": int(CODE) + 1}) == {
         "code": MARKER,
@@ -196,6 +200,25 @@ def test_a_file_that_is_not_a_zip_is_withheld(tmp_path: Path) -> None:
         scrub_trace(path, Redactor([PASSWORD]))
 
     assert not path.exists()
+
+
+def test_a_damaged_zip_entry_withholds_the_trace(tmp_path: Path) -> None:
+    path = tmp_path / "trace.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("trace.trace", json.dumps({"type": "log", "message": f"fill({PASSWORD})"}) * 50)
+    data = bytearray(path.read_bytes())
+    data[60:70] = b"\x00" * 10  # inside the deflated stream
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(EvidenceError, match="withheld and deleted"):
+        scrub_trace(path, Redactor([PASSWORD]))
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_trace_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(EvidenceError, match="No trace to scrub"):
+        scrub_trace(tmp_path / "trace.zip", Redactor([PASSWORD]))
 
 
 def test_cookies_and_authorization_headers_are_masked(tmp_path: Path) -> None:

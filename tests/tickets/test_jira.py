@@ -85,7 +85,7 @@ def test_jira_5xx_then_retry_opens_exactly_one_issue(
     first = open_ticket(make_ticket(), store=store, tracker=tracker)
     retried = retry_outbox(store=store, tracker=tracker)
 
-    assert first.status == "queued" and "HTTP 503" in first.message
+    assert first.status == "queued" and "HTTP 503" in first.message and "waits in the outbox" in first.message
     assert [(r.status, r.remote_id) for r in retried] == [("delivered", "SUP-1")]
     assert list(jira.issues) == ["SUP-1"]
     assert len(jira.issues["SUP-1"]["attachments"]) == 3

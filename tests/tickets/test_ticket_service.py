@@ -238,3 +238,19 @@ def test_unwritable_store_raises_ticket_error(make_ticket: Callable[..., Ticket]
     else:
         raise AssertionError("open_ticket should have raised TicketError")
     assert store.list() == []
+
+
+def test_failed_comment_relay_waits_and_is_retried(
+    store: TicketStore, make_ticket: Callable[..., Ticket]
+) -> None:
+    tracker = MemoryTracker()
+    open_ticket(make_ticket(), store=store, tracker=tracker, now=T0)
+    tracker.fail_next()
+
+    merged = open_ticket(make_ticket(run_id="run-2"), store=store, tracker=tracker, now=T0)
+    (relayed,) = retry_outbox(store=store, tracker=tracker)
+
+    assert merged.status == "deduplicated" and "waits in the outbox" in merged.message
+    assert (relayed.status, relayed.local_id) == ("delivered", "RB-1")
+    assert len(tracker.tickets["MEM-1"].comments) == 1
+    assert store.get("RB-1").comments[0].relay == "relayed"

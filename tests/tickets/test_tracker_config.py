@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from ticket_fakes import JIRA_ENV, WEBHOOK_ENV, ZENDESK_ENV
 
 from automation.errors import TicketError
 from automation.tickets import (
     JiraTracker,
+    Ticket,
+    TicketStore,
     TrackerConfigError,
+    UnusableTracker,
     WebhookTracker,
     ZendeskTracker,
+    open_ticket,
     parse_tracker_config,
     tracker_from_config,
 )
@@ -59,3 +65,16 @@ def test_credentials_inside_the_url_are_refused() -> None:
 def test_unknown_type_lists_the_known_ones() -> None:
     with pytest.raises(TrackerConfigError, match="local, jira, zendesk, webhook"):
         parse_tracker_config({"type": "servicenow", "url": "https://x.example.test"})
+
+
+def test_lenient_config_queues_tickets_until_the_variable_is_set(
+    store: TicketStore, make_ticket: Callable[..., Ticket]
+) -> None:
+    config = {"type": "jira", "url": "https://acme.atlassian.net", "project": "SUP"}
+    unusable = tracker_from_config(config, env={}, strict=False)
+
+    receipt = open_ticket(make_ticket(), store=store, tracker=unusable)
+
+    assert isinstance(unusable, UnusableTracker)
+    assert receipt.status == "queued" and "JIRA_USER is not set" in receipt.message
+    assert [t.local_id for t in store.outbox()] == ["RB-1"]

@@ -90,7 +90,7 @@ def test_webhook_5xx_then_retry_delivers_once_under_the_same_key(
     first = open_ticket(make_ticket(), store=store, tracker=tracker)
     retried = retry_outbox(store=store, tracker=tracker)
 
-    assert first.status == "queued"
+    assert first.status == "queued" and "waits in the outbox" in first.message
     assert [(r.status, r.remote_id) for r in retried] == [("delivered", "HOOK-1")]
     keys = {s.headers["Idempotency-Key"] for s in webhook.requests}
     assert len(webhook.requests) == 2 and len(keys) == 1

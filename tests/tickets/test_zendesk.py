@@ -78,7 +78,7 @@ def test_zendesk_5xx_then_retry_opens_exactly_one_ticket(
     first = open_ticket(make_ticket(), store=store, tracker=tracker)
     retried = retry_outbox(store=store, tracker=tracker)
 
-    assert first.status == "queued" and "HTTP 500" in first.message
+    assert first.status == "queued" and "HTTP 500" in first.message and "waits in the outbox" in first.message
     assert [(r.status, r.remote_id) for r in retried] == [("delivered", "101")]
     assert list(zendesk.tickets) == [101]
     assert store.outbox() == []
