@@ -208,6 +208,32 @@ def schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2))
 
 
+@app.command()
+def trace(
+    run: str = typer.Argument("last", help="Run id (or a unique part of it), 'last', or a run folder"),
+    as_actions: bool = typer.Option(False, "--actions", help="Print the trace's actions as text instead."),
+    port: int = typer.Option(0, help="Port for the viewer (0: any free port)."),
+) -> None:
+    """Open a run's Playwright trace in the bundled trace viewer (served on 127.0.0.1)."""
+    from .evidence import viewer
+
+    try:
+        zip_path = viewer.trace_of(run)
+        if as_actions:
+            typer.echo(viewer.actions(zip_path))
+            return
+        proc, url = viewer.serve(zip_path, port)
+    except RunbookError as exc:
+        _fail(exc)
+    shown = viewer.open_in_chromium(url)
+    typer.echo(f"Trace viewer: {url}" + ("" if shown else "  (no display here: open it in a browser)"))
+    typer.echo("Ctrl-C to stop.")
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+
+
 # -- sandbox --------------------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from .result import RunResult, StepRecord
@@ -69,7 +70,7 @@ def render_result(result: RunResult) -> str:
     if result.error and result.status != "passed":
         lines += ["", *("  " + line for line in result.error.splitlines())]
     lines.append("")
-    lines.append(f"  evidence: {result.evidence_dir}")
+    lines.append(f"  evidence: {_short(result.evidence_dir)}")
     if "report" in result.artifacts:
         lines.append(f"  report:   {result.artifacts['report']}")
     if "trace" in result.artifacts:
@@ -80,6 +81,14 @@ def render_result(result: RunResult) -> str:
         lines.append(f"  ticket:   {ident} in {ticket.get('queue')}"
                      + (f" ({ticket.get('status')})" if ticket.get("status") else ""))
     return "\n".join(lines)
+
+
+def _short(path: str) -> str:
+    """A path relative to the working folder when it is inside it: easier to read and to copy."""
+    try:
+        return str(Path(path).relative_to(Path.cwd())) + "/"
+    except ValueError:
+        return path
 
 
 def is_interactive() -> bool:

@@ -201,7 +201,7 @@ def branch(ctx: RunContext, step: Branch, record: Any, path: tuple[Any, ...]) ->
     if _poll(ctx, decide, timeout_s):
         index = chosen[0]
         arm = arms[index]
-        record.detail = f"took arm {index + 1}: {ctx.mask(_render(ctx, arm.describe()))} held"
+        record.detail = f"matched {ctx.mask(_render(ctx, arm.describe()))} (when #{index + 1} of {len(arms)})"
         if arm.dialog is not None:
             seen = next(d for d in ctx.dialogs.seen if not d.consumed and _render(ctx, arm.dialog).lower() in d.message.lower())
             seen.consumed = True
@@ -213,7 +213,7 @@ def branch(ctx: RunContext, step: Branch, record: Any, path: tuple[Any, ...]) ->
     if step.branch.else_ is None:
         expected = "; ".join(ctx.mask(_render(ctx, a.describe())) or "" for a in arms)
         raise StepFailed(f"none of the expected answers appeared within {timeout_s:g}s (expected one of: {expected})")
-    record.detail = f"took else: nothing expected appeared within {timeout_s:g}s"
+    record.detail = f"took else: none of the {len(arms)} expected answers appeared within {timeout_s:g}s"
     ctx.report_early(record)
     _run_arm(ctx, step.branch.else_.steps, step.branch.else_.end, path + ("branch", "else", "steps"), record.number)
 

@@ -233,11 +233,12 @@ def scrub_trace(path: Path, redactor: Redactor) -> ScrubReport:
         os.replace(tmp, path)
         kept = True
     except Exception as exc:  # whatever failed, the trace is withheld and the caller is told why
+        # Only errors whose text is known to quote no content are chained: a traceback must not leak either.
+        cause = exc if isinstance(exc, _Unsafe | OSError | zipfile.BadZipFile) else None
         raise EvidenceError(
             f"The trace {path} was withheld and deleted: {_reason(exc)}. A trace that may hold a secret is "
-            "never kept; the run's other evidence is not affected. Re-run to record a new trace, and report "
-            "this message if it happens again."
-        ) from exc
+            "never kept. Re-run to record a new trace, and report this message if it happens again."
+        ) from cause
     finally:
         if not kept:  # fail closed, whatever went wrong: never leave the unscrubbed original behind
             if tmp is not None:
@@ -369,10 +370,12 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 
 def _verify(archive: Path, redactor: Redactor) -> None:
     """Raises _Unsafe if any form of any secret is still anywhere in the rewritten zip."""
-    hits = find_secrets(archive, redactor.secrets)
-    if hits:
-        where = "; ".join(
-            f"secret #{h.secret + 1} ({h.form} form) in {h.entry or 'the zip'}" for h in hits[:3]
+    places = list(
+        dict.fromkeys(
+            f"secret #{hit.secret + 1} ({hit.form} form) in {hit.entry or 'the zip'}"
+            for hit in find_secrets(archive, redactor.secrets)
         )
-        more = f" and {len(hits) - 3} more" if len(hits) > 3 else ""
-        raise _Unsafe(f"it still held a secret after redaction: {where}{more}")
+    )
+    if places:
+        more = f" and {len(places) - 3} more place(s)" if len(places) > 3 else ""
+        raise _Unsafe(f"it still held a secret after redaction: {'; '.join(places[:3])}{more}")

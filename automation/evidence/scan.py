@@ -32,6 +32,7 @@ _PERCENT_HEX = re.compile(r"%[0-9A-F]{2}")
 _MIN_BASE64 = 8  # shorter base64 fragments would match unrelated bytes
 _MIN_HEX_RUN = 16  # a hex run this long is a hash or an id, not text
 _MAX_NESTING = 3  # a zip in a zip in a zip is as deep as evidence goes
+_RUN_REACH = 64  # enough to tell a hash or a number from text, and bounded on long runs
 
 _DIGITS = frozenset(b"0123456789")
 _NUMBER = _DIGITS | frozenset(b".")
@@ -123,7 +124,7 @@ class _Needle:
     hex: bool
 
 
-class Needles:
+class _Needles:
     """The byte patterns of a set of secrets, ready to search; build once, search many blobs."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
@@ -166,10 +167,11 @@ def _only(pattern: bytes, alphabet: frozenset[int]) -> bool:
 
 
 def _run(data: bytes, start: int, end: int, alphabet: frozenset[int]) -> bytes:
-    """The maximal run of `alphabet` bytes around data[start:end]."""
-    while start > 0 and data[start - 1] in alphabet:
+    """The run of `alphabet` bytes around data[start:end], looking at most _RUN_REACH bytes each way."""
+    first, last = max(0, start - _RUN_REACH), min(len(data), end + _RUN_REACH)
+    while start > first and data[start - 1] in alphabet:
         start -= 1
-    while end < len(data) and data[end] in alphabet:
+    while end < last and data[end] in alphabet:
         end += 1
     return data[start:end]
 
@@ -191,7 +193,7 @@ def find_secrets(root: Path, secrets: Iterable[str], *, include_embedded: bool =
 
     Raises OSError if a file cannot be read.
     """
-    needles = Needles(secrets)
+    needles = _Needles(secrets)
     if not needles:
         return []
     root = Path(root)
@@ -217,7 +219,7 @@ def _files(root: Path) -> Iterator[Path]:
                 yield path
 
 
-def _search_blob(needles: Needles, data: bytes, path: Path, entry: str | None, depth: int) -> list[Hit]:
+def _search_blob(needles: _Needles, data: bytes, path: Path, entry: str | None, depth: int) -> list[Hit]:
     """Search `data`, or, when it is a readable zip or gzip, what it holds."""
     if depth > 0 and data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         inner = _search_zip(needles, data, path, entry, depth)
@@ -233,7 +235,9 @@ def _search_blob(needles: Needles, data: bytes, path: Path, entry: str | None, d
     return needles.search(data, path, entry)
 
 
-def _search_zip(needles: Needles, data: bytes, path: Path, entry: str | None, depth: int) -> list[Hit] | None:
+def _search_zip(
+    needles: _Needles, data: bytes, path: Path, entry: str | None, depth: int
+) -> list[Hit] | None:
     """Hits in each entry's name and content and in the archive comment; None if it is not a zip."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
