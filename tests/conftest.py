@@ -42,11 +42,13 @@ def sandbox_env(sandbox: SandboxServer) -> Target:
 
 
 @pytest.fixture
-def run_runbook(sandbox_env: Target, tmp_path: Path) -> Callable[..., RunResult]:
-    """Run a runbook against this test's sandbox, evidence under tmp_path, like the CLI would."""
+def run_runbook(sandbox_env: Target, tmp_path: Path, browser: Any) -> Callable[..., RunResult]:
+    """Run a runbook against this test's sandbox, evidence under tmp_path, like the CLI would.
+
+    It drives pytest-playwright's browser: one process cannot hold two sync Playwright drivers."""
 
     def _run(name: str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
         return run(name, inputs or {}, target=sandbox_env, evidence_root=tmp_path / "traces",
-                   reset_sandbox=False, **kwargs)
+                   reset_sandbox=False, browser=browser, **kwargs)
 
     return _run

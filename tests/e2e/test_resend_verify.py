@@ -83,7 +83,7 @@ def test_every_page_changing_step_has_a_screenshot(run_runbook: Run) -> None:
             assert (Path(result.evidence_dir) / step["screenshot"]).stat().st_size > 1000
 
 
-def test_target_down_ends_with_exit_3_and_evidence(run_runbook: Run, sandbox_env, tmp_path: Path) -> None:
+def test_target_down_ends_with_exit_3_and_evidence(run_runbook: Run, sandbox_env, tmp_path: Path, browser) -> None:
     from automation.api import run
 
     with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
@@ -91,7 +91,7 @@ def test_target_down_ends_with_exit_3_and_evidence(run_runbook: Run, sandbox_env
         port = sock.getsockname()[1]
     sandbox_env.apps["portal"] = f"http://127.0.0.1:{port}"
     result = run("resend-verify", {"email": "verified@example.com"}, target=sandbox_env,
-                 evidence_root=tmp_path / "t", reset_sandbox=False)
+                 evidence_root=tmp_path / "t", reset_sandbox=False, browser=browser)
     assert (result.status, result.exit_code) == ("error", 3)
     assert "does not answer" in (result.error or "")
     assert (Path(result.evidence_dir) / "run.json").exists() and "trace" in result.artifacts

@@ -38,7 +38,7 @@ HEAD = "name: {name}\ntitle: Lab\napp: lab\n"
 
 
 @pytest.fixture
-def lab_run(lab_url: str, tmp_path: Path) -> Callable[..., RunResult]:
+def lab_run(lab_url: str, tmp_path: Path, browser: Any) -> Callable[..., RunResult]:
     """Write runbook YAML bodies into a tmp catalog and run one of them against the lab site."""
 
     def _run(body: str, *, name: str = "lab-test", others: dict[str, str] | None = None, **kwargs: Any) -> RunResult:
@@ -49,6 +49,6 @@ def lab_run(lab_url: str, tmp_path: Path) -> Callable[..., RunResult]:
         (books / f"{name}.yaml").write_text(HEAD.format(name=name) + body)
         target = Target(name="lab", apps={"lab": lab_url})
         return run(name, kwargs.pop("inputs", {}), target=target, catalog=Catalog([books]),
-                   evidence_root=tmp_path / "traces", **kwargs)
+                   evidence_root=tmp_path / "traces", browser=browser, **kwargs)
 
     return _run
