@@ -119,6 +119,7 @@ def run(
     reset_sandbox: bool = True,
     browser: Any = None,
     run_id: str | None = None,
+    data_dir: Path | None = None,
 ) -> RunResult:
     """Load, validate and run a runbook. Raises UsageError (exit 2) before any browser starts on bad input."""
     from .engine.runner import RunOptions, execute
@@ -132,7 +133,8 @@ def run(
     preflight_answers(loaded, values, answers or {}, target, prompter)
     if reset_sandbox:
         prepare_sandbox(target, sandbox_settings)
-    options = RunOptions(headed=headed, chromium=chromium, evidence_root=evidence_root, browser=browser, run_id=run_id)
+    options = RunOptions(headed=headed, chromium=chromium, evidence_root=evidence_root, browser=browser, run_id=run_id,
+                         data_dir=data_dir)
     return execute(loaded, values, target, catalog=catalog, answers=answers, prompter=prompter,
                    reporter=reporter, options=options)
 

@@ -20,6 +20,8 @@ app = typer.Typer(help="Run support runbooks in a real browser, with evidence.",
                   add_completion=False, pretty_exceptions_enable=False)
 sandbox_app = typer.Typer(help="The embedded sandbox of the customer portal and NetSuite.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+tickets_app = typer.Typer(help="Escalation tickets: the local store and its outbox.", no_args_is_help=True)
+app.add_typer(tickets_app, name="tickets")
 
 
 def _fail(exc: RunbookError) -> NoReturn:
@@ -232,6 +234,65 @@ def trace(
         proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
+
+
+# -- tickets ----------------------------------------------------------------------------------------------------
+
+
+@tickets_app.command("list")
+def tickets_list(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    status: str = typer.Option(None, help="open, closed, local, queued or delivered"),
+    queue: str = typer.Option(None, help="Only this queue"),
+) -> None:
+    """List tickets, newest first."""
+    from .tickets.commands import list_tickets
+
+    items = list_tickets(status=status, queue=queue)
+    if as_json:
+        typer.echo(json.dumps(items, indent=2))
+        return
+    for t in items:
+        typer.echo(f"{t['id']:<7} {t['state']:<6} {t['delivery']:<9} {t['queue']:<22} {t['title']}")
+    if not items:
+        typer.echo("No tickets.")
+
+
+@tickets_app.command("show")
+def tickets_show(ticket_id: str = typer.Argument(..., metavar="ID")) -> None:
+    """Show one ticket as its tracker would."""
+    from .tickets.commands import show_ticket
+
+    try:
+        typer.echo(show_ticket(ticket_id))
+    except RunbookError as exc:
+        _fail(exc)
+
+
+@tickets_app.command("export")
+def tickets_export(ticket_id: str = typer.Argument(..., metavar="ID"), dest: Path = typer.Argument(...)) -> None:
+    """Write a ticket (ticket.json, body.md, attachments) into a folder."""
+    from .tickets.commands import export_ticket
+
+    try:
+        typer.echo(str(export_ticket(ticket_id, dest)))
+    except RunbookError as exc:
+        _fail(exc)
+
+
+@tickets_app.command("retry")
+def tickets_retry(env: str = typer.Option(None, help="The environment whose tracker to deliver to.")) -> None:
+    """Deliver the tickets waiting in the outbox (a retry never opens a second ticket)."""
+    from .tickets.commands import retry
+
+    try:
+        receipts = retry(env=env)
+    except RunbookError as exc:
+        _fail(exc)
+    for r in receipts:
+        typer.echo(f"{r.local_id:<7} {r.status:<13} {r.message}")
+    if not receipts:
+        typer.echo("The outbox is empty.")
 
 
 # -- sandbox --------------------------------------------------------------------------------------------------

@@ -68,6 +68,11 @@ class Target:
             ) from None
 
 
+def data_dir() -> Path:
+    """Where the local ticket store and check history live: RUNBOOK_DATA, else ./.runbook."""
+    return Path(os.environ.get("RUNBOOK_DATA", ".runbook"))
+
+
 def config_path() -> Path:
     env = os.environ.get("RUNBOOK_CONFIG")
     if env:

@@ -49,6 +49,6 @@ def run_runbook(sandbox_env: Target, tmp_path: Path, browser: Any) -> Callable[.
 
     def _run(name: str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
         return run(name, inputs or {}, target=sandbox_env, evidence_root=tmp_path / "traces",
-                   reset_sandbox=False, browser=browser, **kwargs)
+                   reset_sandbox=False, browser=browser, data_dir=tmp_path / "data", **kwargs)
 
     return _run

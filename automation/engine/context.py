@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from ..errors import RunbookError, StepFailed
 from ..evidence.folder import RunFolder
+from ..evidence.redact import Redactor
 from ..environments import Target
 from ..loader import Catalog, LoadedRunbook
 from ..result import StepRecord
@@ -103,6 +104,9 @@ class RunContext:
     escalations: list[Escalation] = field(default_factory=list)
     reported: set[int] = field(default_factory=set)
     _step_started: float = 0.0
+    _redactor: Redactor | None = None
+    _redactor_key: frozenset[str] = frozenset()
+    data_dir: Path | None = None  # where tickets are stored (None: the documented default)
     file: str | None = None  # set for sub-runbooks
 
     @property
@@ -126,13 +130,17 @@ class RunContext:
         if isinstance(value, str) and value.strip():
             self.secrets.add(value)
 
+    @property
+    def redactor(self) -> Redactor:
+        """The redactor for the secrets known so far (rebuilt when one is added)."""
+        key = frozenset(self.secrets)
+        if self._redactor is None or self._redactor_key != key:
+            self._redactor, self._redactor_key = Redactor(key, marker=MASK), key
+        return self._redactor
+
     def mask(self, text: str | None) -> str | None:
-        """Replace every secret value in text (longest first, so no secret leaves a tail)."""
-        if text is None:
-            return None
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, MASK)
-        return text
+        """Replace every secret, in every encoded form, in text shown or stored."""
+        return None if text is None else self.redactor.redact_text(text)
 
     def masked_variables(self, step: StepBase) -> dict[str, str]:
         """The variables a step used, as the evidence shows them."""
@@ -168,8 +176,10 @@ class RunContext:
     def screenshot(self, record: StepRecord) -> None:
         """Take the step's screenshot with secret fields masked; a failure to take it never fails the run."""
         path = self.folder.screenshot_path(record.number, record.label)
+        # Fields we typed secrets into, and any element whose text shows a secret (a code echoed back).
+        shown = [self.page.get_by_text(s) for s in self.secrets if len(s) >= 4]
         try:
-            self.page.screenshot(path=str(path), mask=self.secret_locators, timeout=5000)
+            self.page.screenshot(path=str(path), mask=self.secret_locators + shown, timeout=5000)
             record.screenshot = self.folder.relative(path)
         except Exception:  # noqa: BLE001 - the page may be closing; the trace still has the frames
             pass

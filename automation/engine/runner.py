@@ -32,6 +32,7 @@ class RunOptions:
     evidence_root: Path | None = None
     run_id: str | None = None
     browser: Any = None  # a Playwright Browser to use instead of the pool's (pytest-playwright's fixture)
+    data_dir: Path | None = None  # the ticket store's folder (None: RUNBOOK_DATA or ./.runbook)
 
 
 def _variables(loaded: LoadedRunbook, inputs: dict[str, Any], target: Target) -> dict[str, Any]:
@@ -67,6 +68,7 @@ def execute(
     ctx = RunContext(
         loaded=loaded, catalog=catalog, target=target, page=None, folder=folder, variables=variables,
         given={**inputs, **(answers or {})}, prompter=prompter, reporter=reporter or SilentReporter(),
+        data_dir=options.data_dir,
     )
     ctx.secrets |= _secrets(loaded, variables, target)
     status, outcome, error, exit_code = "error", None, None, ExitCode.UNREACHABLE

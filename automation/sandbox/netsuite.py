@@ -71,7 +71,9 @@ _CUSTOMER_KEYS = {
 }  # fmt: skip
 
 
-def _checked_entries(data: dict[str, Any], key: str, allowed: set[str], needed: set[str]) -> list[dict[str, Any]]:
+def _checked_entries(
+    data: dict[str, Any], key: str, allowed: set[str], needed: set[str]
+) -> list[dict[str, Any]]:
     entries = data.get(key) or []
     for entry in entries:
         if not isinstance(entry, dict) or needed - set(entry) or set(entry) - allowed:
@@ -121,7 +123,14 @@ SECTION = register(
     Section(
         name="netsuite",
         ddl=_DDL,
-        tables=("ns_company", "ns_employees", "ns_customers", "ns_sessions", "ns_login_failures", "ns_tokens"),
+        tables=(
+            "ns_company",
+            "ns_employees",
+            "ns_customers",
+            "ns_sessions",
+            "ns_login_failures",
+            "ns_tokens",
+        ),
         seed=_seed,
     )
 )

@@ -44,7 +44,9 @@ LOCKED = (
 MAX_FAILURES = 5
 LOCK_SECONDS = 30 * 60
 PASSWORD_SET = "Your password has been set. You can now log in."
-LINK_INVALID = "This password link is not valid: it has already been used, has expired or was replaced by a newer one."
+LINK_INVALID = (
+    "This password link is not valid: it has already been used, has expired or was replaced by a newer one."
+)
 
 
 def _home_of(kind: str) -> str:
@@ -60,9 +62,12 @@ def root(request: Request) -> RedirectResponse:
 # -- log in --------------------------------------------------------------------------------------------
 
 
-def _login_page(request: Request, email: str = "", redirect: str = "", banner: Banner | None = None) -> HTMLResponse:
+def _login_page(
+    request: Request, email: str = "", redirect: str = "", banner: Banner | None = None
+) -> HTMLResponse:
     if banner is None and request.query_params.get("passwordset") == "T":
-        banner = Banner.confirmation(PASSWORD_SET)  # the flag only chooses a message; forging it reveals nothing
+        # The flag only chooses a message: forging it reveals nothing.
+        banner = Banner.confirmation(PASSWORD_SET)
     return page(
         request, "ns_login.html", "Log In", banner=banner, email=email, redirect=safe_target(redirect) or ""
     )
@@ -82,7 +87,9 @@ def _locked(store: Store, email: str) -> bool:
 def _record_failure(store: Store, email: str) -> bool:
     """Count a failed login; True when it is the one that locks the address."""
     with store.tx() as db:
-        row = db.execute("SELECT failures, locked_until FROM ns_login_failures WHERE email = ?", (email,)).fetchone()
+        row = db.execute(
+            "SELECT failures, locked_until FROM ns_login_failures WHERE email = ?", (email,)
+        ).fetchone()
         # A lock that has run out starts the count again.
         failures = 1 if row is None or row["locked_until"] else row["failures"] + 1
         locked_until = time.time() + LOCK_SECONDS if failures >= MAX_FAILURES else None
@@ -144,8 +151,12 @@ def logout(request: Request) -> RedirectResponse:
 def _set_password_page(request: Request, token: str, banner: Banner | None = None) -> HTMLResponse:
     link = live_link(store_of(request), "password", token)
     if link is None:
-        return page(request, "ns_message.html", "Set Password", banner=Banner.error(LINK_INVALID), status_code=404)
-    return page(request, "ns_setpassword.html", "Set Password", banner=banner, token=token, email=link["email"])
+        return page(
+            request, "ns_message.html", "Set Password", banner=Banner.error(LINK_INVALID), status_code=404
+        )
+    return page(
+        request, "ns_setpassword.html", "Set Password", banner=banner, token=token, email=link["email"]
+    )
 
 
 @router.get(SET_PASSWORD_PATH, response_class=HTMLResponse)

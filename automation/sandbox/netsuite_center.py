@@ -50,14 +50,14 @@ VALIDATION_SENT = (
     "in the validation email sent to {email}"
 )
 WRONG_PASSWORD = "The current password you entered is incorrect. Please try again."
-EMAILS_DIFFER = "New Email Address and Confirm New Email do not match. Please enter the same address in both fields."
+EMAILS_DIFFER = (
+    "New Email Address and Confirm New Email do not match. Please enter the same address in both fields."
+)
 SAME_EMAIL = "The new email address is the same as your current email address."
 EMAIL_IN_USE = "The email address {email} is already in use. Please choose a different email address."
 BAD_EMAIL = "Invalid email address: {email}. Please enter a valid email address."
 VALIDATED = "Your email address has been successfully validated. From now on, log in with {email}."
-VALIDATION_INVALID = (
-    "This validation link is not valid: it has already been used, has expired or was replaced by a newer request."
-)
+VALIDATION_INVALID = "This validation link is not valid: it has already been used, has expired or was replaced by a newer request."
 PASSWORD_CHANGED = "Your password has been changed."
 
 
@@ -114,11 +114,17 @@ def change_email_form(request: Request) -> Response:
     return _change_email_page(request, user)
 
 
-def _change_email_problem(store: Store, user: User, current: str, new: str, confirm: str) -> tuple[str, bool] | None:
+def _change_email_problem(
+    store: Store, user: User, current: str, new: str, confirm: str
+) -> tuple[str, bool] | None:
     """(message, as a native alert?) for the first thing wrong with the request, if any."""
     missing = [
         label
-        for label, value in (("Current Password", current), ("New Email Address", new), ("Confirm New Email", confirm))
+        for label, value in (
+            ("Current Password", current),
+            ("New Email Address", new),
+            ("Confirm New Email", confirm),
+        )
         if not value
     ]
     if missing:
@@ -200,13 +206,17 @@ def validate_email(request: Request, token: str = "") -> HTMLResponse:
         return message_page(request, "Email Validation", Banner.error(VALIDATION_INVALID), status_code=404)
     with store.tx() as db:
         changed = db.execute(
-            "UPDATE ns_customers SET email = ? WHERE id = ? AND giveaccess = 1", (link["email"], link["customer_id"])
+            "UPDATE ns_customers SET email = ? WHERE id = ? AND giveaccess = 1",
+            (link["email"], link["customer_id"]),
         ).rowcount
         db.execute("UPDATE ns_tokens SET used = 1 WHERE token = ?", (token,))
     if not changed:
         return message_page(request, "Email Validation", Banner.error(VALIDATION_INVALID), status_code=404)
     return message_page(
-        request, "Email Validation", Banner.confirmation(VALIDATED.format(email=link["email"])), login=LOGIN_PATH
+        request,
+        "Email Validation",
+        Banner.confirmation(VALIDATED.format(email=link["email"])),
+        login=LOGIN_PATH,
     )
 
 
@@ -217,7 +227,13 @@ def _change_password_page(
     request: Request, user: User, *, banner: Banner | None = None, dialog: str | None = None
 ) -> HTMLResponse:
     return page(
-        request, "ns_changepwd.html", "Change Password", user=user, banner=banner, dialog=dialog, home=CENTER_HOME
+        request,
+        "ns_changepwd.html",
+        "Change Password",
+        user=user,
+        banner=banner,
+        dialog=dialog,
+        home=CENTER_HOME,
     )
 
 
@@ -247,10 +263,13 @@ async def change_password(request: Request) -> Response:
     if problem:
         return _change_password_page(request, user, dialog=problem)
     with store.tx() as db:
-        db.execute("UPDATE ns_customers SET password_hash = ? WHERE id = ?", (hash_password(new), user.user_id))
+        db.execute(
+            "UPDATE ns_customers SET password_hash = ? WHERE id = ?", (hash_password(new), user.user_id)
+        )
         # Other signed-in sessions of this customer end with the old password; this one stays.
         db.execute(
-            "DELETE FROM ns_sessions WHERE kind = 'center' AND user_id = ? AND id != ?", (user.user_id, user.session_id)
+            "DELETE FROM ns_sessions WHERE kind = 'center' AND user_id = ? AND id != ?",
+            (user.user_id, user.session_id),
         )
     flash(store, user, Banner.confirmation(PASSWORD_CHANGED))
     return see_other(CHANGE_PASSWORD_PATH)

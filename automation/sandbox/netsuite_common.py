@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -45,7 +45,9 @@ ROLES = {CUSTOMER_CENTER_ROLE: "Customer Center"}
 LINK_TTL = 24 * 3600  # password set-up link (confirmed: 24 h); email validation link (guess: the same)
 
 INVALID_EMAIL = "Please enter a valid email address."
-PASSWORD_MISMATCH = "Password and Confirm Password do not match. Please enter the same password in both fields."
+PASSWORD_MISMATCH = (
+    "Password and Confirm Password do not match. Please enter the same password in both fields."
+)
 PASSWORD_WEAK = (
     "The password is too weak. Use at least 10 characters and at least three of: uppercase letters, "
     "lowercase letters, numbers, symbols."
@@ -66,7 +68,7 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     return f"scrypt${salt.hex()}${digest.hex()}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def seed_hash(password: str) -> str:
     # Hashed once per process: every test resets the store, and scrypt is slow by design.
     return hash_password(password)
@@ -171,10 +173,18 @@ def page(
 
 
 def message_page(
-    request: Request, title: str, banner: Banner, *, user: User | None = None, status_code: int = 200, **context: Any
+    request: Request,
+    title: str,
+    banner: Banner,
+    *,
+    user: User | None = None,
+    status_code: int = 200,
+    **context: Any,
 ) -> HTMLResponse:
     """A page that only says something (a refusal, a completed validation)."""
-    return page(request, "ns_message.html", title, user=user, banner=banner, status_code=status_code, **context)
+    return page(
+        request, "ns_message.html", title, user=user, banner=banner, status_code=status_code, **context
+    )
 
 
 def company(store: Store) -> str:
@@ -228,7 +238,11 @@ def safe_target(target: str | None) -> str | None:
 def start_session(store: Store, kind: str, user_id: int) -> str:
     sid = secrets.token_urlsafe(32)
     store.run(
-        "INSERT INTO ns_sessions (id, kind, user_id, created_at) VALUES (?, ?, ?, ?)", sid, kind, user_id, time.time()
+        "INSERT INTO ns_sessions (id, kind, user_id, created_at) VALUES (?, ?, ?, ?)",
+        sid,
+        kind,
+        user_id,
+        time.time(),
     )
     return sid
 
@@ -261,7 +275,11 @@ def require(request: Request, kind: str) -> User | HTMLResponse | RedirectRespon
         return RedirectResponse(path(LOGIN_PATH, redirect=target), status_code=302)
     if user.kind != kind:
         return message_page(
-            request, "Error", Banner.error("You do not have privileges to view this page."), user=user, status_code=403
+            request,
+            "Error",
+            Banner.error("You do not have privileges to view this page."),
+            user=user,
+            status_code=403,
         )
     return user
 
@@ -320,6 +338,11 @@ def login_taken(store: Store, email: str, customer_id: int | None = None) -> boo
     email = email.strip().lower()
     if store.one("SELECT 1 FROM ns_employees WHERE email = ?", email):
         return True
-    return store.one(
-        "SELECT 1 FROM ns_customers WHERE lower(email) = ? AND giveaccess = 1 AND id IS NOT ?", email, customer_id
-    ) is not None
+    return (
+        store.one(
+            "SELECT 1 FROM ns_customers WHERE lower(email) = ? AND giveaccess = 1 AND id IS NOT ?",
+            email,
+            customer_id,
+        )
+        is not None
+    )

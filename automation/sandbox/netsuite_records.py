@@ -50,7 +50,9 @@ NO_PASSWORD = (
     "must be entered manually."
 )
 REQUIRED = "Please enter value(s) for: {fields}"
-LOGIN_IN_USE = "The email address {email} is already used to log in by another user. Enter a different email address."
+LOGIN_IN_USE = (
+    "The email address {email} is already used to log in by another user. Enter a different email address."
+)
 SAVED = "Record has been saved."
 NOT_FOUND = "That record does not exist."
 TABS = ("relationships", "address", "access")
@@ -77,7 +79,16 @@ class CustomerForm:
 
     @classmethod
     def from_row(cls, row: Any) -> CustomerForm:
-        texts = ("entityid", "companyname", "firstname", "lastname", "email", "phone", "altemail", "accessrole")
+        texts = (
+            "entityid",
+            "companyname",
+            "firstname",
+            "lastname",
+            "email",
+            "phone",
+            "altemail",
+            "accessrole",
+        )
         return cls(
             **{k: row[k] for k in texts}, isperson=bool(row["isperson"]), giveaccess=bool(row["giveaccess"])
         )
@@ -123,7 +134,14 @@ def _record_url(customer_id: int, edit: bool = False) -> str:
 
 
 def _record_page(
-    request: Request, user: User, row: Any, values: CustomerForm, *, edit: bool, tab: str = "relationships", **extra: Any
+    request: Request,
+    user: User,
+    row: Any,
+    values: CustomerForm,
+    *,
+    edit: bool,
+    tab: str = "relationships",
+    **extra: Any,
 ) -> HTMLResponse:
     return page(
         request,
@@ -202,7 +220,9 @@ def _refusal(store: Store, row: Any, values: CustomerForm) -> Refusal | None:
         if problem:
             return Refusal(problem)
     if _is_new_login(row, values) and not values.sendemail and not values.manual_password:
-        return Refusal(NO_PASSWORD.format(email=values.email), as_banner=store.setting("netsuite_refusal") == "banner")
+        return Refusal(
+            NO_PASSWORD.format(email=values.email), as_banner=store.setting("netsuite_refusal") == "banner"
+        )
     if values.giveaccess and login_taken(store, values.email, row["id"]):
         return Refusal(LOGIN_IN_USE.format(email=values.email))
     return None

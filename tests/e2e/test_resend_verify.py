@@ -95,3 +95,17 @@ def test_target_down_ends_with_exit_3_and_evidence(run_runbook: Run, sandbox_env
     assert (result.status, result.exit_code) == ("error", 3)
     assert "does not answer" in (result.error or "")
     assert (Path(result.evidence_dir) / "run.json").exists() and "trace" in result.artifacts
+
+
+def test_each_run_appends_a_line_to_the_audit_log(run_runbook: Run, tmp_path: Path) -> None:
+    import getpass
+
+    from automation.evidence import audit
+
+    first = run_runbook("resend-verify", {"email": "verified@example.com"})
+    second = run_runbook("resend-verify", {"email": "unverified@example.com"})
+    lines = audit.read(tmp_path / "data" / "audit.log")
+    assert [line["run_id"] for line in lines] == [first.run_id, second.run_id]
+    assert lines[1]["user"] == getpass.getuser() and lines[1]["environment"] == "sandbox"
+    assert lines[1]["outcome"] == "verified" and lines[1]["inputs"]["code"] == "••••••"
+    assert lines[0]["evidence_dir"] == first.evidence_dir
