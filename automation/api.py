@@ -15,7 +15,7 @@ from .environments import Target, resolve
 from .errors import ConfigError, InputValueError, MissingAnswerError
 from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
 from .result import RunResult
-from .schema import Ask, Input
+from .schema import Ask, Input, SandboxArrangement
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -42,7 +42,8 @@ def _coerce(name: str, spec: Input, raw: Any) -> Any:
         raise InputValueError(name, f"'{value}' is not one of {', '.join(spec.choices or [])}")
     if spec.pattern and not re.fullmatch(spec.pattern, value):
         shown = "the value given" if spec.type == "secret" else f"'{value}'"
-        raise InputValueError(name, f"{shown} does not have the expected form ({spec.pattern})")
+        rule = spec.pattern_hint or f"the expected form ({spec.pattern})"
+        raise InputValueError(name, f"{shown} does not meet {rule}")
     return value
 
 
@@ -74,12 +75,13 @@ def validate_inputs(loaded: LoadedRunbook, raw: dict[str, Any]) -> dict[str, Any
 
 def preflight_answers(loaded: LoadedRunbook, values: dict[str, Any], answers: dict[str, Any],
                       target: Target, prompter: Prompter | None) -> None:
-    """Without a terminal, every `ask` must be answerable up front: a run never waits on a prompt that
-    nobody can see. Raises MissingAnswerError."""
+    """Without a terminal, an `ask` backed by an input (e.g. --code) must be answerable before the browser
+    starts. Questions on branches not yet known are checked when reached (exit 2 there too, never a wait).
+    Raises MissingAnswerError."""
     if prompter is not None:
         return
     for _, step in walk_steps(loaded.model.steps, ()):
-        if not isinstance(step, Ask):
+        if not isinstance(step, Ask) or step.ask not in loaded.model.inputs:
             continue
         if values.get(step.ask) not in (None, "") or answers.get(step.ask) not in (None, ""):
             continue
@@ -89,16 +91,22 @@ def preflight_answers(loaded: LoadedRunbook, values: dict[str, Any], answers: di
                                  f"{how_to_give(step.ask, step.ask in loaded.model.inputs)}")
 
 
-def prepare_sandbox(target: Target, settings: dict[str, Any] | None = None) -> None:
-    """Start the run from the sandbox's documented state, with a case's settings applied."""
+def prepare_sandbox(target: Target, arrangement: SandboxArrangement | dict[str, Any] | None = None) -> None:
+    """Start from the sandbox's seed fixture, then arrange a case's state through the apps' own forms.
+    Raises ConfigError if the sandbox refuses an arrangement."""
+    arrange = SandboxArrangement.model_validate(arrangement or {})
+    base = next(iter(target.apps.values()), None)
     if target.sandbox is not None:
         target.sandbox.reset()
-        for key, value in (settings or {}).items():
-            target.sandbox.store.set_setting(key, value)
-    elif settings:
-        base = next(iter(target.apps.values()), None)
-        if base:
-            httpx.post(f"{base}/_sandbox/settings", json=settings, timeout=10).raise_for_status()
+    elif base:
+        httpx.post(f"{base}/_sandbox/reset", timeout=10).raise_for_status()
+    if arrange.settings and base:
+        httpx.post(f"{base}/_sandbox/settings", json=arrange.settings, timeout=10).raise_for_status()
+    for request in arrange.requests:
+        url = target.base_url(request.app) + request.post
+        answer = httpx.post(url, data=request.form, timeout=10)
+        if answer.status_code >= 400:
+            raise ConfigError(f"arranging the sandbox: POST {request.post} answered {answer.status_code}")
 
 
 def run(
@@ -115,7 +123,7 @@ def run(
     chromium: str | None = None,
     evidence_root: Path | None = None,
     catalog: Catalog | None = None,
-    sandbox_settings: dict[str, Any] | None = None,
+    sandbox: SandboxArrangement | dict[str, Any] | None = None,
     reset_sandbox: bool = True,
     browser: Any = None,
     run_id: str | None = None,
@@ -132,7 +140,7 @@ def run(
         target.base_url(loaded.model.app)  # raises ConfigError naming the app and how to give it
     preflight_answers(loaded, values, answers or {}, target, prompter)
     if reset_sandbox:
-        prepare_sandbox(target, sandbox_settings)
+        prepare_sandbox(target, sandbox)
     options = RunOptions(headed=headed, chromium=chromium, evidence_root=evidence_root, browser=browser, run_id=run_id,
                          data_dir=data_dir)
     return execute(loaded, values, target, catalog=catalog, answers=answers, prompter=prompter,

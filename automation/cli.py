@@ -33,7 +33,7 @@ def _fail(exc: RunbookError) -> NoReturn:
 
 # -- runbook run NAME --input ... ----------------------------------------------------------------------------
 
-COMMON = ("env", "base_url", "headed", "as_json", "chromium", "traces", "no_input")
+COMMON = ("env", "base_url", "headed", "as_json", "chromium", "traces", "no_input", "answer")
 
 
 def _common_options() -> list[click.Option]:
@@ -45,6 +45,8 @@ def _common_options() -> list[click.Option]:
         click.Option(["--chromium"], metavar="PATH", help="The Chromium to use (default: /usr/bin/chromium)."),
         click.Option(["--traces"], metavar="DIR", help="Where run evidence goes (default: ./traces)."),
         click.Option(["--no-input", "no_input"], is_flag=True, help="Never prompt; missing answers are errors."),
+        click.Option(["--answer"], multiple=True, metavar="NAME=VALUE",
+                     help="Answer a question of the runbook up front (repeatable), e.g. --answer ends_with_symbol=no."),
     ]
 
 
@@ -122,6 +124,7 @@ def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
         inputs = _prompt_missing_secrets(loaded, inputs, interactive)
         result = api.run(
             loaded, inputs, env=common["env"], base_urls=parse_base_urls(list(common["base_url"])),
+            answers=_answers(list(common["answer"])),
             prompter=ConsolePrompter() if interactive else None, reporter=ConsoleReporter(stream),
             headed=common["headed"], chromium=common["chromium"],
             evidence_root=Path(common["traces"]) if common["traces"] else None,
@@ -133,6 +136,18 @@ def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
     else:
         stream.write(render_result(result) + "\n")
     raise click.exceptions.Exit(result.exit_code)
+
+
+def _answers(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            from .errors import InputValueError
+
+            raise InputValueError("answer", f"'{pair}': write NAME=VALUE, e.g. --answer ends_with_symbol=no")
+        out[name.strip()] = value
+    return out
 
 
 def _prompt_missing_secrets(loaded: Any, inputs: dict[str, Any], interactive: bool) -> dict[str, Any]:

@@ -223,7 +223,7 @@ def _strings(value: Any) -> Iterator[str]:
 def _defines(step: StepBase) -> list[str]:
     names = [getattr(step, attr) for attr in ("ask", "into", "save") if isinstance(getattr(step, attr, None), str)]
     if isinstance(step, Use):
-        names += step.outputs
+        names += step.outputs + ([step.save_outcome] if step.save_outcome else [])
     if isinstance(step, Branch):
         names += [arm.save for arm in step.branch.when if arm.save]
     return names
@@ -313,8 +313,11 @@ def _check_use(step: Use, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog 
                             f"or declare '{name}' in this runbook's outcomes", path)
 
 
+BUILTINS = {"credentials"}  # {{ credentials.NAME.user / .password }} from the environment
+
+
 def _check(rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
-    known = set(rb.inputs)
+    known = set(rb.inputs) | BUILTINS
     for block in ("steps", "finally"):
         steps = rb.steps if block == "steps" else rb.finally_
         for path, step in walk_steps(steps, (block,)):

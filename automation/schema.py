@@ -274,6 +274,7 @@ class Use(StepBase):
         default_factory=dict,
         description="Its outcome -> this runbook's outcome, or 'continue'. Resolved ones continue by default.",
     )
+    save_outcome: str | None = Field(default=None, pattern=VAR_PATTERN, description="Store its outcome's name here")
     action: ClassVar[str] = "use"
 
 
@@ -401,6 +402,7 @@ class Input(_Model):
     required: bool = True
     default: Any = None
     pattern: str | None = Field(default=None, description="A regex the value must match")
+    pattern_hint: str | None = Field(default=None, description="The rule in words, shown when the pattern fails")
     choices: list[str] | None = Field(default=None, description="For type enum")
     from_env: str | None = Field(
         default=None, description="Environment variable that supplies it (credentials for real targets)"
@@ -424,13 +426,28 @@ class Outcome(_Model):
     summary: str | None = Field(default=None, description="What the agent reads when the run ends here")
 
 
+class ArrangeRequest(_Model):
+    """A form the sandbox receives before the case runs, as a person would send it (e.g. a code request)."""
+
+    app: str = Field(description="The app whose base URL it goes to")
+    post: str = Field(description="The path, e.g. /auth/resendVerifyCode")
+    form: dict[str, str] = Field(default_factory=dict)
+
+
+class SandboxArrangement(_Model):
+    """The sandbox state a case needs, on top of the seed fixture."""
+
+    settings: dict[str, Any] = Field(default_factory=dict, description="e.g. netsuite_refusal: banner")
+    requests: list[ArrangeRequest] = Field(default_factory=list, description="Forms sent before the run")
+
+
 class Case(_Model):
     """A named example: inputs, the sandbox state it needs, and the expected outcome."""
 
     name: str = Field(pattern=NAME_PATTERN)
     inputs: dict[str, Any] = Field(default_factory=dict)
     answers: dict[str, Any] = Field(default_factory=dict, description="Answers to `ask` steps")
-    sandbox: dict[str, Any] = Field(default_factory=dict, description="Sandbox settings for this case")
+    sandbox: SandboxArrangement = Field(default_factory=SandboxArrangement, description="State this case needs")
     expect: str = Field(description="The outcome this case must end in")
     description: str | None = None
 

@@ -41,9 +41,8 @@ def normalise(step: Ask, raw: Any) -> Any:
     return text
 
 
-def read_mailbox(mailbox: str, spec: FromMail, variables: Mapping[str, Any], *, since: float,
-                 timeout_s: float) -> str | None:
-    """Poll the outbox for a mail to `to` (sent since the run began) whose text matches; first group wins."""
+def read_mailbox(mailbox: str, spec: FromMail, variables: Mapping[str, Any], *, timeout_s: float) -> str | None:
+    """Poll the outbox for the newest mail to `to` whose subject and text match; the first group wins."""
     to = render(spec.to, variables)
     pattern = re.compile(spec.pattern)
     deadline = time.monotonic() + timeout_s
@@ -52,9 +51,7 @@ def read_mailbox(mailbox: str, spec: FromMail, variables: Mapping[str, Any], *, 
             mails = httpx.get(mailbox, params={"to": to}, timeout=5).json()
         except (httpx.HTTPError, ValueError) as exc:
             raise StepFailed(f"cannot read the mail outbox at {mailbox}: {exc}") from exc
-        for mail in mails:
-            if mail.get("sent_at", since) < since - 1:
-                continue
+        for mail in mails:  # newest first
             if spec.subject and spec.subject.lower() not in mail.get("subject", "").lower():
                 continue
             match = pattern.search(mail.get("text", ""))
@@ -68,4 +65,4 @@ def read_mailbox(mailbox: str, spec: FromMail, variables: Mapping[str, Any], *, 
 def how_to_give(name: str, is_input: bool) -> str:
     if is_input:
         return f"pass --{name.replace('_', '-')} VALUE, or run it in a terminal to be asked"
-    return "run it in a terminal to be asked"
+    return f"pass --answer {name}=VALUE, or run it in a terminal to be asked"

@@ -189,6 +189,8 @@ def dialog(ctx: RunContext, step: DialogStep, record: Any, path: tuple[Any, ...]
 def branch(ctx: RunContext, step: Branch, record: Any, path: tuple[Any, ...]) -> None:
     arms = step.branch.when
     timeout_s = seconds(step.timeout, BRANCH_TIMEOUT) or BRANCH_TIMEOUT
+    if all(arm.equals is not None for arm in arms):
+        timeout_s = 0  # only answers are tested: nothing on the page will change them
     chosen: list[int] = []
 
     def decide() -> bool:
@@ -242,7 +244,7 @@ def _answer(ctx: RunContext, step: Ask) -> tuple[Any, str]:
         return ctx.given[step.ask], "given"
     if step.from_mail is not None and ctx.mailbox:
         timeout_s = seconds(step.timeout, BRANCH_TIMEOUT) or BRANCH_TIMEOUT
-        found = read_mailbox(ctx.mailbox, step.from_mail, ctx.variables, since=ctx.started_at, timeout_s=timeout_s)
+        found = read_mailbox(ctx.mailbox, step.from_mail, ctx.variables, timeout_s=timeout_s)
         if found is None:
             raise StepFailed(f"no mail to {_render(ctx, step.from_mail.to)} matched {step.from_mail.pattern} "
                              f"within {timeout_s:g}s")

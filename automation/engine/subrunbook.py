@@ -37,6 +37,8 @@ def run_sub(ctx: RunContext, step: Use, record: Any, handlers: dict[str, Handler
             run_steps(child, sub.model.finally_, ("finally",), f"{record.number}.f", handlers)
     for name in step.outputs:
         ctx.variables[name] = child.variables.get(name)
+    if step.save_outcome:
+        ctx.variables[step.save_outcome] = outcome
     record.detail = f"{step.use} ended in {outcome or 'its last step'}"
     _follow(ctx, step, sub.model.outcomes, outcome)
 

@@ -333,6 +333,10 @@ async def login(request: Request) -> Response:
     if errors:
         return _login_page(request, email, errors)
     outcome = _authenticate(store_of(request), email, password)
+    # Switch for QA: the article's tips "do not solve all the errors that we have seen"; this keeps the
+    # unknown error for the listed addresses whatever is fixed, so the escalation path can be exercised.
+    if not isinstance(outcome, str) and outcome.email in store_of(request).setting("portal_unknown_error_for", []):
+        outcome = UNKNOWN_ERROR
     if isinstance(outcome, str):
         return _login_page(request, email, [outcome])
     sid = secrets.token_urlsafe(32)
@@ -419,7 +423,8 @@ async def verify(request: Request) -> Response:
     row = store.one("SELECT code, issued_at FROM portal_codes WHERE email = ?", email)
     if row is None or not hmac.compare_digest(row["code"], code):
         return _verify_page(request, email, errors=[CODE_WRONG])
-    if time.time() - row["issued_at"] > CODE_TTL:
+    # The lifetime is a sandbox switch (portal_code_ttl_s) so that QA can arrange an expired code.
+    if time.time() - row["issued_at"] > store.setting("portal_code_ttl_s", CODE_TTL):
         return _verify_page(request, email, expired=True)
     with store.tx() as db:
         db.execute("UPDATE portal_accounts SET verified = 1 WHERE email = ?", (email,))

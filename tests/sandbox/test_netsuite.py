@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 
 import httpx
@@ -27,6 +27,7 @@ VALIDATION_SENT = (
     "in the validation email sent to {}"
 )
 RECORD = "/app/common/entity/custjob.nl"
+UNTICKED = "<unticked>"  # a checkbox the browser does not post
 EDIT_JANE = RECORD + "?id=1001&e=T"
 
 
@@ -110,13 +111,13 @@ def admin(client: httpx.Client) -> httpx.Client:
 
 
 def edit_form(**changes: str) -> dict[str, str]:
-    """Jane's edit form as the browser posts it, with changes; None-valued keys are left out (unticked)."""
+    """Jane's edit form as the browser posts it, with changes; a box set to UNTICKED is left out."""
     values = {
         "id": "1001", "selectedtab": "access", "entityid": "Jane Access", "isperson": "T", "firstname": "Jane",
         "lastname": "Access", "email": JANE[0], "phone": "555-0101", "giveaccess": "T", "accessrole": "14",
     }  # fmt: skip
     values.update(changes)
-    return {k: v for k, v in values.items() if v != "<unticked>"}
+    return {k: v for k, v in values.items() if v != UNTICKED}
 
 
 def save(client: httpx.Client, **changes: str) -> httpx.Response:
@@ -135,8 +136,18 @@ def customer(sandbox: SandboxServer, customer_id: int = 1001) -> dict[str, objec
     return dict(row)
 
 
-def fresh(sandbox: SandboxServer) -> httpx.Client:
-    return httpx.Client(base_url=sandbox.urls["netsuite"])
+@pytest.fixture
+def fresh(sandbox: SandboxServer) -> Iterator[Callable[[], httpx.Client]]:
+    """Makes clients with a cookie jar of their own: another browser, another person."""
+    made: list[httpx.Client] = []
+
+    def make() -> httpx.Client:
+        made.append(httpx.Client(base_url=sandbox.urls["netsuite"]))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
 
 
 # -- log in ---------------------------------------------------------------------------------------------
@@ -216,11 +227,13 @@ def test_lock_ends_after_30_minutes(client: httpx.Client, sandbox: SandboxServer
     assert log_in(client, *JANE).status_code == 303
 
 
-def test_successful_login_resets_the_failure_count(client: httpx.Client, sandbox: SandboxServer) -> None:
+def test_successful_login_resets_the_failure_count(
+    fresh: Callable[[], httpx.Client], client: httpx.Client, sandbox: SandboxServer
+) -> None:
     for _ in range(4):
         log_in(client, JANE[0], "wrong")
     assert log_in(client, *JANE).status_code == 303
-    other = fresh(sandbox)
+    other = fresh()
     for _ in range(4):
         log_in(other, JANE[0], "wrong")
     assert log_in(other, *JANE).status_code == 303
@@ -384,12 +397,12 @@ def test_email_of_another_login_is_refused(admin: httpx.Client) -> None:
 
 
 def test_saving_an_unchanged_record_with_access_needs_no_password_option(
-    admin: httpx.Client, sandbox: SandboxServer
+    fresh: Callable[[], httpx.Client], admin: httpx.Client, sandbox: SandboxServer
 ) -> None:
     response = save(admin, phone="555-7777")
     assert response.status_code == 303 and response.headers["location"] == RECORD + "?id=1001"
     assert customer(sandbox)["phone"] == "555-7777"
-    assert log_in(fresh(sandbox), *JANE).status_code == 303
+    assert log_in(fresh(), *JANE).status_code == 303
 
 
 def test_option_1_saves_and_returns_to_the_view_with_a_confirmation(
@@ -414,39 +427,39 @@ def test_option_1_mails_a_new_access_notification_without_the_password(
 
 
 def test_option_1_customer_logs_in_with_the_new_email_and_temporary_password(
-    admin: httpx.Client, sandbox: SandboxServer
+    fresh: Callable[[], httpx.Client], admin: httpx.Client, sandbox: SandboxServer
 ) -> None:
     save(admin, email=NEW_EMAIL, password=TEMP, password2=TEMP, sendemail="T")
-    assert log_in(fresh(sandbox), NEW_EMAIL, TEMP).headers["location"] == "/app/center/card.nl?sc=-29"
-    assert Page(log_in(fresh(sandbox), *JANE).text).banner == ("error", "Error", INVALID_LOGIN)
+    assert log_in(fresh(), NEW_EMAIL, TEMP).headers["location"] == "/app/center/card.nl?sc=-29"
+    assert Page(log_in(fresh(), *JANE).text).banner == ("error", "Error", INVALID_LOGIN)
 
 
 def test_manual_password_alone_saves_without_sending_mail(
-    admin: httpx.Client, sandbox: SandboxServer
+    fresh: Callable[[], httpx.Client], admin: httpx.Client, sandbox: SandboxServer
 ) -> None:
     assert save(admin, email=NEW_EMAIL, fillpassword="T", password=TEMP, password2=TEMP).status_code == 303
     assert mails(sandbox, NEW_EMAIL) == []
-    assert log_in(fresh(sandbox), NEW_EMAIL, TEMP).status_code == 303
+    assert log_in(fresh(), NEW_EMAIL, TEMP).status_code == 303
 
 
 def test_option_1_signs_out_the_customer_from_the_old_login(
-    admin: httpx.Client, sandbox: SandboxServer
+    fresh: Callable[[], httpx.Client], admin: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    jane = fresh(sandbox)
+    jane = fresh()
     log_in(jane, *JANE)
     save(admin, email=NEW_EMAIL, password=TEMP, password2=TEMP, sendemail="T")
     assert jane.get("/app/center/card.nl?sc=-29").status_code == 302
 
 
 def test_notification_without_password_mails_a_24_hour_setup_link(
-    admin: httpx.Client, sandbox: SandboxServer
+    fresh: Callable[[], httpx.Client], admin: httpx.Client, sandbox: SandboxServer
 ) -> None:
     assert save(admin, email=NEW_EMAIL, sendemail="T").status_code == 303
     (mail,) = mails(sandbox, NEW_EMAIL)
     assert "24 hours" in str(mail["text"])
     links = [str(link) for link in mail["links"]]  # type: ignore[attr-defined]
     assert any("/app/login/setpassword.nl?token=" in link for link in links)
-    assert Page(log_in(fresh(sandbox), NEW_EMAIL, JANE[1]).text).banner == ("error", "Error", INVALID_LOGIN)
+    assert Page(log_in(fresh(), NEW_EMAIL, JANE[1]).text).banner == ("error", "Error", INVALID_LOGIN)
 
 
 def _setup_link(sandbox: SandboxServer, to: str) -> str:
@@ -455,7 +468,7 @@ def _setup_link(sandbox: SandboxServer, to: str) -> str:
 
 
 def test_setup_link_sets_the_password_and_the_customer_can_log_in(
-    admin: httpx.Client, sandbox: SandboxServer
+    fresh: Callable[[], httpx.Client], admin: httpx.Client, sandbox: SandboxServer
 ) -> None:
     save(admin, email=NEW_EMAIL, sendemail="T")
     link = _setup_link(sandbox, NEW_EMAIL)
@@ -464,7 +477,7 @@ def test_setup_link_sets_the_password_and_the_customer_can_log_in(
     assert page.text("ns-login-email") == NEW_EMAIL and page.has("password") and page.has("password2")
     done = httpx.post(link.split("?")[0], data={"token": token, "password": TEMP, "password2": TEMP})
     assert done.headers["location"] == "/app/login?passwordset=T"
-    assert log_in(fresh(sandbox), NEW_EMAIL, TEMP).status_code == 303
+    assert log_in(fresh(), NEW_EMAIL, TEMP).status_code == 303
 
 
 def test_setup_link_refuses_mismatched_passwords(admin: httpx.Client, sandbox: SandboxServer) -> None:
@@ -491,14 +504,14 @@ def test_used_setup_link_is_refused(admin: httpx.Client, sandbox: SandboxServer)
 
 
 def test_option_3_removes_access_and_the_old_login_stops_working(
-    admin: httpx.Client, sandbox: SandboxServer
+    fresh: Callable[[], httpx.Client], admin: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    response = save(admin, giveaccess="<unticked>", email=NEW_EMAIL)
+    response = save(admin, giveaccess=UNTICKED, email=NEW_EMAIL)
     assert response.status_code == 303
     assert Page(admin.get(RECORD + "?id=1001").text).attrs("giveaccess_fs")["class"] == "checkbox_unck"
     assert customer(sandbox)["email"] == NEW_EMAIL
-    assert Page(log_in(fresh(sandbox), *JANE).text).banner == ("error", "Error", INVALID_LOGIN)
-    assert Page(log_in(fresh(sandbox), NEW_EMAIL, JANE[1]).text).banner == ("error", "Error", INVALID_LOGIN)
+    assert Page(log_in(fresh(), *JANE).text).banner == ("error", "Error", INVALID_LOGIN)
+    assert Page(log_in(fresh(), NEW_EMAIL, JANE[1]).text).banner == ("error", "Error", INVALID_LOGIN)
     assert mails(sandbox, NEW_EMAIL) == []
 
 
@@ -589,10 +602,12 @@ def test_change_email_mails_a_notice_to_the_old_address_and_a_link_to_the_new(
     assert any("/app/center/validateemail.nl?token=" in str(link) for link in validation["links"])  # type: ignore[attr-defined]
 
 
-def test_old_email_keeps_working_until_the_link_is_used(jane: httpx.Client, sandbox: SandboxServer) -> None:
+def test_old_email_keeps_working_until_the_link_is_used(
+    fresh: Callable[[], httpx.Client], jane: httpx.Client, sandbox: SandboxServer
+) -> None:
     change_email(jane)
-    assert log_in(fresh(sandbox), *JANE).status_code == 303
-    assert log_in(fresh(sandbox), NEW_EMAIL, JANE[1]).status_code == 200
+    assert log_in(fresh(), *JANE).status_code == 303
+    assert log_in(fresh(), NEW_EMAIL, JANE[1]).status_code == 200
 
 
 def _validation_link(sandbox: SandboxServer) -> str:
@@ -600,13 +615,15 @@ def _validation_link(sandbox: SandboxServer) -> str:
     return str(mail["links"][0])  # type: ignore[index]
 
 
-def test_validation_link_completes_the_change(jane: httpx.Client, sandbox: SandboxServer) -> None:
+def test_validation_link_completes_the_change(
+    fresh: Callable[[], httpx.Client], jane: httpx.Client, sandbox: SandboxServer
+) -> None:
     change_email(jane)
     page = Page(httpx.get(_validation_link(sandbox)).text)
     assert page.banner is not None and page.banner[:2] == ("confirmation", "Confirmation")
     assert "successfully validated" in page.banner[2] and NEW_EMAIL in page.banner[2]
-    assert log_in(fresh(sandbox), NEW_EMAIL, JANE[1]).status_code == 303
-    assert log_in(fresh(sandbox), *JANE).status_code == 200
+    assert log_in(fresh(), NEW_EMAIL, JANE[1]).status_code == 303
+    assert log_in(fresh(), *JANE).status_code == 200
     assert Page(jane.get("/app/center/changeemail.nl").text).text("pendingemail") == ""
 
 
@@ -628,7 +645,9 @@ def test_a_newer_change_request_replaces_the_earlier_link(jane: httpx.Client, sa
     assert Page(jane.get("/app/center/changeemail.nl").text).text("pendingemail") == "third@example.com"
 
 
-def test_change_password_replaces_the_password(jane: httpx.Client, sandbox: SandboxServer) -> None:
+def test_change_password_replaces_the_password(
+    fresh: Callable[[], httpx.Client], jane: httpx.Client, sandbox: SandboxServer
+) -> None:
     response = jane.post(
         "/app/center/changepwd.nl", data={"currentpassword": JANE[1], "password": TEMP, "password2": TEMP}
     )
@@ -636,7 +655,7 @@ def test_change_password_replaces_the_password(jane: httpx.Client, sandbox: Sand
     assert Page(jane.get("/app/center/changepwd.nl").text).banner == (
         "confirmation", "Confirmation", "Your password has been changed.",
     )  # fmt: skip
-    assert log_in(fresh(sandbox), JANE[0], TEMP).status_code == 303
+    assert log_in(fresh(), JANE[0], TEMP).status_code == 303
 
 
 def test_change_password_with_wrong_current_password_is_refused(jane: httpx.Client) -> None:
@@ -654,3 +673,48 @@ def test_change_password_with_wrong_current_password_is_refused(jane: httpx.Clie
 
 def test_administrator_cannot_open_the_customer_center(admin: httpx.Client) -> None:
     assert admin.get("/app/center/changeemail.nl").status_code == 403
+
+
+def test_admin_changing_the_email_cancels_a_pending_change(
+    fresh: Callable[[], httpx.Client], jane: httpx.Client, sandbox: SandboxServer
+) -> None:
+    change_email(jane)
+    link = _validation_link(sandbox)
+    admin = fresh()
+    log_in(admin, *ADMIN)
+    save(admin, email="jane.other@example.com", password=TEMP, password2=TEMP)
+    assert httpx.get(link).status_code == 404
+    assert customer(sandbox)["email"] == "jane.other@example.com"
+
+
+@pytest.mark.parametrize(
+    "who,route",
+    [
+        ("admin", EDIT_JANE),
+        ("admin", "/app/login"),
+        ("jane", "/app/center/changeemail.nl"),
+        ("jane", "/app/center/changepwd.nl"),
+        ("jane", "/app/login/setpassword.nl"),
+    ],
+)
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        (b"\xff\xfe\x00=\xff", "application/x-www-form-urlencoded"),
+        (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        (b'{"email": 1}', "application/json"),
+    ],
+)
+def test_unparseable_bodies_never_give_a_server_error(
+    fresh: Callable[[], httpx.Client],
+    sandbox: SandboxServer,
+    who: str,
+    route: str,
+    body: bytes,
+    content_type: str,
+) -> None:
+    client = fresh()
+    log_in(client, *(ADMIN if who == "admin" else JANE))
+    response = client.post(route, content=body, headers={"content-type": content_type})
+    assert response.status_code < 500
+    assert "Traceback" not in response.text
