@@ -81,7 +81,7 @@ def preflight_answers(loaded: LoadedRunbook, values: dict[str, Any], answers: di
     if prompter is not None:
         return
     for _, step in walk_steps(loaded.model.steps, ()):
-        if not isinstance(step, Ask) or step.ask not in loaded.model.inputs:
+        if not isinstance(step, Ask) or step.ask not in loaded.model.inputs or not step.check_before_run:
             continue
         if values.get(step.ask) not in (None, "") or answers.get(step.ask) not in (None, ""):
             continue
@@ -96,6 +96,10 @@ def prepare_sandbox(target: Target, arrangement: SandboxArrangement | dict[str, 
     Raises ConfigError if the sandbox refuses an arrangement."""
     arrange = SandboxArrangement.model_validate(arrangement or {})
     base = next(iter(target.apps.values()), None)
+    if target.sandbox is None and not target.resettable:
+        if arrange.settings or arrange.requests:  # never arrange state on a real target
+            raise ConfigError(f"this case needs sandbox state, and environment '{target.name}' is not a sandbox")
+        return
     if target.sandbox is not None:
         target.sandbox.reset()
     elif base:

@@ -34,6 +34,7 @@ class EnvironmentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str | None = None
     sandbox: bool = Field(default=False, description="Start the embedded sandbox for this environment")
+    resettable: bool = Field(default=False, description="A sandbox served elsewhere: reset it before each run")
     apps: dict[str, str] = Field(default_factory=dict)
     mailbox: str | None = Field(default=None, description="'sandbox' or the URL of a /_sandbox/mail endpoint")
     credentials: dict[str, Credential] = Field(default_factory=dict)
@@ -56,6 +57,7 @@ class Target:
     credentials: dict[str, dict[str, str]] = field(default_factory=dict)
     tickets: dict[str, Any] | None = None
     sandbox: Any = None  # the SandboxServer when this is the embedded sandbox
+    resettable: bool = False  # a sandbox reached over HTTP (never true for a real target)
 
     def base_url(self, app: str) -> str:
         try:
@@ -185,4 +187,4 @@ def resolve(name: str | None = None, base_urls: dict[str, str] | None = None) ->
             apps[key.removeprefix("RUNBOOK_BASE_URL_").lower()] = value
     apps.update(base_urls or {})
     return Target(name=name, apps=apps, mailbox=mailbox, credentials=_credentials(spec),
-                  tickets=spec.tickets, sandbox=server)
+                  tickets=spec.tickets, sandbox=server, resettable=spec.resettable)

@@ -258,6 +258,11 @@ class Ask(StepBase):
     pattern: str | None = Field(default=None, description="A regex the answer must match")
     secret: bool = Field(default=False, description="The answer is secret (a code, a password)")
     from_mail: FromMail | None = None
+    check_before_run: bool = Field(
+        default=True,
+        description="Without a terminal, an answer backed by an input (--NAME) must be given before the browser "
+        "starts; false: only when the run reaches this question",
+    )
     action: ClassVar[str] = "ask"
 
 
