@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import parse_qsl, urlparse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -127,8 +128,14 @@ class RunContext:
     # -- secrets ----------------------------------------------------------------------------------------
 
     def add_secret(self, value: Any) -> None:
-        if isinstance(value, str) and value.strip():
-            self.secrets.add(value)
+        """Remember a secret. A secret link's query values are secrets too: traces list them on their own."""
+        if not isinstance(value, str) or not value.strip():
+            return
+        self.secrets.add(value)
+        if "?" in value and "://" in value or value.startswith("/"):
+            for _, item in parse_qsl(urlparse(value).query):
+                if len(item) >= 6:
+                    self.secrets.add(item)
 
     @property
     def redactor(self) -> Redactor:

@@ -70,7 +70,8 @@ def execute(
         given={**inputs, **(answers or {})}, prompter=prompter, reporter=reporter or SilentReporter(),
         data_dir=options.data_dir,
     )
-    ctx.secrets |= _secrets(loaded, variables, target)
+    for secret in _secrets(loaded, variables, target):
+        ctx.add_secret(secret)
     status, outcome, error, exit_code = "error", None, None, ExitCode.UNREACHABLE
     context = None
     try:

@@ -1,0 +1,484 @@
+"""Runbook cases as pytest items, built on pytest-playwright's fixtures and options (entry point `pytest11`).
+
+`pytest runbooks/` (or any path holding runbook files: YAML with top-level `name:` and `steps:`) collects one
+item per case, node id `path/file.yaml::<runbook>::<case>`, marked `runbook`, with the runbook's app
+(`portal`, `netsuite`) and its tags, so `-k already-verified` and `-m "portal and login"` select. Each item runs
+`api.run` in pytest-playwright's `browser` (launched with Debian's Chromium through `browser_type_launch_args`)
+and passes iff the run ends in the case's `expect:` outcome.
+
+Where cases run:
+    default                 the embedded sandbox, started once per session (per xdist worker), reset for every
+                            case and arranged with the case's `sandbox:` state
+    --runbook-env NAME      an environment of environments.yaml (ini `runbook_env`); RUNBOOK_ENV is ignored, so a
+                            shell set up for production never points the regression suite at it
+    --base-url URL          the runbook's app at URL (a staging portal); cases needing sandbox state are skipped
+
+Evidence is our engine's (redacted); pytest-playwright's own recorder never sees a runbook case. A case's run
+folder is `<--output>/<slug of the test id>/` (run.json, report.html, trace.zip, screenshots/), kept by policy:
+    --tracing on|off|retain-on-failure      default for cases: retain-on-failure (ini `runbook_tracing`)
+    --screenshot on|off|only-on-failure     default for cases: only-on-failure (ini `runbook_screenshot`)
+A passing case that keeps neither leaves no folder. Escalations open tickets in a store private to the session,
+never in a configured tracker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .errors import ConfigError, RunbookError
+
+if TYPE_CHECKING:
+    from .environments import Target
+    from .loader import Catalog, LoadedRunbook
+    from .result import RunResult, StepRecord
+    from .sandbox import SandboxServer
+    from .schema import Case
+
+TRACING = ("on", "off", "retain-on-failure")
+SCREENSHOT = ("on", "off", "only-on-failure")
+_TOP_KEY = re.compile(r"^(name|steps)\s*:", re.M)
+
+
+# -- options: defined once, exposed as a flag and an ini key --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """An option of the plugin: flag `--runbook-x` and ini key `runbook_x`; the flag wins."""
+
+    name: str
+    help: str
+    default: str | None = None
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS = {
+    s.name: s
+    for s in (
+        Setting("runbook_env", "Run runbook cases in this environment of environments.yaml instead of the "
+                "embedded sandbox."),
+        Setting("runbook_tracing", "Keep a runbook case's trace.zip: on, off or retain-on-failure (default). "
+                "--tracing, when given, wins.", "retain-on-failure", TRACING),
+        Setting("runbook_screenshot", "Keep a runbook case's screenshots: on, off or only-on-failure (default). "
+                "--screenshot, when given, wins.", "only-on-failure", SCREENSHOT),
+    )
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("runbook", "runbook cases")
+    for s in SETTINGS.values():
+        group.addoption(s.flag, dest=s.name, default=None, choices=s.choices, help=s.help)
+        parser.addini(s.name, help=s.help, default=s.default or "")
+
+
+def setting(config: pytest.Config, name: str) -> str | None:
+    """The flag if given, else the ini value, else the default. Raises pytest.UsageError for a bad ini value."""
+    spec = SETTINGS[name]
+    value = config.getoption(name) or config.getini(name) or spec.default
+    if spec.choices and value not in spec.choices:
+        raise pytest.UsageError(f"{name} = {value}: choose one of {', '.join(spec.choices)}")
+    return value or None
+
+
+_GIVEN = pytest.StashKey[frozenset[str]]()
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    # pytest-playwright's --tracing and --screenshot default to "off"; ours differ unless the flag is given, and
+    # argparse cannot tell a default from an explicit "off". `args` includes addopts (ini and PYTEST_ADDOPTS).
+    early_config.stash[_GIVEN] = frozenset(a.split("=", 1)[0] for a in args if a.startswith("--"))
+
+
+def evidence_policy(config: pytest.Config, flag: str, name: str) -> str:
+    """pytest-playwright's --tracing/--screenshot when given, else our setting."""
+    if flag in config.stash.get(_GIVEN, frozenset()):
+        return str(config.getoption(flag))
+    return setting(config, name) or "off"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "runbook: a case of a runbook file (drives real Chromium)")
+    for name in SETTINGS:
+        setting(config, name)  # a bad ini value stops the session before anything runs
+    # Registered now, after every entry-point plugin, so these fixtures override pytest-playwright's
+    # (same-node fixtures: the later registration wins); conftest overrides still win over ours.
+    config.pluginmanager.register(RunbookFixtures(), "runbook-fixtures")
+
+
+# -- where cases run --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where this session's cases run, from --base-url and --runbook-env."""
+
+    env: str | None  # a real (non-sandbox) environment's name
+    base_url: str | None
+    sandboxed: bool  # state can be reset and arranged (a sandbox, embedded or served)
+    embedded: bool  # the plugin's own sandbox
+
+    def describe(self) -> str:
+        if self.base_url:
+            return f"--base-url {self.base_url}"
+        return f"environment '{self.env}'" if self.env else "the embedded sandbox"
+
+
+_PLACEMENT = pytest.StashKey[Placement]()
+
+
+def _base_url(config: pytest.Config) -> str | None:
+    value = config.getoption("base_url", default=None)
+    if not value:
+        try:
+            value = config.getini("base_url")
+        except ValueError:  # neither pytest-base-url nor pytest-playwright's fallback is loaded
+            value = None
+    return value or None
+
+
+def placement(config: pytest.Config) -> Placement:
+    """Decided once per session. Raises pytest.UsageError for an unknown environment or a bad environments file."""
+    if _PLACEMENT not in config.stash:
+        config.stash[_PLACEMENT] = _decide_placement(config)
+    return config.stash[_PLACEMENT]
+
+
+def _decide_placement(config: pytest.Config) -> Placement:
+    from .environments import config_path, load_config
+
+    env, base_url = setting(config, "runbook_env"), _base_url(config)
+    if env is None:
+        return Placement(None, base_url, sandboxed=base_url is None, embedded=base_url is None)
+    try:
+        spec = load_config().environments.get(env)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if spec is None:
+        raise pytest.UsageError(f"--runbook-env {env}: no such environment in {config_path()}")
+    if base_url:
+        return Placement(None if spec.sandbox else env, base_url, sandboxed=False, embedded=False)
+    if spec.sandbox:
+        return Placement(None, None, sandboxed=True, embedded=True)
+    # only a sandbox server has a mail outbox, so a mailbox marks a `runbook sandbox serve` (e.g. `local`)
+    return Placement(env, None, sandboxed=bool(spec.mailbox), embedded=False)
+
+
+def needs_sandbox(loaded: LoadedRunbook, case: Case) -> str | None:
+    """Why this case can only run on a sandbox, or None."""
+    from .loader import walk_steps
+    from .schema import Ask
+
+    if case.sandbox.settings:
+        return "it sets sandbox settings: " + ", ".join(case.sandbox.settings)
+    if case.sandbox.requests:
+        return "it arranges sandbox state (" + ", ".join(r.post for r in case.sandbox.requests) + ")"
+    given = {**case.inputs, **case.answers}
+    for _, step in walk_steps(loaded.model.steps, ()):
+        if isinstance(step, Ask) and step.from_mail and given.get(step.ask) in (None, ""):
+            return f"it reads '{step.ask}' from the sandbox's mail outbox"
+    return None
+
+
+def make_target(place: Placement, app: str, sandbox: Any) -> Target:
+    """The Target of a case of an `app` runbook, with no ticket tracker: a regression run never files real tickets."""
+    from .environments import Target, resolve, sandbox_target
+
+    if place.embedded:
+        target = sandbox_target(sandbox)
+    elif place.base_url:
+        target = resolve(place.env, {app: place.base_url}) if place.env else Target(
+            name="base-url", apps={app: place.base_url})
+    else:
+        target = resolve(place.env)
+    return dataclasses.replace(target, tickets=None)
+
+
+# -- collection -------------------------------------------------------------------------------------------------
+
+
+def is_runbook_file(path: Path) -> bool:
+    """A YAML file with top-level `name:` and `steps:` keys (other YAML, such as checks.yaml, is not ours)."""
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return {m.group(1) for m in _TOP_KEY.finditer(text)} == {"name", "steps"}
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> RunbookFile | None:
+    if is_runbook_file(file_path):
+        return RunbookFile.from_parent(parent, path=file_path)
+    return None
+
+
+_CATALOG = pytest.StashKey["Catalog"]()
+
+
+def catalog(config: pytest.Config) -> Catalog:
+    """Where `use:` finds other runbooks: the folders pytest was given, then the default catalog's."""
+    from .loader import Catalog
+
+    if _CATALOG not in config.stash:
+        roots = []
+        for arg in config.args:
+            path = config.invocation_params.dir / arg.split("::")[0]
+            roots.append(path if path.is_dir() else path.parent)
+        config.stash[_CATALOG] = Catalog([*roots, *Catalog.default().roots])
+    return config.stash[_CATALOG]
+
+
+def _register_marker(config: pytest.Config, name: str, about: str) -> None:
+    # --strict-markers accepts only registered names; apps and tags are open-ended, so register them as met
+    known = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
+    if name not in known:
+        config.addinivalue_line("markers", f"{name}: {about}")
+
+
+class RunbookFile(pytest.File):
+    """A runbook file: one RunbookNode named after the runbook, if it has cases."""
+
+    def collect(self) -> Iterator[RunbookNode]:
+        loaded = catalog(self.config).load_file(self.path)
+        if loaded.model.cases:
+            yield RunbookNode.from_parent(self, name=loaded.name, loaded=loaded)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        # RunbookLoadError already says file:line:column, the key, a snippet and what to write instead
+        if isinstance(excinfo.value, RunbookError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class RunbookNode(pytest.Collector):
+    """A runbook: its cases, marked `runbook`, with its app and its tags."""
+
+    def __init__(self, *, loaded: LoadedRunbook, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.loaded = loaded
+        model = loaded.model
+        marks = [("runbook", "a case of a runbook file"), (model.app, f"runbooks of the {model.app} app")]
+        marks += [(tag, "a runbook tag") for tag in model.tags]
+        for name, about in marks:
+            _register_marker(self.config, name, about)
+            self.add_marker(name)
+
+    def collect(self) -> Iterator[CaseItem]:
+        for index, case in enumerate(self.loaded.model.cases):
+            yield CaseItem.from_parent(self, name=case.name, callobj=run_case, loaded=self.loaded, case=case,
+                                       index=index)
+
+
+# -- running a case ---------------------------------------------------------------------------------------------
+
+
+class CaseFailed(AssertionError):
+    """A runbook case did not end in its `expect:` outcome; the message is the whole report."""
+
+
+class CaseItem(pytest.Function):
+    """One case of a runbook. A pytest Function, so fixtures, marks, -k, xdist and junitxml work as for tests."""
+
+    def __init__(self, *, loaded: LoadedRunbook, case: Case, index: int, **kwargs: Any) -> None:
+        self.loaded, self.case, self.index = loaded, case, index
+        super().__init__(**kwargs)
+
+    @property
+    def case_line(self) -> int | None:
+        return self.loaded.line_of(("cases", self.index))
+
+    def where(self) -> str:
+        line = self.case_line
+        return f"{_display(self.path, self.config)}:{line}" if line else _display(self.path, self.config)
+
+    def setup(self) -> None:
+        # before the fixtures, so a skipped case starts neither a browser nor a sandbox
+        place = placement(self.config)
+        reason = None if place.sandboxed else needs_sandbox(self.loaded, self.case)
+        if reason:
+            pytest.skip(f"{self.loaded.name}::{self.case.name} needs the sandbox ({reason}); "
+                        f"{place.describe()} has none")
+        super().setup()
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = self.case_line
+        return self.path, (line - 1 if line else None), f"{self.loaded.name}::{self.case.name}"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        if isinstance(excinfo.value, CaseFailed):
+            return str(excinfo.value)
+        if isinstance(excinfo.value, RunbookError):  # bad case inputs, a missing answer: ours, said plainly
+            return f"{self.where()}: case '{self.case.name}': {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+
+def run_case(request: pytest.FixtureRequest, browser: Any, runbook_target: Target, runbook_data_dir: Path,
+             output_path: str) -> None:
+    """Run one case in pytest-playwright's browser; passes iff the run ends in the case's outcome.
+    Raises CaseFailed naming the step, its YAML line, locator and page, and the evidence kept."""
+    from .api import run
+
+    item: CaseItem = request.node  # type: ignore[assignment]
+    case, folder = item.case, Path(output_path)
+    result = run(item.loaded, case.inputs, answers=case.answers, target=runbook_target, browser=browser,
+                 evidence_root=folder.parent, run_id=folder.name, reset_sandbox=False,
+                 catalog=catalog(request.config), data_dir=runbook_data_dir)
+    failed = result.outcome != case.expect
+    kept = keep_evidence(request.config, result, failed)
+    item.user_properties.extend((f"runbook_{kind}", _display(Path(path), request.config)) for kind, path in kept)
+    if failed:
+        raise CaseFailed(failure_report(item, result, dict(kept)))
+
+
+class RunbookFixtures:
+    """The plugin's fixtures, registered in pytest_configure (see there for why)."""
+
+    @pytest.fixture(scope="session")
+    @staticmethod  # a plain function: pytest deprecates session fixtures bound to an instance
+    def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_name: str) -> dict[str, Any]:
+        """pytest-playwright's launch arguments (--headed, --browser-channel, --slowmo) on Debian's Chromium."""
+        from .engine.browser import launch_options
+
+        if browser_name != "chromium":
+            return browser_type_launch_args
+        args = {"headless": True, **browser_type_launch_args}
+        ours = launch_options(headless=args["headless"])
+        if "channel" not in args:  # a channel names its own browser binary
+            args.setdefault("executable_path", ours["executable_path"])
+        args["args"] = [*ours["args"], *args.get("args", [])]
+        return args
+
+    @pytest.fixture(scope="session")
+    @staticmethod
+    def runbook_sandbox() -> Iterator[SandboxServer]:
+        """The embedded sandbox of runbook cases: one per session (per xdist worker)."""
+        from .sandbox import SandboxServer
+
+        with SandboxServer() as server:
+            yield server
+
+    @pytest.fixture(scope="session")
+    @staticmethod
+    def runbook_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        """Tickets and audit log of runbook cases: private to the session, never the user's ./.runbook."""
+        return tmp_path_factory.mktemp("runbook-data")
+
+    @pytest.fixture
+    @staticmethod
+    def runbook_target(request: pytest.FixtureRequest) -> Target:
+        """This case's target; a sandbox is reset to its seed and arranged with the case's `sandbox:` state.
+        Raises ConfigError if the sandbox refuses the arrangement."""
+        from .api import prepare_sandbox
+
+        item: CaseItem = request.node  # type: ignore[assignment]
+        place = placement(request.config)
+        sandbox = request.getfixturevalue("runbook_sandbox") if place.embedded else None
+        target = make_target(place, item.loaded.model.app, sandbox)
+        if place.sandboxed:
+            prepare_sandbox(target, item.case.sandbox)
+        return target
+
+
+# -- evidence and the failure report ----------------------------------------------------------------------------
+
+
+def _keeps(policy: str, failed: bool) -> bool:
+    return policy == "on" or (failed and policy in ("retain-on-failure", "only-on-failure"))
+
+
+def keep_evidence(config: pytest.Config, result: RunResult, failed: bool) -> list[tuple[str, str]]:
+    """Apply --tracing/--screenshot to the run folder; returns (kind, path) of what is kept."""
+    folder = Path(result.evidence_dir)
+    trace, shots = folder / "trace.zip", folder / "screenshots"
+    if not _keeps(evidence_policy(config, "--tracing", "runbook_tracing"), failed):
+        trace.unlink(missing_ok=True)
+    if not _keeps(evidence_policy(config, "--screenshot", "runbook_screenshot"), failed):
+        shutil.rmtree(shots, ignore_errors=True)
+    pictures = sorted(shots.glob("*.png")) if shots.is_dir() else []
+    if not failed and not trace.exists() and not pictures:
+        # like pytest-playwright: a passing test leaves only what the options asked for
+        shutil.rmtree(folder, ignore_errors=True)
+        return []
+    kept = [("evidence", str(folder))]
+    if trace.exists():
+        kept.append(("trace", str(trace)))
+    kept += [("screenshot", str(p)) for p in pictures]
+    return kept
+
+
+def _display(path: Path, config: pytest.Config) -> str:
+    try:
+        return str(path.resolve().relative_to(config.invocation_params.dir.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _indent(text: str, prefix: str) -> str:
+    return text.replace("\n", "\n" + prefix)
+
+
+def _step_lines(step: StepRecord) -> list[str]:
+    where = f"{step.file}:{step.line}" if step.line else (step.file or "?")
+    lines = [f"  failed step {step.number} ({step.action}: {step.label}) at {where}"]
+    for label, value in (("locator", step.locator), ("page", step.page_url), ("error", step.error),
+                         ("the page showed", step.page_text)):
+        if value:
+            lines.append(f"    {label}: {_indent(value.strip(), '      ')}")
+    return lines
+
+
+def _outcome_lines(item: CaseItem, result: RunResult) -> list[str]:
+    got = f"'{result.outcome}'" if result.outcome else f"no outcome (the run {result.status})"
+    lines = [f"{item.where()}: case {item.loaded.name}::{item.case.name} expected outcome "
+             f"'{item.case.expect}', got {got}"]
+    if result.outcome:
+        lines.append(f"  summary: {result.summary}")
+    return lines
+
+
+def _evidence_lines(item: CaseItem, result: RunResult, step: StepRecord | None, kept: dict[str, str]) -> list[str]:
+    config = item.config
+    folder = Path(result.evidence_dir)
+    shot = folder / step.screenshot if step and step.screenshot else None
+    if shot is not None and shot.exists():
+        lines = [f"  screenshot: {_display(shot, config)}"]
+    elif "screenshot" in kept:
+        lines = [f"  screenshots: {_display(folder / 'screenshots', config)}"]
+    else:
+        lines = ["  screenshots: not kept (--screenshot)"]
+    if "trace" in kept:
+        trace = _display(Path(kept["trace"]), config)
+        lines.append(f"  trace: {trace}  (open it: runbook trace {_display(folder, config)})")
+    else:
+        lines.append("  trace: not kept (--tracing)")
+    lines.append(f"  run: {_display(folder / 'run.json', config)}, {_display(folder / 'report.html', config)}")
+    return lines
+
+
+def failure_report(item: CaseItem, result: RunResult, kept: dict[str, str]) -> str:
+    """What a QA person needs: where the case is, which step failed where and on what, and the evidence."""
+    lines = _outcome_lines(item, result)
+    step = next((s for s in reversed(result.steps) if s.status == "failed"), None)
+    if step is not None:
+        lines += _step_lines(step)
+    elif result.error:
+        lines.append(f"  error: {_indent(result.error, '    ')}")
+    elif result.steps:
+        last = result.steps[-1]
+        lines.append(f"  the run ended after step {last.number} ({last.action}: {last.label}) at "
+                     f"{last.file}:{last.line}")
+    return "\n".join(lines + _evidence_lines(item, result, step, kept))
