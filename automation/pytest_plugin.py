@@ -67,12 +67,24 @@ class Setting:
 SETTINGS = {
     s.name: s
     for s in (
-        Setting("runbook_env", "Run runbook cases in this environment of environments.yaml instead of the "
-                "embedded sandbox."),
-        Setting("runbook_tracing", "Keep a runbook case's trace.zip: on, off or retain-on-failure (default). "
-                "--tracing, when given, wins.", "retain-on-failure", TRACING),
-        Setting("runbook_screenshot", "Keep a runbook case's screenshots: on, off or only-on-failure (default). "
-                "--screenshot, when given, wins.", "only-on-failure", SCREENSHOT),
+        Setting(
+            "runbook_env",
+            "Run runbook cases in this environment of environments.yaml instead of the embedded sandbox.",
+        ),
+        Setting(
+            "runbook_tracing",
+            "Keep a runbook case's trace.zip: on, off or retain-on-failure (default). "
+            "--tracing, when given, wins.",
+            "retain-on-failure",
+            TRACING,
+        ),
+        Setting(
+            "runbook_screenshot",
+            "Keep a runbook case's screenshots: on, off or only-on-failure (default). "
+            "--screenshot, when given, wins.",
+            "only-on-failure",
+            SCREENSHOT,
+        ),
     )
 }
 
@@ -96,7 +108,9 @@ def setting(config: pytest.Config, name: str) -> str | None:
 _GIVEN = pytest.StashKey[frozenset[str]]()
 
 
-def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
     # pytest-playwright's --tracing and --screenshot default to "off"; ours differ unless the flag is given, and
     # argparse cannot tell a default from an explicit "off". `args` includes addopts (ini and PYTEST_ADDOPTS).
     early_config.stash[_GIVEN] = frozenset(a.split("=", 1)[0] for a in args if a.startswith("--"))
@@ -185,9 +199,15 @@ def needs_sandbox(loaded: LoadedRunbook, case: Case) -> str | None:
         return "it sets sandbox settings: " + ", ".join(case.sandbox.settings)
     if case.sandbox.requests:
         return "it arranges sandbox state (" + ", ".join(r.post for r in case.sandbox.requests) + ")"
+    # like api.preflight_answers: an input read from the mail outbox is needed before the browser starts
     given = {**case.inputs, **case.answers}
     for _, step in walk_steps(loaded.model.steps, ()):
-        if isinstance(step, Ask) and step.from_mail and given.get(step.ask) in (None, ""):
+        if (
+            isinstance(step, Ask)
+            and step.from_mail
+            and step.ask in loaded.model.inputs
+            and given.get(step.ask) in (None, "")
+        ):
             return f"it reads '{step.ask}' from the sandbox's mail outbox"
     return None
 
@@ -199,8 +219,11 @@ def make_target(place: Placement, app: str, sandbox: Any) -> Target:
     if place.embedded:
         target = sandbox_target(sandbox)
     elif place.base_url:
-        target = resolve(place.env, {app: place.base_url}) if place.env else Target(
-            name="base-url", apps={app: place.base_url})
+        target = (
+            resolve(place.env, {app: place.base_url})
+            if place.env
+            else Target(name="base-url", apps={app: place.base_url})
+        )
     else:
         target = resolve(place.env)
     return dataclasses.replace(target, tickets=None)
@@ -279,8 +302,9 @@ class RunbookNode(pytest.Collector):
 
     def collect(self) -> Iterator[CaseItem]:
         for index, case in enumerate(self.loaded.model.cases):
-            yield CaseItem.from_parent(self, name=case.name, callobj=run_case, loaded=self.loaded, case=case,
-                                       index=index)
+            yield CaseItem.from_parent(
+                self, name=case.name, callobj=run_case, loaded=self.loaded, case=case, index=index
+            )
 
 
 # -- running a case ---------------------------------------------------------------------------------------------
@@ -296,6 +320,12 @@ class CaseItem(pytest.Function):
     def __init__(self, *, loaded: LoadedRunbook, case: Case, index: int, **kwargs: Any) -> None:
         self.loaded, self.case, self.index = loaded, case, index
         super().__init__(**kwargs)
+        place = placement(self.config)
+        reason = None if place.sandboxed else needs_sandbox(self.loaded, self.case)
+        if reason:  # a mark, not a skip in setup: no browser or sandbox starts, and the report names the case
+            self.add_marker(
+                pytest.mark.skip(reason=f"needs the sandbox ({reason}); {place.describe()} has none")
+            )
 
     @property
     def case_line(self) -> int | None:
@@ -304,15 +334,6 @@ class CaseItem(pytest.Function):
     def where(self) -> str:
         line = self.case_line
         return f"{_display(self.path, self.config)}:{line}" if line else _display(self.path, self.config)
-
-    def setup(self) -> None:
-        # before the fixtures, so a skipped case starts neither a browser nor a sandbox
-        place = placement(self.config)
-        reason = None if place.sandboxed else needs_sandbox(self.loaded, self.case)
-        if reason:
-            pytest.skip(f"{self.loaded.name}::{self.case.name} needs the sandbox ({reason}); "
-                        f"{place.describe()} has none")
-        super().setup()
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.case_line
@@ -326,20 +347,36 @@ class CaseItem(pytest.Function):
         return super().repr_failure(excinfo)
 
 
-def run_case(request: pytest.FixtureRequest, browser: Any, runbook_target: Target, runbook_data_dir: Path,
-             output_path: str) -> None:
+def run_case(
+    request: pytest.FixtureRequest,
+    browser: Any,
+    runbook_target: Target,
+    runbook_data_dir: Path,
+    output_path: str,
+) -> None:
     """Run one case in pytest-playwright's browser; passes iff the run ends in the case's outcome.
     Raises CaseFailed naming the step, its YAML line, locator and page, and the evidence kept."""
     from .api import run
 
     item: CaseItem = request.node  # type: ignore[assignment]
     case, folder = item.case, Path(output_path)
-    result = run(item.loaded, case.inputs, answers=case.answers, target=runbook_target, browser=browser,
-                 evidence_root=folder.parent, run_id=folder.name, reset_sandbox=False,
-                 catalog=catalog(request.config), data_dir=runbook_data_dir)
+    result = run(
+        item.loaded,
+        case.inputs,
+        answers=case.answers,
+        target=runbook_target,
+        browser=browser,
+        evidence_root=folder.parent,
+        run_id=folder.name,
+        reset_sandbox=False,
+        catalog=catalog(request.config),
+        data_dir=runbook_data_dir,
+    )
     failed = result.outcome != case.expect
     kept = keep_evidence(request.config, result, failed)
-    item.user_properties.extend((f"runbook_{kind}", _display(Path(path), request.config)) for kind, path in kept)
+    item.user_properties.extend(
+        (f"runbook_{kind}", _display(Path(path), request.config)) for kind, path in kept
+    )
     if failed:
         raise CaseFailed(failure_report(item, result, dict(kept)))
 
@@ -349,7 +386,9 @@ class RunbookFixtures:
 
     @pytest.fixture(scope="session")
     @staticmethod  # a plain function: pytest deprecates session fixtures bound to an instance
-    def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_name: str) -> dict[str, Any]:
+    def browser_type_launch_args(
+        browser_type_launch_args: dict[str, Any], browser_name: str
+    ) -> dict[str, Any]:
         """pytest-playwright's launch arguments (--headed, --browser-channel, --slowmo) on Debian's Chromium."""
         from .engine.browser import launch_options
 
@@ -434,8 +473,12 @@ def _indent(text: str, prefix: str) -> str:
 def _step_lines(step: StepRecord) -> list[str]:
     where = f"{step.file}:{step.line}" if step.line else (step.file or "?")
     lines = [f"  failed step {step.number} ({step.action}: {step.label}) at {where}"]
-    for label, value in (("locator", step.locator), ("page", step.page_url), ("error", step.error),
-                         ("the page showed", step.page_text)):
+    for label, value in (
+        ("locator", step.locator),
+        ("page", step.page_url),
+        ("error", step.error),
+        ("the page showed", step.page_text),
+    ):
         if value:
             lines.append(f"    {label}: {_indent(value.strip(), '      ')}")
     return lines
@@ -443,14 +486,18 @@ def _step_lines(step: StepRecord) -> list[str]:
 
 def _outcome_lines(item: CaseItem, result: RunResult) -> list[str]:
     got = f"'{result.outcome}'" if result.outcome else f"no outcome (the run {result.status})"
-    lines = [f"{item.where()}: case {item.loaded.name}::{item.case.name} expected outcome "
-             f"'{item.case.expect}', got {got}"]
+    lines = [
+        f"{item.where()}: case {item.loaded.name}::{item.case.name} expected outcome "
+        f"'{item.case.expect}', got {got}"
+    ]
     if result.outcome:
         lines.append(f"  summary: {result.summary}")
     return lines
 
 
-def _evidence_lines(item: CaseItem, result: RunResult, step: StepRecord | None, kept: dict[str, str]) -> list[str]:
+def _evidence_lines(
+    item: CaseItem, result: RunResult, step: StepRecord | None, kept: dict[str, str]
+) -> list[str]:
     config = item.config
     folder = Path(result.evidence_dir)
     shot = folder / step.screenshot if step and step.screenshot else None
@@ -465,7 +512,11 @@ def _evidence_lines(item: CaseItem, result: RunResult, step: StepRecord | None, 
         lines.append(f"  trace: {trace}  (open it: runbook trace {_display(folder, config)})")
     else:
         lines.append("  trace: not kept (--tracing)")
-    lines.append(f"  run: {_display(folder / 'run.json', config)}, {_display(folder / 'report.html', config)}")
+    files = [
+        _display(folder / name, config) for name in ("run.json", "report.html") if (folder / name).exists()
+    ]
+    if files:
+        lines.append(f"  run: {', '.join(files)}")
     return lines
 
 
@@ -479,6 +530,8 @@ def failure_report(item: CaseItem, result: RunResult, kept: dict[str, str]) -> s
         lines.append(f"  error: {_indent(result.error, '    ')}")
     elif result.steps:
         last = result.steps[-1]
-        lines.append(f"  the run ended after step {last.number} ({last.action}: {last.label}) at "
-                     f"{last.file}:{last.line}")
+        lines.append(
+            f"  the run ended after step {last.number} ({last.action}: {last.label}) at "
+            f"{last.file}:{last.line}"
+        )
     return "\n".join(lines + _evidence_lines(item, result, step, kept))

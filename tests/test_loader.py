@@ -116,3 +116,9 @@ def test_published_json_schema_matches_the_models() -> None:
 
     published = Path(__file__).resolve().parent.parent / "runbooks" / "runbook.schema.json"
     assert json.loads(published.read_text()) == json_schema(), "run: runbook schema > runbooks/runbook.schema.json"
+
+
+def test_every_declared_outcome_has_an_example_case() -> None:
+    for loaded in Catalog.default().all():
+        covered = {case.expect for case in loaded.model.cases}
+        assert covered == set(loaded.model.outcomes), f"{loaded.name}: no case for {set(loaded.model.outcomes) - covered}"
