@@ -127,6 +127,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "runbook: a case of a runbook file (drives real Chromium)")
     for name in SETTINGS:
         setting(config, name)  # a bad ini value stops the session before anything runs
+    if setting(config, "runbook_env"):
+        placement(config)  # so does an unknown environment, as a usage error rather than per-case failures
     # Registered now, after every entry-point plugin, so these fixtures override pytest-playwright's
     # (same-node fixtures: the later registration wins); conftest overrides still win over ours.
     config.pluginmanager.register(RunbookFixtures(), "runbook-fixtures")

@@ -1,0 +1,13 @@
+"""All benchmarks, one after the other (make bench). Each prints ratios; none asserts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+for script in ("bench_engine.py", "bench_redaction.py"):
+    print(f"== {script}", flush=True)
+    subprocess.run([sys.executable, str(HERE / script)], check=True)
