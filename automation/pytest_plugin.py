@@ -124,7 +124,12 @@ def evidence_policy(config: pytest.Config, flag: str, name: str) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .sandbox.server import APPS
+
     config.addinivalue_line("markers", "runbook: a case of a runbook file (drives real Chromium)")
+    # the sandbox's apps are always known, so `-m netsuite --strict-markers` works on a folder of portal runbooks
+    for app in APPS:
+        _register_marker(config, app, f"runbooks of the {app} app")
     for name in SETTINGS:
         setting(config, name)  # a bad ini value stops the session before anything runs
     if setting(config, "runbook_env"):
