@@ -56,7 +56,9 @@ def validate_inputs(loaded: LoadedRunbook, raw: dict[str, Any]) -> dict[str, Any
     spec = loaded.model.inputs
     for name in raw:
         if name not in spec:
-            raise InputValueError(name, f"{loaded.name} has no such input (it has: {', '.join(spec) or 'none'})")
+            raise InputValueError(
+                name, f"{loaded.name} has no such input (it has: {', '.join(spec) or 'none'})"
+            )
     values: dict[str, Any] = {}
     asked = _asked(loaded)
     for name, item in spec.items():
@@ -73,8 +75,13 @@ def validate_inputs(loaded: LoadedRunbook, raw: dict[str, Any]) -> dict[str, Any
     return values
 
 
-def preflight_answers(loaded: LoadedRunbook, values: dict[str, Any], answers: dict[str, Any],
-                      target: Target, prompter: Prompter | None) -> None:
+def preflight_answers(
+    loaded: LoadedRunbook,
+    values: dict[str, Any],
+    answers: dict[str, Any],
+    target: Target,
+    prompter: Prompter | None,
+) -> None:
     """Without a terminal, an `ask` backed by an input (e.g. --code) must be answerable before the browser
     starts. Questions on branches not yet known are checked when reached (exit 2 there too, never a wait).
     Raises MissingAnswerError."""
@@ -87,8 +94,10 @@ def preflight_answers(loaded: LoadedRunbook, values: dict[str, Any], answers: di
             continue
         if step.from_mail is not None and target.mailbox:
             continue
-        raise MissingAnswerError(f"'{step.ask}' is needed ({step.prompt}) and there is no terminal to ask on: "
-                                 f"{how_to_give(step.ask, step.ask in loaded.model.inputs)}")
+        raise MissingAnswerError(
+            f"'{step.ask}' is needed ({step.prompt}) and there is no terminal to ask on: "
+            f"{how_to_give(step.ask, step.ask in loaded.model.inputs)}"
+        )
 
 
 def prepare_sandbox(target: Target, arrangement: SandboxArrangement | dict[str, Any] | None = None) -> None:
@@ -98,7 +107,9 @@ def prepare_sandbox(target: Target, arrangement: SandboxArrangement | dict[str, 
     base = next(iter(target.apps.values()), None)
     if target.sandbox is None and not target.resettable:
         if arrange.settings or arrange.requests:  # never arrange state on a real target
-            raise ConfigError(f"this case needs sandbox state, and environment '{target.name}' is not a sandbox")
+            raise ConfigError(
+                f"this case needs sandbox state, and environment '{target.name}' is not a sandbox"
+            )
         return
     if target.sandbox is not None:
         target.sandbox.reset()
@@ -145,10 +156,24 @@ def run(
     preflight_answers(loaded, values, answers or {}, target, prompter)
     if reset_sandbox:
         prepare_sandbox(target, sandbox)
-    options = RunOptions(headed=headed, chromium=chromium, evidence_root=evidence_root, browser=browser, run_id=run_id,
-                         data_dir=data_dir)
-    return execute(loaded, values, target, catalog=catalog, answers=answers, prompter=prompter,
-                   reporter=reporter, options=options)
+    options = RunOptions(
+        headed=headed,
+        chromium=chromium,
+        evidence_root=evidence_root,
+        browser=browser,
+        run_id=run_id,
+        data_dir=data_dir,
+    )
+    return execute(
+        loaded,
+        values,
+        target,
+        catalog=catalog,
+        answers=answers,
+        prompter=prompter,
+        reporter=reporter,
+        options=options,
+    )
 
 
 __all__ = ["ConfigError", "preflight_answers", "prepare_sandbox", "run", "validate_inputs"]

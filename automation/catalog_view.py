@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
 from .engine.context import describe_step
+from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
 
 
 def describe(loaded: LoadedRunbook) -> dict[str, Any]:
@@ -17,7 +17,9 @@ def describe(loaded: LoadedRunbook) -> dict[str, Any]:
         "file": str(loaded.path) if loaded.path else None,
         "source": model.source,
         "tags": model.tags,
-        "inputs": {n: {"type": i.type, "required": i.required, "help": i.help} for n, i in model.inputs.items()},
+        "inputs": {
+            n: {"type": i.type, "required": i.required, "help": i.help} for n, i in model.inputs.items()
+        },
         "outcomes": {n: {"status": o.status, "summary": o.summary} for n, o in model.outcomes.items()},
         "cases": [{"name": c.name, "expect": c.expect, "inputs": c.inputs} for c in model.cases],
     }
@@ -36,8 +38,10 @@ def render_show(name: str) -> str:
         lines.append(f"  from: {model.source}")
     if model.description:
         lines += ["", "  " + " ".join(model.description.split())]
-    lines += ["", "inputs:"] + [f"  --{n.replace('_', '-')} ({i.type}{'' if i.required else ', optional'})"
-                                f"  {i.help or ''}" for n, i in model.inputs.items()]
+    lines += ["", "inputs:"] + [
+        f"  --{n.replace('_', '-')} ({i.type}{'' if i.required else ', optional'})  {i.help or ''}"
+        for n, i in model.inputs.items()
+    ]
     lines += ["", "outcomes:"] + [f"  {n} ({o.status})  {o.summary or ''}" for n, o in model.outcomes.items()]
     lines += ["", "steps:"]
     for path, step in walk_steps(model.steps, ("steps",)):

@@ -16,9 +16,15 @@ import typer
 
 from .errors import ExitCode, RunbookError
 
-app = typer.Typer(help="Run support runbooks in a real browser, with evidence.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
-sandbox_app = typer.Typer(help="The embedded sandbox of the customer portal and NetSuite.", no_args_is_help=True)
+app = typer.Typer(
+    help="Run support runbooks in a real browser, with evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sandbox_app = typer.Typer(
+    help="The embedded sandbox of the customer portal and NetSuite.", no_args_is_help=True
+)
 app.add_typer(sandbox_app, name="sandbox")
 tickets_app = typer.Typer(help="Escalation tickets: the local store and its outbox.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
@@ -38,15 +44,29 @@ COMMON = ("env", "base_url", "headed", "as_json", "chromium", "traces", "no_inpu
 
 def _common_options() -> list[click.Option]:
     return [
-        click.Option(["--env"], help="Environment from the environments file (default: the embedded sandbox)."),
-        click.Option(["--base-url", "base_url"], multiple=True, metavar="APP=URL", help="Override an app's URL."),
+        click.Option(
+            ["--env"], help="Environment from the environments file (default: the embedded sandbox)."
+        ),
+        click.Option(
+            ["--base-url", "base_url"], multiple=True, metavar="APP=URL", help="Override an app's URL."
+        ),
         click.Option(["--headed"], is_flag=True, help="Show the browser window."),
-        click.Option(["--json", "as_json"], is_flag=True, help="Print one JSON object at the end (progress on stderr)."),
-        click.Option(["--chromium"], metavar="PATH", help="The Chromium to use (default: /usr/bin/chromium)."),
+        click.Option(
+            ["--json", "as_json"], is_flag=True, help="Print one JSON object at the end (progress on stderr)."
+        ),
+        click.Option(
+            ["--chromium"], metavar="PATH", help="The Chromium to use (default: /usr/bin/chromium)."
+        ),
         click.Option(["--traces"], metavar="DIR", help="Where run evidence goes (default: ./traces)."),
-        click.Option(["--no-input", "no_input"], is_flag=True, help="Never prompt; missing answers are errors."),
-        click.Option(["--answer"], multiple=True, metavar="NAME=VALUE",
-                     help="Answer a question of the runbook up front (repeatable), e.g. --answer ends_with_symbol=no."),
+        click.Option(
+            ["--no-input", "no_input"], is_flag=True, help="Never prompt; missing answers are errors."
+        ),
+        click.Option(
+            ["--answer"],
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Answer a question of the runbook up front (repeatable), e.g. --answer ends_with_symbol=no.",
+        ),
     ]
 
 
@@ -73,8 +93,9 @@ def _runbook_command(name: str) -> click.Command:
         _fail(exc)
     params: list[click.Parameter] = _common_options()
     params += [_input_option(n, spec) for n, spec in loaded.model.inputs.items()]
-    return click.Command(name, params=params, callback=lambda **kw: _run_command(loaded, kw),
-                         help=_help(loaded.model))
+    return click.Command(
+        name, params=params, callback=lambda **kw: _run_command(loaded, kw), help=_help(loaded.model)
+    )
 
 
 @app.command(
@@ -83,7 +104,9 @@ def _runbook_command(name: str) -> click.Command:
 )
 def run_command(
     ctx: typer.Context,
-    name: str = typer.Argument(None, help="Runbook name or file; then its inputs as options (see NAME --help)"),
+    name: str = typer.Argument(
+        None, help="Runbook name or file; then its inputs as options (see NAME --help)"
+    ),
 ) -> None:
     """Run a runbook: runbook run NAME --input VALUE ... (runbook run NAME --help lists its inputs)."""
     if name in (None, "--help", "-h"):
@@ -123,10 +146,15 @@ def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
     try:
         inputs = _prompt_missing_secrets(loaded, inputs, interactive)
         result = api.run(
-            loaded, inputs, env=common["env"], base_urls=parse_base_urls(list(common["base_url"])),
+            loaded,
+            inputs,
+            env=common["env"],
+            base_urls=parse_base_urls(list(common["base_url"])),
             answers=_answers(list(common["answer"])),
-            prompter=ConsolePrompter() if interactive else None, reporter=ConsoleReporter(stream),
-            headed=common["headed"], chromium=common["chromium"],
+            prompter=ConsolePrompter() if interactive else None,
+            reporter=ConsoleReporter(stream),
+            headed=common["headed"],
+            chromium=common["chromium"],
             evidence_root=Path(common["traces"]) if common["traces"] else None,
         )
     except RunbookError as exc:
@@ -158,7 +186,13 @@ def _prompt_missing_secrets(loaded: Any, inputs: dict[str, Any], interactive: bo
 
     asked = _asked(loaded)
     for name, spec in loaded.model.inputs.items():
-        if spec.type == "secret" and spec.required and name not in inputs and name not in asked and not spec.from_env:
+        if (
+            spec.type == "secret"
+            and spec.required
+            and name not in inputs
+            and name not in asked
+            and not spec.from_env
+        ):
             if interactive:
                 inputs[name] = getpass.getpass(f"  ? {spec.help or name} (not echoed): ")
     return inputs
@@ -166,10 +200,25 @@ def _prompt_missing_secrets(loaded: Any, inputs: dict[str, Any], interactive: bo
 
 def _json_summary(result: Any) -> dict[str, Any]:
     data = result.to_json()
-    keep = ("run_id", "runbook", "status", "outcome", "summary", "exit_code", "artifacts", "ticket", "error",
-            "environment", "duration_s", "evidence_dir")
+    keep = (
+        "run_id",
+        "runbook",
+        "status",
+        "outcome",
+        "summary",
+        "exit_code",
+        "artifacts",
+        "ticket",
+        "error",
+        "environment",
+        "duration_s",
+        "evidence_dir",
+    )
     out = {k: data[k] for k in keep}
-    out["steps"] = [{k: s[k] for k in ("number", "label", "status", "duration_s", "detail", "error")} for s in data["steps"]]
+    out["steps"] = [
+        {k: s[k] for k in ("number", "label", "status", "duration_s", "detail", "error")}
+        for s in data["steps"]
+    ]
     return out
 
 
@@ -190,8 +239,10 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.
         return
     for item in items:
         outcomes = ", ".join(item["outcomes"])
-        typer.echo(f"{item['name']:<32} {item['app']:<9} {item['title']}\n{'':<42}outcomes: {outcomes}; "
-                   f"cases: {len(item['cases'])}")
+        typer.echo(
+            f"{item['name']:<32} {item['app']:<9} {item['title']}\n{'':<42}outcomes: {outcomes}; "
+            f"cases: {len(item['cases'])}"
+        )
 
 
 @app.command()
@@ -285,7 +336,9 @@ def tickets_show(ticket_id: str = typer.Argument(..., metavar="ID")) -> None:
 
 
 @tickets_app.command("export")
-def tickets_export(ticket_id: str = typer.Argument(..., metavar="ID"), dest: Path = typer.Argument(...)) -> None:
+def tickets_export(
+    ticket_id: str = typer.Argument(..., metavar="ID"), dest: Path = typer.Argument(...)
+) -> None:
     """Write a ticket (ticket.json, body.md, attachments) into a folder."""
     from .tickets.commands import export_ticket
 

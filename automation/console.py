@@ -65,8 +65,12 @@ class ConsolePrompter:
 
 def render_result(result: RunResult) -> str:
     """The closing lines: outcome, where the evidence is, how to open the trace, the ticket."""
-    lines = ["", f"{ENDINGS.get(result.status, result.status.upper())}"
-             + (f": {result.outcome}" if result.outcome else "") + f" — {result.summary}"]
+    lines = [
+        "",
+        f"{ENDINGS.get(result.status, result.status.upper())}"
+        + (f": {result.outcome}" if result.outcome else "")
+        + f" — {result.summary}",
+    ]
     if result.error and result.status != "passed":
         lines += ["", *("  " + line for line in result.error.splitlines())]
     lines.append("")
@@ -78,8 +82,10 @@ def render_result(result: RunResult) -> str:
     if result.ticket:
         ticket = result.ticket
         ident = ticket.get("id") or ticket.get("local_id") or "ticket"
-        lines.append(f"  ticket:   {ident} in {ticket.get('queue')}"
-                     + (f" ({ticket.get('status')})" if ticket.get("status") else ""))
+        lines.append(
+            f"  ticket:   {ident} in {ticket.get('queue')}"
+            + (f" ({ticket.get('status')})" if ticket.get("status") else "")
+        )
     return "\n".join(lines)
 
 

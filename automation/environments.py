@@ -34,7 +34,9 @@ class EnvironmentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str | None = None
     sandbox: bool = Field(default=False, description="Start the embedded sandbox for this environment")
-    resettable: bool = Field(default=False, description="A sandbox served elsewhere: reset it before each run")
+    resettable: bool = Field(
+        default=False, description="A sandbox served elsewhere: reset it before each run"
+    )
     apps: dict[str, str] = Field(default_factory=dict)
     mailbox: str | None = Field(default=None, description="'sandbox' or the URL of a /_sandbox/mail endpoint")
     credentials: dict[str, Credential] = Field(default_factory=dict)
@@ -162,8 +164,13 @@ def _credentials(spec: EnvironmentSpec) -> dict[str, dict[str, str]]:
 def sandbox_target(server: Any, name: str = "sandbox") -> Target:
     """A Target for a running SandboxServer, with the sandbox's accounts as credentials."""
     spec = load_config(PACKAGED).environments["sandbox"]
-    return Target(name=name, apps=dict(server.urls), mailbox=server.urls["portal"] + "/_sandbox/mail",
-                  credentials=_credentials(spec), sandbox=server)
+    return Target(
+        name=name,
+        apps=dict(server.urls),
+        mailbox=server.urls["portal"] + "/_sandbox/mail",
+        credentials=_credentials(spec),
+        sandbox=server,
+    )
 
 
 def resolve(name: str | None = None, base_urls: dict[str, str] | None = None) -> Target:
@@ -186,5 +193,12 @@ def resolve(name: str | None = None, base_urls: dict[str, str] | None = None) ->
         if key.startswith("RUNBOOK_BASE_URL_") and value:
             apps[key.removeprefix("RUNBOOK_BASE_URL_").lower()] = value
     apps.update(base_urls or {})
-    return Target(name=name, apps=apps, mailbox=mailbox, credentials=_credentials(spec),
-                  tickets=spec.tickets, sandbox=server, resettable=spec.resettable)
+    return Target(
+        name=name,
+        apps=apps,
+        mailbox=mailbox,
+        credentials=_credentials(spec),
+        tickets=spec.tickets,
+        sandbox=server,
+        resettable=spec.resettable,
+    )

@@ -91,7 +91,10 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]
         column = mark.column + 1 if mark else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise RunbookLoadError(
-            f"this is not valid YAML: {problem}", path=source, line=line, column=column,
+            f"this is not valid YAML: {problem}",
+            path=source,
+            line=line,
+            column=column,
             snippet=_snippet(text, line, column),
         ) from exc
     except yaml.YAMLError as exc:
@@ -193,8 +196,9 @@ class _Ctx:
         key_path = ".".join(str(p) for p in where)
         if key_path:
             message = f"{key_path}: {message}"
-        return RunbookLoadError(message, path=self.source, line=line, column=column,
-                                snippet=_snippet(self.text, line, column))
+        return RunbookLoadError(
+            message, path=self.source, line=line, column=column, snippet=_snippet(self.text, line, column)
+        )
 
 
 def walk_steps(steps: list[Any], here: Path_) -> Iterator[tuple[Path_, StepBase]]:
@@ -221,7 +225,9 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _defines(step: StepBase) -> list[str]:
-    names = [getattr(step, attr) for attr in ("ask", "into", "save") if isinstance(getattr(step, attr, None), str)]
+    names = [
+        getattr(step, attr) for attr in ("ask", "into", "save") if isinstance(getattr(step, attr, None), str)
+    ]
     if isinstance(step, Use):
         names += step.outputs + ([step.save_outcome] if step.save_outcome else [])
     if isinstance(step, Branch):
@@ -232,7 +238,9 @@ def _defines(step: StepBase) -> list[str]:
 def _check_templates(step: StepBase, path: Path_, known: set[str], ctx: _Ctx) -> None:
     dumped = step.model_dump(by_alias=True, exclude={"label"})
     if isinstance(step, Branch):  # the arms' steps are checked on their own, in order
-        dumped = {"when": [{k: v for k, v in arm.items() if k != "steps"} for arm in dumped["branch"]["when"]]}
+        dumped = {
+            "when": [{k: v for k, v in arm.items() if k != "steps"} for arm in dumped["branch"]["when"]]
+        }
     for text in _strings(dumped):
         try:
             names = references(text)
@@ -241,8 +249,11 @@ def _check_templates(step: StepBase, path: Path_, known: set[str], ctx: _Ctx) ->
         for name in names:
             head = name.split(".")[0]
             if head not in known:
-                raise ctx.error(f"unknown variable '{head}'{suggest(head, sorted(known))}; "
-                                f"known here: {', '.join(sorted(known)) or 'none'}", path)
+                raise ctx.error(
+                    f"unknown variable '{head}'{suggest(head, sorted(known))}; "
+                    f"known here: {', '.join(sorted(known)) or 'none'}",
+                    path,
+                )
 
 
 def _check_regexes(step: StepBase, path: Path_, ctx: _Ctx) -> None:
@@ -268,14 +279,23 @@ def _check_step(step: StepBase, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Ca
         ends += [arm.end for arm in step.branch.when] + ([step.branch.else_.end] if step.branch.else_ else [])
     for end in ends:
         if end is not None and end not in outcomes:
-            raise ctx.error(f"unknown outcome '{end}'{suggest(end, sorted(outcomes))}; "
-                            f"declare it under outcomes: ({', '.join(sorted(outcomes))})", path)
+            raise ctx.error(
+                f"unknown outcome '{end}'{suggest(end, sorted(outcomes))}; "
+                f"declare it under outcomes: ({', '.join(sorted(outcomes))})",
+                path,
+            )
     if step.retry and step.action in SUBMITTING_ACTIONS and not step.safe_to_repeat:
-        raise ctx.error(f"'retry' on a {step.action} step could submit twice; add safe_to_repeat: true "
-                        "if repeating it is harmless", path)
+        raise ctx.error(
+            f"'retry' on a {step.action} step could submit twice; add safe_to_repeat: true "
+            "if repeating it is harmless",
+            path,
+        )
     if getattr(step, "secret", False) and step.action == "fill" and not references(step.with_):  # type: ignore[attr-defined]
-        raise ctx.error("a secret value is written into the runbook: take it from an input of type secret "
-                        "or an ask with secret: true", path)
+        raise ctx.error(
+            "a secret value is written into the runbook: take it from an input of type secret "
+            "or an ask with secret: true",
+            path,
+        )
     if isinstance(step, Escalate) and not step.escalate.queue.strip():
         raise ctx.error("escalate needs a queue", path)
     _check_regexes(step, path, ctx)
@@ -295,13 +315,18 @@ def _check_use(step: Use, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog 
             raise ctx.error(f"{step.use} has no input '{given}'{suggest(given, sorted(inputs))}", path)
     for name, spec in inputs.items():
         if spec.required and spec.default is None and not spec.from_env and name not in step.with_:
-            if not any(isinstance(s, StepBase) and getattr(s, "ask", None) == name
-                       for _, s in walk_steps(sub.model.steps, ())):
+            if not any(
+                isinstance(s, StepBase) and getattr(s, "ask", None) == name
+                for _, s in walk_steps(sub.model.steps, ())
+            ):
                 raise ctx.error(f"{step.use} needs input '{name}': give it under with:", path)
     for out in step.outputs:
         if out not in sub.model.outputs:
-            raise ctx.error(f"{step.use} does not hand back '{out}' (its outputs: "
-                            f"{', '.join(sub.model.outputs) or 'none'})", path)
+            raise ctx.error(
+                f"{step.use} does not hand back '{out}' (its outputs: "
+                f"{', '.join(sub.model.outputs) or 'none'})",
+                path,
+            )
     for sub_outcome, mine in step.then.items():
         if sub_outcome not in sub.model.outcomes:
             raise ctx.error(f"{step.use} has no outcome '{sub_outcome}'", path)
@@ -309,8 +334,11 @@ def _check_use(step: Use, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog 
             raise ctx.error(f"unknown outcome '{mine}' in then:", path)
     for name, outcome in sub.model.outcomes.items():
         if outcome.status != "resolved" and name not in step.then and name not in rb.outcomes:
-            raise ctx.error(f"{step.use} can end in '{name}' ({outcome.status}): map it under then: "
-                            f"or declare '{name}' in this runbook's outcomes", path)
+            raise ctx.error(
+                f"{step.use} can end in '{name}' ({outcome.status}): map it under then: "
+                f"or declare '{name}' in this runbook's outcomes",
+                path,
+            )
 
 
 BUILTINS = {"credentials"}  # {{ credentials.NAME.user / .password }} from the environment
@@ -327,19 +355,25 @@ def _check(rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
     for index, case in enumerate(rb.cases):
         where: Path_ = ("cases", index)
         if case.expect not in rb.outcomes:
-            raise ctx.error(f"case '{case.name}' expects unknown outcome '{case.expect}'"
-                            f"{suggest(case.expect, sorted(rb.outcomes))}", where)
+            raise ctx.error(
+                f"case '{case.name}' expects unknown outcome '{case.expect}'"
+                f"{suggest(case.expect, sorted(rb.outcomes))}",
+                where,
+            )
         for given in case.inputs:
             if given not in rb.inputs:
-                raise ctx.error(f"case '{case.name}' gives unknown input '{given}'"
-                                f"{suggest(given, sorted(rb.inputs))}", where + ("inputs",))
+                raise ctx.error(
+                    f"case '{case.name}' gives unknown input '{given}'{suggest(given, sorted(rb.inputs))}",
+                    where + ("inputs",),
+                )
 
 
 # -- public -----------------------------------------------------------------------------------------------
 
 
-def load_text(text: str, source: str = "<runbook>", *, catalog: Catalog | None = None,
-              path: Path | None = None) -> LoadedRunbook:
+def load_text(
+    text: str, source: str = "<runbook>", *, catalog: Catalog | None = None, path: Path | None = None
+) -> LoadedRunbook:
     """Validate runbook YAML text. Raises RunbookLoadError."""
     data, positions = parse_yaml(text, source)
     ctx = _Ctx(source, text, positions)
@@ -415,7 +449,9 @@ class Catalog:
     def get(self, name: str, *, near: _Ctx | None = None, where: Path_ = ()) -> LoadedRunbook:
         names = self.names()
         if name not in names:
-            message = f"no runbook named '{name}'{suggest(name, sorted(names))}; known: {', '.join(sorted(names))}"
+            message = (
+                f"no runbook named '{name}'{suggest(name, sorted(names))}; known: {', '.join(sorted(names))}"
+            )
             if near is not None:
                 raise near.error(message, where)
             raise RunbookLoadError(message, path=name)

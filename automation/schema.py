@@ -69,11 +69,15 @@ class Locator(_Model):
     test_id: str | None = Field(default=None, description="data-testid")
     title: str | None = None
     css: str | None = Field(default=None, description="CSS selector, e.g. #email (escape hatch)")
-    nth: int | None = Field(default=None, description="Pick the n-th match (0-based) instead of requiring one")
+    nth: int | None = Field(
+        default=None, description="Pick the n-th match (0-based) instead of requiring one"
+    )
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Locator:
-        kinds = [k for k in ("role", "label", "text", "placeholder", "test_id", "title", "css") if getattr(self, k)]
+        kinds = [
+            k for k in ("role", "label", "text", "placeholder", "test_id", "title", "css") if getattr(self, k)
+        ]
         if len(kinds) != 1:
             raise ValueError(
                 "a locator needs exactly one of role, label, text, placeholder, test_id, title, css"
@@ -86,7 +90,7 @@ class Locator(_Model):
     def describe(self) -> str:
         """Human-readable form used in messages: role=button[name="Submit"], label="Email"."""
         if self.role:
-            return f'role={self.role}' + (f'[name="{self.name}"]' if self.name else "")
+            return f"role={self.role}" + (f'[name="{self.name}"]' if self.name else "")
         for kind in ("label", "text", "placeholder", "test_id", "title", "css"):
             value = getattr(self, kind)
             if value:
@@ -111,7 +115,11 @@ class Condition(_Model):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Condition:
-        given = [k for k in ("visible", "hidden", "text", "url", "dialog", "equals") if getattr(self, k) is not None]
+        given = [
+            k
+            for k in ("visible", "hidden", "text", "url", "dialog", "equals")
+            if getattr(self, k) is not None
+        ]
         if len(given) != 1:
             raise ValueError("a condition needs exactly one of visible, hidden, text, url, dialog, equals")
         return self
@@ -139,7 +147,11 @@ class Expectation(Condition):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Expectation:  # type: ignore[override]
-        page_kinds = [k for k in ("visible", "hidden", "text", "url", "dialog", "equals") if getattr(self, k) is not None]
+        page_kinds = [
+            k
+            for k in ("visible", "hidden", "text", "url", "dialog", "equals")
+            if getattr(self, k) is not None
+        ]
         field_kinds = [k for k in ("value", "contains") if getattr(self, k) is not None]
         if len(page_kinds) + len(field_kinds) != 1:
             raise ValueError("expect/wait needs exactly one of visible, hidden, text, url, value, contains")
@@ -279,7 +291,9 @@ class Use(StepBase):
         default_factory=dict,
         description="Its outcome -> this runbook's outcome, or 'continue'. Resolved ones continue by default.",
     )
-    save_outcome: str | None = Field(default=None, pattern=VAR_PATTERN, description="Store its outcome's name here")
+    save_outcome: str | None = Field(
+        default=None, pattern=VAR_PATTERN, description="Store its outcome's name here"
+    )
     action: ClassVar[str] = "use"
 
 
@@ -293,7 +307,9 @@ class DialogStep(StepBase):
 class EscalateSpec(_Model):
     queue: str = Field(description="Where the ticket goes, e.g. customer-portal-chat")
     title: str
-    customer: dict[str, str] = Field(default_factory=dict, description="Identifiers, e.g. email: '{{ email }}'")
+    customer: dict[str, str] = Field(
+        default_factory=dict, description="Identifiers, e.g. email: '{{ email }}'"
+    )
     notes: str | None = Field(default=None, description="Notes for the ticket; may use {{ variables }}")
     ask_notes: bool = Field(default=False, description="Ask the agent for notes at run time")
 
@@ -407,7 +423,9 @@ class Input(_Model):
     required: bool = True
     default: Any = None
     pattern: str | None = Field(default=None, description="A regex the value must match")
-    pattern_hint: str | None = Field(default=None, description="The rule in words, shown when the pattern fails")
+    pattern_hint: str | None = Field(
+        default=None, description="The rule in words, shown when the pattern fails"
+    )
     choices: list[str] | None = Field(default=None, description="For type enum")
     from_env: str | None = Field(
         default=None, description="Environment variable that supplies it (credentials for real targets)"
@@ -452,7 +470,9 @@ class Case(_Model):
     name: str = Field(pattern=NAME_PATTERN)
     inputs: dict[str, Any] = Field(default_factory=dict)
     answers: dict[str, Any] = Field(default_factory=dict, description="Answers to `ask` steps")
-    sandbox: SandboxArrangement = Field(default_factory=SandboxArrangement, description="State this case needs")
+    sandbox: SandboxArrangement = Field(
+        default_factory=SandboxArrangement, description="State this case needs"
+    )
     expect: str = Field(description="The outcome this case must end in")
     description: str | None = None
 
@@ -476,7 +496,9 @@ class Runbook(_Model):
     def _input_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in value:
             if not re.match(r"^[a-z][a-z0-9_]*$", key):
-                raise ValueError(f"input '{key}': use lowercase letters, digits and _ (it is a {{{{ variable }}}})")
+                raise ValueError(
+                    f"input '{key}': use lowercase letters, digits and _ (it is a {{{{ variable }}}})"
+                )
         return value
 
     @field_validator("outcomes")

@@ -45,8 +45,14 @@ def raw(browser: Browser, portal: str, trace: Path, *, tracing: bool) -> float:
 
 def engine(browser: Browser, server: SandboxServer, root: Path) -> float:
     started = time.perf_counter()
-    result = run("synthetic-login", target=sandbox_target(server), browser=browser, evidence_root=root / "traces",
-                 data_dir=root / "data", reset_sandbox=False)
+    result = run(
+        "synthetic-login",
+        target=sandbox_target(server),
+        browser=browser,
+        evidence_root=root / "traces",
+        data_dir=root / "data",
+        reset_sandbox=False,
+    )
     assert result.outcome == "signed-in", result.error
     return time.perf_counter() - started
 
@@ -65,7 +71,9 @@ def main(n: int = 5) -> None:
     print(f"runs per variant: {n} (medians)")
     print(f"raw Playwright, no tracing      {base:6.3f} s   1.00x")
     print(f"raw Playwright, tracing         {with_trace:6.3f} s   {with_trace / base:4.2f}x")
-    print(f"runbook engine (all evidence)   {mine:6.3f} s   {mine / base:4.2f}x  ({mine / with_trace:4.2f}x traced raw)")
+    print(
+        f"runbook engine (all evidence)   {mine:6.3f} s   {mine / base:4.2f}x  ({mine / with_trace:4.2f}x traced raw)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How long `runbook sandbox serve` takes to answer on both apps (the target: under 2 s). Prints, asserts nothing.
 
-    .venv/bin/python bench/bench_sandbox.py [N]
+.venv/bin/python bench/bench_sandbox.py [N]
 """
 
 from __future__ import annotations
@@ -18,12 +18,18 @@ import httpx
 
 def once() -> float:
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "automation.cli", "sandbox", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "automation.cli", "sandbox", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     urls = []
     assert proc.stdout is not None
     for line in proc.stdout:
-        urls += re.findall(r"http://127\.0\.0\.1:\d+", line) if line.startswith(("portal", "netsuite")) else []
+        urls += (
+            re.findall(r"http://127\.0\.0\.1:\d+", line) if line.startswith(("portal", "netsuite")) else []
+        )
         if len(urls) == 2:
             break
     for url in urls:
@@ -36,8 +42,10 @@ def once() -> float:
 
 def main(n: int = 5) -> None:
     times = [once() for _ in range(n)]
-    print(f"sandbox serve, start to both apps answering: median {statistics.median(times):.2f} s "
-          f"(min {min(times):.2f}, max {max(times):.2f}; target under 2 s = {statistics.median(times) / 2:.2f}x budget)")
+    print(
+        f"sandbox serve, start to both apps answering: median {statistics.median(times):.2f} s "
+        f"(min {min(times):.2f}, max {max(times):.2f}; target under 2 s = {statistics.median(times) / 2:.2f}x budget)"
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,10 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_type_launch_args, **launch_options(headless=browser_type_launch_args.get("headless", True))}
+    return {
+        **browser_type_launch_args,
+        **launch_options(headless=browser_type_launch_args.get("headless", True)),
+    }
 
 
 @pytest.fixture
@@ -48,7 +51,15 @@ def run_runbook(sandbox_env: Target, tmp_path: Path, browser: Any) -> Callable[.
     It drives pytest-playwright's browser: one process cannot hold two sync Playwright drivers."""
 
     def _run(name: str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
-        return run(name, inputs or {}, target=sandbox_env, evidence_root=tmp_path / "traces",
-                   reset_sandbox=False, browser=browser, data_dir=tmp_path / "data", **kwargs)
+        return run(
+            name,
+            inputs or {},
+            target=sandbox_env,
+            evidence_root=tmp_path / "traces",
+            reset_sandbox=False,
+            browser=browser,
+            data_dir=tmp_path / "data",
+            **kwargs,
+        )
 
     return _run

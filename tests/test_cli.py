@@ -20,16 +20,31 @@ def env(tmp_path: Path) -> dict[str, str]:
     fake = tmp_path / "fake-chromium"
     fake.write_text(f"#!/bin/sh\ntouch {tmp_path / 'BROWSER-STARTED'}\nexit 1\n")
     fake.chmod(0o755)
-    return {**os.environ, "RUNBOOK_CHROMIUM": str(fake), "RUNBOOK_TRACES": str(tmp_path / "traces"),
-            "RUNBOOK_DATA": str(tmp_path / "data")}
+    return {
+        **os.environ,
+        "RUNBOOK_CHROMIUM": str(fake),
+        "RUNBOOK_TRACES": str(tmp_path / "traces"),
+        "RUNBOOK_DATA": str(tmp_path / "data"),
+    }
 
 
-def runbook(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(RUNBOOK + args, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                          cwd=cwd)
+def runbook(
+    args: list[str], env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        RUNBOOK + args,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+    )
 
 
-def assert_refused_before_browser(proc: subprocess.CompletedProcess[str], env: dict[str, str], *needles: str) -> None:
+def assert_refused_before_browser(
+    proc: subprocess.CompletedProcess[str], env: dict[str, str], *needles: str
+) -> None:
     assert proc.returncode == 2, proc.stderr + proc.stdout
     for needle in needles:
         assert needle in proc.stderr
@@ -74,7 +89,9 @@ def test_missing_answer_without_a_terminal_names_the_option(env: dict[str, str],
     # An environment without a mail outbox: the code can only come from --code or from the agent.
     config = tmp_path / "environments.yaml"
     config.write_text("default: bare\nenvironments:\n  bare:\n    apps: {portal: 'http://127.0.0.1:9'}\n")
-    proc = runbook(["run", "resend-verify", "--email", "unverified@example.com"], {**env, "RUNBOOK_CONFIG": str(config)})
+    proc = runbook(
+        ["run", "resend-verify", "--email", "unverified@example.com"], {**env, "RUNBOOK_CONFIG": str(config)}
+    )
     assert_refused_before_browser(proc, env, "'code' is needed", "pass --code VALUE")
 
 
@@ -85,7 +102,9 @@ def test_unknown_environment_lists_the_known_ones(env: dict[str, str]) -> None:
 
 def test_app_without_a_url_says_how_to_give_one(env: dict[str, str], tmp_path: Path) -> None:
     other = tmp_path / "crm.yaml"
-    other.write_text("name: crm\ntitle: t\napp: crm\noutcomes: {done: {status: resolved}}\nsteps:\n  - goto: /\n")
+    other.write_text(
+        "name: crm\ntitle: t\napp: crm\noutcomes: {done: {status: resolved}}\nsteps:\n  - goto: /\n"
+    )
     proc = runbook(["run", str(other)], env)
     assert_refused_before_browser(proc, env, "no URL for app 'crm'", "--base-url crm=URL")
 

@@ -37,7 +37,9 @@ def test_credentials_come_from_environment_variables(config: Path, monkeypatch: 
     assert target.credentials["portal_monitor"] == {"user": "ops@example.com", "password": "from-env-123"}
 
 
-def test_secrets_file_readable_by_others_is_refused(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_file_readable_by_others_is_refused(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("MON_PASSWORD", raising=False)
     secrets = tmp_path / "secrets.env"
     secrets.write_text("MON_PASSWORD=from-file-456\n")

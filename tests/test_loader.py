@@ -40,12 +40,16 @@ def test_unknown_key_inside_a_step_is_pointed_at() -> None:
 
 
 def test_unknown_variable_is_a_load_error() -> None:
-    err = error_of(HEAD + "inputs: {email: {type: email}}\nsteps:\n  - fill: {label: Email}\n    with: '{{ emial }}'\n")
+    err = error_of(
+        HEAD + "inputs: {email: {type: email}}\nsteps:\n  - fill: {label: Email}\n    with: '{{ emial }}'\n"
+    )
     assert "unknown variable 'emial'" in str(err) and "did you mean email?" in str(err) and err.line == 7
 
 
 def test_variable_from_an_earlier_ask_is_known() -> None:
-    loaded = load_text(HEAD + "steps:\n  - ask: code\n    prompt: Code?\n  - fill: {label: Code}\n    with: '{{ code }}'\n")
+    loaded = load_text(
+        HEAD + "steps:\n  - ask: code\n    prompt: Code?\n  - fill: {label: Code}\n    with: '{{ code }}'\n"
+    )
     assert loaded.name == "x"
 
 
@@ -62,12 +66,17 @@ def test_unknown_outcome_suggests_a_declared_one() -> None:
 def test_retry_on_a_submitting_click_needs_safe_to_repeat() -> None:
     err = error_of(HEAD + "steps:\n  - click: {role: button, name: Save}\n    retry: {attempts: 3}\n")
     assert "safe_to_repeat" in str(err)
-    ok = HEAD + "steps:\n  - click: {role: button, name: Save}\n    retry: {attempts: 3}\n    safe_to_repeat: true\n"
+    ok = (
+        HEAD
+        + "steps:\n  - click: {role: button, name: Save}\n    retry: {attempts: 3}\n    safe_to_repeat: true\n"
+    )
     assert load_text(ok).model.steps[0].retry.attempts == 3
 
 
 def test_secret_written_into_the_runbook_is_refused() -> None:
-    err = error_of(HEAD + "steps:\n  - fill: {label: Password}\n    with: Hunter2-Secret!\n    secret: true\n")
+    err = error_of(
+        HEAD + "steps:\n  - fill: {label: Password}\n    with: Hunter2-Secret!\n    secret: true\n"
+    )
     assert "secret value is written into the runbook" in str(err)
 
 
@@ -93,7 +102,10 @@ def test_use_checks_the_sub_runbooks_inputs(tmp_path: Path) -> None:
     main.write_text(HEAD + "steps:\n  - use: sub\n    with: {email: a@b.c}\n")
     with pytest.raises(RunbookLoadError, match="can end in 'nope' \\(failed\\)"):
         load_runbook(main, catalog=Catalog([tmp_path]))
-    main.write_text(HEAD + "steps:\n  - use: sub\n    with: {email: a@b.c}\n    outputs: [token]\n    then: {nope: done}\n")
+    main.write_text(
+        HEAD
+        + "steps:\n  - use: sub\n    with: {email: a@b.c}\n    outputs: [token]\n    then: {nope: done}\n"
+    )
     assert load_runbook(main, catalog=Catalog([tmp_path])).name == "x"
 
 
@@ -115,10 +127,14 @@ def test_published_json_schema_matches_the_models() -> None:
     from automation.schema import json_schema
 
     published = Path(__file__).resolve().parent.parent / "runbooks" / "runbook.schema.json"
-    assert json.loads(published.read_text()) == json_schema(), "run: runbook schema > runbooks/runbook.schema.json"
+    assert json.loads(published.read_text()) == json_schema(), (
+        "run: runbook schema > runbooks/runbook.schema.json"
+    )
 
 
 def test_every_declared_outcome_has_an_example_case() -> None:
     for loaded in Catalog.default().all():
         covered = {case.expect for case in loaded.model.cases}
-        assert covered == set(loaded.model.outcomes), f"{loaded.name}: no case for {set(loaded.model.outcomes) - covered}"
+        assert covered == set(loaded.model.outcomes), (
+            f"{loaded.name}: no case for {set(loaded.model.outcomes) - covered}"
+        )

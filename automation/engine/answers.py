@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ..errors import MissingAnswerError, StepFailed
+from ..errors import StepFailed
 from ..schema import Ask, FromMail
 from .templating import render
 
@@ -41,7 +41,9 @@ def normalise(step: Ask, raw: Any) -> Any:
     return text
 
 
-def read_mailbox(mailbox: str, spec: FromMail, variables: Mapping[str, Any], *, timeout_s: float) -> str | None:
+def read_mailbox(
+    mailbox: str, spec: FromMail, variables: Mapping[str, Any], *, timeout_s: float
+) -> str | None:
     """Poll the outbox for the newest mail to `to` whose subject and text match; the first group wins."""
     to = render(spec.to, variables)
     pattern = re.compile(spec.pattern)

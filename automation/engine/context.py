@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from urllib.parse import parse_qsl, urlparse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlparse
 
+from ..environments import Target
 from ..errors import RunbookError, StepFailed
 from ..evidence.folder import RunFolder
 from ..evidence.redact import Redactor
-from ..environments import Target
 from ..loader import Catalog, LoadedRunbook
 from ..result import StepRecord
 from ..schema import Branch, DialogStep, StepBase, seconds
@@ -30,8 +30,9 @@ EXPECT_TIMEOUT = 5.0
 BRANCH_TIMEOUT = 15.0
 NAVIGATION_TIMEOUT = 30.0
 # Steps after which the page may look different: each gets a screenshot.
-CHANGES_PAGE = frozenset({"goto", "fill", "click", "select", "check", "uncheck", "press", "branch", "dialog",
-                          "screenshot"})
+CHANGES_PAGE = frozenset(
+    {"goto", "fill", "click", "select", "check", "uncheck", "press", "branch", "dialog", "screenshot"}
+)
 MASK = "••••••"
 
 
@@ -238,8 +239,9 @@ def describe_step(step: StepBase) -> str:
 Handler = Callable[[RunContext, Any, StepRecord, tuple[Any, ...]], None]
 
 
-def run_steps(ctx: RunContext, steps: list[Any], path: tuple[Any, ...], prefix: str,
-              handlers: dict[str, Handler]) -> None:
+def run_steps(
+    ctx: RunContext, steps: list[Any], path: tuple[Any, ...], prefix: str, handlers: dict[str, Handler]
+) -> None:
     """Run steps in order; an `end` raises Ended; a failure raises StepFailed after recording it."""
     for index, step in enumerate(steps):
         following = steps[index + 1] if index + 1 < len(steps) else None
@@ -248,11 +250,15 @@ def run_steps(ctx: RunContext, steps: list[Any], path: tuple[Any, ...], prefix: 
         run_step(ctx, step, path + (index,), number, handlers)
 
 
-def run_step(ctx: RunContext, step: StepBase, path: tuple[Any, ...], number: str,
-             handlers: dict[str, Handler]) -> None:
+def run_step(
+    ctx: RunContext, step: StepBase, path: tuple[Any, ...], number: str, handlers: dict[str, Handler]
+) -> None:
     record = StepRecord(
-        number=number, action=step.action, label=ctx.mask(step.label or describe_step(step)) or "",
-        line=ctx.loaded.line_of(path), file=ctx.file or _display(ctx.loaded.path),
+        number=number,
+        action=step.action,
+        label=ctx.mask(step.label or describe_step(step)) or "",
+        line=ctx.loaded.line_of(path),
+        file=ctx.file or _display(ctx.loaded.path),
     )
     locator = getattr(step, step.action, None)
     if hasattr(locator, "describe") and step.action not in ("branch", "expect", "wait", "escalate"):

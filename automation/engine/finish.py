@@ -50,16 +50,34 @@ def _artifacts(ctx: RunContext) -> dict[str, str]:
     return out
 
 
-def finish_evidence(ctx: RunContext, context: Any, *, run_id: str, status: str, outcome: str | None,
-                    summary: str, error: str | None, exit_code: int, duration_s: float) -> RunResult:
+def finish_evidence(
+    ctx: RunContext,
+    context: Any,
+    *,
+    run_id: str,
+    status: str,
+    outcome: str | None,
+    summary: str,
+    error: str | None,
+    exit_code: int,
+    duration_s: float,
+) -> RunResult:
     """Save everything; returns the RunResult that names it."""
     trace_note = _stop_trace(ctx, context)
     _close(context)
     result = RunResult(
-        run_id=run_id, runbook=ctx.loaded.name, status=status, outcome=outcome,  # type: ignore[arg-type]
-        summary=ctx.mask(summary) or "", evidence_dir=str(ctx.folder.path), artifacts=_artifacts(ctx),
-        steps=tuple(ctx.records), error=ctx.mask(error), environment=ctx.target.name,
-        duration_s=round(duration_s, 3), exit_code=exit_code,
+        run_id=run_id,
+        runbook=ctx.loaded.name,
+        status=status,
+        outcome=outcome,  # type: ignore[arg-type]
+        summary=ctx.mask(summary) or "",
+        evidence_dir=str(ctx.folder.path),
+        artifacts=_artifacts(ctx),
+        steps=tuple(ctx.records),
+        error=ctx.mask(error),
+        environment=ctx.target.name,
+        duration_s=round(duration_s, 3),
+        exit_code=exit_code,
     )
     _write_run_json(ctx, result, trace_note)
     _write_report(ctx)
@@ -72,17 +90,27 @@ def finish_evidence(ctx: RunContext, context: Any, *, run_id: str, status: str, 
 
 
 def _masked_inputs(ctx: RunContext) -> dict[str, Any]:
-    return ctx.redactor.redact_obj({
-        name: ("••••••" if spec.type == "secret" and ctx.variables.get(name) else ctx.variables.get(name))
-        for name, spec in ctx.loaded.model.inputs.items()
-    })
+    return ctx.redactor.redact_obj(
+        {
+            name: ("••••••" if spec.type == "secret" and ctx.variables.get(name) else ctx.variables.get(name))
+            for name, spec in ctx.loaded.model.inputs.items()
+        }
+    )
 
 
 def _audit(ctx: RunContext, result: RunResult) -> None:
     ticket = (result.ticket or {}).get("id")
-    audit.append((ctx.data_dir or data_dir()) / "audit.log", runbook=result.runbook, environment=result.environment,
-                 inputs=_masked_inputs(ctx), status=result.status, outcome=result.outcome,
-                 evidence_dir=result.evidence_dir, run_id=result.run_id, ticket=ticket)
+    audit.append(
+        (ctx.data_dir or data_dir()) / "audit.log",
+        runbook=result.runbook,
+        environment=result.environment,
+        inputs=_masked_inputs(ctx),
+        status=result.status,
+        outcome=result.outcome,
+        evidence_dir=result.evidence_dir,
+        run_id=result.run_id,
+        ticket=ticket,
+    )
 
 
 def _write_report(ctx: RunContext) -> None:
@@ -101,14 +129,34 @@ def _ticket_model(ctx: RunContext, result: RunResult) -> Any:
 
     escalation = ctx.escalations[-1]
     folder = ctx.folder.path
-    files = [folder / "report.html", folder / "run.json", ctx.folder.trace, *sorted(ctx.folder.screenshots.glob("*.png"))]
-    steps = [TicketStep(index=i + 1, label=f"{r.number} {r.label}", status=r.status, duration_s=r.duration_s,
-                        error=r.error) for i, r in enumerate(result.steps)]
+    files = [
+        folder / "report.html",
+        folder / "run.json",
+        ctx.folder.trace,
+        *sorted(ctx.folder.screenshots.glob("*.png")),
+    ]
+    steps = [
+        TicketStep(
+            index=i + 1,
+            label=f"{r.number} {r.label}",
+            status=r.status,
+            duration_s=r.duration_s,
+            error=r.error,
+        )
+        for i, r in enumerate(result.steps)
+    ]
     identity = ",".join(f"{k}={v}" for k, v in sorted(escalation.customer.items()))
     return Ticket(
-        queue=escalation.queue, title=escalation.title, customer=escalation.customer, notes=escalation.notes,
-        steps=steps, outcome=result.outcome or result.status, runbook=result.runbook,
-        target=f"{ctx.target.name} {ctx.base_url}", run_id=result.run_id, evidence_dir=folder,
+        queue=escalation.queue,
+        title=escalation.title,
+        customer=escalation.customer,
+        notes=escalation.notes,
+        steps=steps,
+        outcome=result.outcome or result.status,
+        runbook=result.runbook,
+        target=f"{ctx.target.name} {ctx.base_url}",
+        run_id=result.run_id,
+        evidence_dir=folder,
         attachments=[Attachment(name=f.name, path=f) for f in files if f.exists()],
         fingerprint=f"{result.outcome}:{identity}",
     )
@@ -128,8 +176,15 @@ def _open_ticket(ctx: RunContext, result: RunResult) -> dict[str, Any]:
         # The store could not record it: keep what is needed to file it by hand next to the evidence.
         ctx.folder.write_json("ticket-unfiled.json", {**base, "error": str(exc), "notes": ticket.notes})
         return {**base, "status": "unfiled", "message": ctx.mask(str(exc))}
-    return {**base, "id": receipt.local_id, "status": receipt.status, "tracker": receipt.tracker,
-            "remote_id": receipt.remote_id, "url": receipt.url, "message": receipt.message}
+    return {
+        **base,
+        "id": receipt.local_id,
+        "status": receipt.status,
+        "tracker": receipt.tracker,
+        "remote_id": receipt.remote_id,
+        "url": receipt.url,
+        "message": receipt.message,
+    }
 
 
 def _write_run_json(ctx: RunContext, result: RunResult, trace_note: str | None) -> Path:

@@ -16,7 +16,11 @@ def to_playwright(page: Any, loc: Locator, variables: Mapping[str, Any]) -> Any:
         return render(value, variables) if value is not None else None
 
     if loc.role:
-        found = page.get_by_role(loc.role, name=r(loc.name), exact=loc.exact) if loc.name else page.get_by_role(loc.role)
+        found = (
+            page.get_by_role(loc.role, name=r(loc.name), exact=loc.exact)
+            if loc.name
+            else page.get_by_role(loc.role)
+        )
     elif loc.label:
         found = page.get_by_label(r(loc.label), exact=loc.exact)
     elif loc.text:

@@ -45,8 +45,10 @@ def translate(*, what: str, locator: str | None = None) -> Iterator[None]:
         if "strict mode violation" in str(exc):
             count = re.search(r"resolved to (\d+) elements", str(exc))
             n = count.group(1) if count else "several"
-            raise StepFailed(f"{what}: {locator or 'the locator'} matches {n} elements; make it more specific "
-                             "(add name/exact, or nth)") from exc
+            raise StepFailed(
+                f"{what}: {locator or 'the locator'} matches {n} elements; make it more specific "
+                "(add name/exact, or nth)"
+            ) from exc
         if "Executable doesn't exist" in str(exc) or "Failed to launch" in str(exc):
             raise TargetUnreachableError(f"{what}: Chromium could not start ({message})") from exc
         raise StepFailed(f"{what}: {message}") from exc

@@ -36,13 +36,19 @@ class RunOptions:
 
 
 def _variables(loaded: LoadedRunbook, inputs: dict[str, Any], target: Target) -> dict[str, Any]:
-    variables: dict[str, Any] = {name: inputs.get(name, spec.default) for name, spec in loaded.model.inputs.items()}
+    variables: dict[str, Any] = {
+        name: inputs.get(name, spec.default) for name, spec in loaded.model.inputs.items()
+    }
     variables["credentials"] = target.credentials
     return variables
 
 
 def _secrets(loaded: LoadedRunbook, variables: dict[str, Any], target: Target) -> set[str]:
-    found = {str(variables[n]) for n, spec in loaded.model.inputs.items() if spec.type == "secret" and variables.get(n)}
+    found = {
+        str(variables[n])
+        for n, spec in loaded.model.inputs.items()
+        if spec.type == "secret" and variables.get(n)
+    }
     for cred in target.credentials.values():
         if cred.get("password"):
             found.add(cred["password"])
@@ -66,8 +72,15 @@ def execute(
     started = time.monotonic()
     variables = _variables(loaded, inputs, target)
     ctx = RunContext(
-        loaded=loaded, catalog=catalog, target=target, page=None, folder=folder, variables=variables,
-        given={**inputs, **(answers or {})}, prompter=prompter, reporter=reporter or SilentReporter(),
+        loaded=loaded,
+        catalog=catalog,
+        target=target,
+        page=None,
+        folder=folder,
+        variables=variables,
+        given={**inputs, **(answers or {})},
+        prompter=prompter,
+        reporter=reporter or SilentReporter(),
         data_dir=options.data_dir,
     )
     for secret in _secrets(loaded, variables, target):
@@ -75,24 +88,39 @@ def execute(
     status, outcome, error, exit_code = "error", None, None, ExitCode.UNREACHABLE
     context = None
     try:
-        browser = options.browser or pool().browser(headless=not options.headed, executable_path=options.chromium)
+        browser = options.browser or pool().browser(
+            headless=not options.headed, executable_path=options.chromium
+        )
         with translate(what="opening a browser context"):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.tracing.start(screenshots=True, snapshots=True, sources=False, title=f"{loaded.name} {run_id}")
+            context.tracing.start(
+                screenshots=True, snapshots=True, sources=False, title=f"{loaded.name} {run_id}"
+            )
             ctx.page = context.new_page()
         ctx.page.on("dialog", ctx.on_dialog)
         status, outcome, error, exit_code = _run_main(ctx)
     except TargetUnreachableError as exc:
         status, error, exit_code = "error", ctx.mask(str(exc)), ExitCode.UNREACHABLE
     except KeyboardInterrupt:
-        status, error, exit_code = "aborted", "interrupted (Ctrl-C); the evidence gathered so far is saved", ExitCode.INTERRUPTED
+        status, error, exit_code = (
+            "aborted",
+            "interrupted (Ctrl-C); the evidence gathered so far is saved",
+            ExitCode.INTERRUPTED,
+        )
     finally:
         if context is not None:
             status, error, exit_code = _run_finally(ctx, status, error, exit_code)
     summary = _summary(loaded, status, outcome, error)
     return finish_evidence(
-        ctx, context, run_id=run_id, status=status, outcome=outcome, summary=summary, error=error,
-        exit_code=int(exit_code), duration_s=time.monotonic() - started,
+        ctx,
+        context,
+        run_id=run_id,
+        status=status,
+        outcome=outcome,
+        summary=summary,
+        error=error,
+        exit_code=int(exit_code),
+        duration_s=time.monotonic() - started,
     )
 
 
@@ -111,7 +139,9 @@ def _run_main(ctx: RunContext) -> tuple[str, str | None, str | None, ExitCode]:
     return "passed", None, None, ExitCode.RESOLVED
 
 
-def _run_finally(ctx: RunContext, status: str, error: str | None, exit_code: ExitCode) -> tuple[str, str | None, ExitCode]:
+def _run_finally(
+    ctx: RunContext, status: str, error: str | None, exit_code: ExitCode
+) -> tuple[str, str | None, ExitCode]:
     steps = ctx.loaded.model.finally_
     if not steps:
         return status, error, exit_code

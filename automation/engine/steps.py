@@ -72,7 +72,11 @@ def _locate(ctx: RunContext, loc: Any) -> Any:
 
 def goto(ctx: RunContext, step: Goto, record: Any, path: tuple[Any, ...]) -> None:
     target = _render(ctx, step.goto)
-    url = target if target.startswith(("http://", "https://")) else urljoin(ctx.base_url + "/", target.lstrip("/"))
+    url = (
+        target
+        if target.startswith(("http://", "https://"))
+        else urljoin(ctx.base_url + "/", target.lstrip("/"))
+    )
     with translate(what=f"opening {url}"):
         response = ctx.page.goto(url, timeout=_timeout_ms(step, NAVIGATION_TIMEOUT))
     if response is not None and response.status >= 500:
@@ -145,7 +149,9 @@ def _poll(ctx: RunContext, check_once: Any, timeout_s: float) -> bool:
 def _expect(ctx: RunContext, step: Expect | Wait, exp: Any, default: float, verb: str) -> None:
     timeout_s = seconds(step.timeout, default) or default
     if not _poll(ctx, lambda: expectation_holds(ctx.page, exp, ctx.variables, ctx.dialogs.seen), timeout_s):
-        raise StepFailed(f"{verb} {ctx.mask(_render(ctx, exp.describe()))}, but it did not happen within {timeout_s:g}s")
+        raise StepFailed(
+            f"{verb} {ctx.mask(_render(ctx, exp.describe()))}, but it did not happen within {timeout_s:g}s"
+        )
 
 
 def expect(ctx: RunContext, step: Expect, record: Any, path: tuple[Any, ...]) -> None:
@@ -205,7 +211,11 @@ def branch(ctx: RunContext, step: Branch, record: Any, path: tuple[Any, ...]) ->
         arm = arms[index]
         record.detail = f"matched {ctx.mask(_render(ctx, arm.describe()))} (when #{index + 1} of {len(arms)})"
         if arm.dialog is not None:
-            seen = next(d for d in ctx.dialogs.seen if not d.consumed and _render(ctx, arm.dialog).lower() in d.message.lower())
+            seen = next(
+                d
+                for d in ctx.dialogs.seen
+                if not d.consumed and _render(ctx, arm.dialog).lower() in d.message.lower()
+            )
             seen.consumed = True
             if arm.save:
                 ctx.variables[arm.save] = seen.message
@@ -214,10 +224,14 @@ def branch(ctx: RunContext, step: Branch, record: Any, path: tuple[Any, ...]) ->
         return
     if step.branch.else_ is None:
         expected = "; ".join(ctx.mask(_render(ctx, a.describe())) or "" for a in arms)
-        raise StepFailed(f"none of the expected answers appeared within {timeout_s:g}s (expected one of: {expected})")
+        raise StepFailed(
+            f"none of the expected answers appeared within {timeout_s:g}s (expected one of: {expected})"
+        )
     record.detail = f"took else: none of the {len(arms)} expected answers appeared within {timeout_s:g}s"
     ctx.report_early(record)
-    _run_arm(ctx, step.branch.else_.steps, step.branch.else_.end, path + ("branch", "else", "steps"), record.number)
+    _run_arm(
+        ctx, step.branch.else_.steps, step.branch.else_.end, path + ("branch", "else", "steps"), record.number
+    )
 
 
 def _run_arm(ctx: RunContext, steps: list[Any], end: str | None, path: tuple[Any, ...], number: str) -> None:
@@ -246,13 +260,17 @@ def _answer(ctx: RunContext, step: Ask) -> tuple[Any, str]:
         timeout_s = seconds(step.timeout, BRANCH_TIMEOUT) or BRANCH_TIMEOUT
         found = read_mailbox(ctx.mailbox, step.from_mail, ctx.variables, timeout_s=timeout_s)
         if found is None:
-            raise StepFailed(f"no mail to {_render(ctx, step.from_mail.to)} matched {step.from_mail.pattern} "
-                             f"within {timeout_s:g}s")
+            raise StepFailed(
+                f"no mail to {_render(ctx, step.from_mail.to)} matched {step.from_mail.pattern} "
+                f"within {timeout_s:g}s"
+            )
         return found, "mail outbox"
     if ctx.prompter is None:
         is_input = step.ask in ctx.loaded.model.inputs
-        raise MissingAnswerError(f"'{step.ask}' is needed ({step.prompt}) and there is no terminal to ask on: "
-                                 f"{how_to_give(step.ask, is_input)}")
+        raise MissingAnswerError(
+            f"'{step.ask}' is needed ({step.prompt}) and there is no terminal to ask on: "
+            f"{how_to_give(step.ask, is_input)}"
+        )
     for _ in range(3):
         raw = ctx.prompter.ask(_render(ctx, step.prompt), secret=step.secret, yes_no=step.kind == "yes_no")
         try:
@@ -300,7 +318,22 @@ def use(ctx: RunContext, step: Use, record: Any, path: tuple[Any, ...]) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
-    "goto": goto, "fill": fill, "click": click, "select": select, "check": check, "uncheck": uncheck,
-    "press": press, "screenshot": screenshot, "expect": expect, "wait": wait, "extract": extract,
-    "dialog": dialog, "branch": branch, "end": end, "say": say, "ask": ask, "escalate": escalate, "use": use,
+    "goto": goto,
+    "fill": fill,
+    "click": click,
+    "select": select,
+    "check": check,
+    "uncheck": uncheck,
+    "press": press,
+    "screenshot": screenshot,
+    "expect": expect,
+    "wait": wait,
+    "extract": extract,
+    "dialog": dialog,
+    "branch": branch,
+    "end": end,
+    "say": say,
+    "ask": ask,
+    "escalate": escalate,
+    "use": use,
 }

@@ -24,8 +24,9 @@ def run_sub(ctx: RunContext, step: Use, record: Any, handlers: dict[str, Handler
         if spec.type == "secret":
             ctx.add_secret(value)
         variables[name] = value
-    child = dataclasses.replace(ctx, loaded=sub, variables=variables, given={**ctx.given, **given},
-                                file=_display(sub.path))
+    child = dataclasses.replace(
+        ctx, loaded=sub, variables=variables, given={**ctx.given, **given}, file=_display(sub.path)
+    )
     ctx.report_early(record)
     outcome: str | None = None
     try:

@@ -18,7 +18,9 @@ def references(text: str) -> list[str]:
     """The variable names a template uses, in order (dotted names keep their first part)."""
     for inner in _ANY_BRACES.findall(text):
         if not PLACEHOLDER.fullmatch("{{" + inner + "}}"):
-            raise TemplateError(f"'{{{{{inner}}}}}' is not a variable name: templates take {{{{ name }}}} only")
+            raise TemplateError(
+                f"'{{{{{inner}}}}}' is not a variable name: templates take {{{{ name }}}} only"
+            )
     return [m.group(1) for m in PLACEHOLDER.finditer(text)]
 
 

@@ -18,15 +18,35 @@ def _who() -> str:
         return f"uid:{os.getuid()}"
 
 
-def append(path: Path, *, runbook: str, environment: str, inputs: dict[str, Any], status: str,
-           outcome: str | None, evidence_dir: str, run_id: str, ticket: str | None) -> None:
+def append(
+    path: Path,
+    *,
+    runbook: str,
+    environment: str,
+    inputs: dict[str, Any],
+    status: str,
+    outcome: str | None,
+    evidence_dir: str,
+    run_id: str,
+    ticket: str | None,
+) -> None:
     """Append one run's line; O_APPEND keeps concurrent runs' lines whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({
-        "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "user": _who(), "run_id": run_id, "runbook": runbook,
-        "environment": environment, "inputs": inputs, "status": status, "outcome": outcome,
-        "evidence_dir": evidence_dir, "ticket": ticket,
-    }, default=str)
+    line = json.dumps(
+        {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "user": _who(),
+            "run_id": run_id,
+            "runbook": runbook,
+            "environment": environment,
+            "inputs": inputs,
+            "status": status,
+            "outcome": outcome,
+            "evidence_dir": evidence_dir,
+            "ticket": ticket,
+        },
+        default=str,
+    )
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, (line + "\n").encode("utf-8"))

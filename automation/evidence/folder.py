@@ -38,7 +38,10 @@ class RunFolder:
 
     def screenshot_path(self, number: str, label: str) -> Path:
         # 004-01-...: sorts in run order, sub-steps after their parent
-        return self.screenshots / f"{'-'.join(p.zfill(3 if i == 0 else 2) for i, p in enumerate(number.split('.')))}-{_slug(label)}.png"
+        return (
+            self.screenshots
+            / f"{'-'.join(p.zfill(3 if i == 0 else 2) for i, p in enumerate(number.split('.')))}-{_slug(label)}.png"
+        )
 
     def relative(self, path: Path) -> str:
         return str(path.relative_to(self.path))
@@ -57,7 +60,11 @@ def find_run(run: str, root: Path | None = None) -> Path:
     if candidate.is_dir():
         return candidate
     root = root or evidence_root()
-    runs = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    runs = (
+        sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        if root.is_dir()
+        else []
+    )
     if run == "last" and runs:
         return runs[-1]
     matches = [p for p in runs if p.name == run] or [p for p in runs if run in p.name]

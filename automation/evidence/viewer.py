@@ -31,12 +31,14 @@ def trace_of(run: str) -> Path:
 def actions(trace: Path) -> str:
     """The trace's actions as text (`playwright trace actions`). Raises EvidenceError if it does not load."""
     with tempfile.TemporaryDirectory(prefix="runbook-trace-") as work:  # `trace open` extracts into the cwd
-        opened = subprocess.run(PLAYWRIGHT + ["trace", "open", str(trace)], cwd=work, capture_output=True,
-                                text=True, timeout=120)
+        opened = subprocess.run(
+            PLAYWRIGHT + ["trace", "open", str(trace)], cwd=work, capture_output=True, text=True, timeout=120
+        )
         if opened.returncode != 0:
             raise EvidenceError(f"the trace does not load: {opened.stderr.strip() or opened.stdout.strip()}")
-        listed = subprocess.run(PLAYWRIGHT + ["trace", "actions"], cwd=work, capture_output=True, text=True,
-                                timeout=120)
+        listed = subprocess.run(
+            PLAYWRIGHT + ["trace", "actions"], cwd=work, capture_output=True, text=True, timeout=120
+        )
     if listed.returncode != 0:
         raise EvidenceError(f"cannot list the trace's actions: {listed.stderr.strip()}")
     return listed.stdout
@@ -44,8 +46,12 @@ def actions(trace: Path) -> str:
 
 def serve(trace: Path, port: int = 0) -> tuple[subprocess.Popen[str], str]:
     """Start the bundled viewer on 127.0.0.1; returns the process and its URL. Raises EvidenceError."""
-    proc = subprocess.Popen(PLAYWRIGHT + ["show-trace", "--host", "127.0.0.1", "--port", str(port), str(trace)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        PLAYWRIGHT + ["show-trace", "--host", "127.0.0.1", "--port", str(port), str(trace)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         match = re.search(r"(http://127\.0\.0\.1:\d+\S*)", line)
@@ -62,5 +68,8 @@ def open_in_chromium(url: str) -> subprocess.Popen[bytes] | None:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return None
     profile = tempfile.mkdtemp(prefix="runbook-viewer-")
-    return subprocess.Popen([chromium_path(), *LAUNCH_ARGS, f"--user-data-dir={profile}", f"--app={url}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [chromium_path(), *LAUNCH_ARGS, f"--user-data-dir={profile}", f"--app={url}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

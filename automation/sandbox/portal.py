@@ -335,7 +335,9 @@ async def login(request: Request) -> Response:
     outcome = _authenticate(store_of(request), email, password)
     # Switch for QA: the article's tips "do not solve all the errors that we have seen"; this keeps the
     # unknown error for the listed addresses whatever is fixed, so the escalation path can be exercised.
-    if not isinstance(outcome, str) and outcome.email in store_of(request).setting("portal_unknown_error_for", []):
+    if not isinstance(outcome, str) and outcome.email in store_of(request).setting(
+        "portal_unknown_error_for", []
+    ):
         outcome = UNKNOWN_ERROR
     if isinstance(outcome, str):
         return _login_page(request, email, [outcome])

@@ -123,7 +123,9 @@ class Store:
 
     # -- the mail outbox ---------------------------------------------------------------------------
 
-    def send_mail(self, *, app: str, to: str, subject: str, text: str, links: list[str] | None = None) -> None:
+    def send_mail(
+        self, *, app: str, to: str, subject: str, text: str, links: list[str] | None = None
+    ) -> None:
         """Store an e-mail one of the apps sends; nothing leaves the machine."""
         self.run(
             "INSERT INTO mail (app, to_addr, subject, text, links, sent_at) VALUES (?, ?, ?, ?, ?, ?)",

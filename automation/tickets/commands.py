@@ -16,13 +16,24 @@ def _store(root: Path | None = None) -> TicketStore:
     return TicketStore(root or data_dir())
 
 
-def list_tickets(*, status: str | None = None, queue: str | None = None, root: Path | None = None) -> list[dict[str, Any]]:
+def list_tickets(
+    *, status: str | None = None, queue: str | None = None, root: Path | None = None
+) -> list[dict[str, Any]]:
     """Tickets newest first, as plain data."""
     return [
-        {"id": t.local_id, "queue": t.ticket.queue, "title": t.ticket.title, "state": t.state,
-         "delivery": t.delivery, "tracker": t.tracker, "remote_id": t.remote_id, "run_id": t.ticket.run_id,
-         "runbook": t.ticket.runbook, "created_at": t.created_at.isoformat(),
-         "attachments": [a.name for a in t.ticket.attachments]}
+        {
+            "id": t.local_id,
+            "queue": t.ticket.queue,
+            "title": t.ticket.title,
+            "state": t.state,
+            "delivery": t.delivery,
+            "tracker": t.tracker,
+            "remote_id": t.remote_id,
+            "run_id": t.ticket.run_id,
+            "runbook": t.ticket.runbook,
+            "created_at": t.created_at.isoformat(),
+            "attachments": [a.name for a in t.ticket.attachments],
+        }
         for t in _store(root).list(status=status, queue=queue)
     ]
 

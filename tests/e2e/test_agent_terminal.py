@@ -37,19 +37,35 @@ def read_until(fd: int, pattern: str, timeout: float = 60) -> str:
 def test_agent_types_the_code_the_customer_reads_out(sandbox: SandboxServer, tmp_path: Path) -> None:
     # A real-looking target: the sandbox served elsewhere, with no mailbox, so only the agent can give the code.
     config = tmp_path / "environments.yaml"
-    config.write_text(f"default: phone\nenvironments:\n  phone:\n    apps: {{portal: '{sandbox.urls['portal']}'}}\n")
-    env = {**os.environ, "RUNBOOK_CONFIG": str(config), "RUNBOOK_TRACES": str(tmp_path / "traces"),
-           "RUNBOOK_DATA": str(tmp_path / "data"), "TERM": "dumb"}
+    config.write_text(
+        f"default: phone\nenvironments:\n  phone:\n    apps: {{portal: '{sandbox.urls['portal']}'}}\n"
+    )
+    env = {
+        **os.environ,
+        "RUNBOOK_CONFIG": str(config),
+        "RUNBOOK_TRACES": str(tmp_path / "traces"),
+        "RUNBOOK_DATA": str(tmp_path / "data"),
+        "TERM": "dumb",
+    }
     main, child = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "automation.cli", "run", "resend-verify", "--email",
-                             "unverified@example.com"], stdin=child, stdout=child, stderr=child, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "automation.cli", "run", "resend-verify", "--email", "unverified@example.com"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=env,
+        start_new_session=True,
+    )
     os.close(child)
     try:
         before = read_until(main, r"6-digit code from the customer's email")
         assert "Ask them to read it to you" in before
-        mail = httpx.get(sandbox.urls["portal"] + "/_sandbox/mail", params={"to": "unverified@example.com"}).json()
-        code = re.search(r"verification code is (\d{6})", mail[0]["text"]).group(1)  # the customer reads it out
+        mail = httpx.get(
+            sandbox.urls["portal"] + "/_sandbox/mail", params={"to": "unverified@example.com"}
+        ).json()
+        code = re.search(r"verification code is (\d{6})", mail[0]["text"]).group(
+            1
+        )  # the customer reads it out
         os.write(main, f"{code}\n".encode())
         after = read_until(main, r"RESOLVED|NOT RESOLVED|ERROR")
         after += read_until(main, r"trace:", timeout=10)

@@ -32,7 +32,9 @@ def test_resend_verify_escalation_opens_one_ticket_with_the_evidence(
         assert all(json.loads(line) for line in zf.read("trace.trace").decode().splitlines() if line.strip())
 
 
-def test_the_same_escalation_again_adds_to_the_open_ticket(run_runbook: Callable[..., RunResult], tmp_path: Path) -> None:
+def test_the_same_escalation_again_adds_to_the_open_ticket(
+    run_runbook: Callable[..., RunResult], tmp_path: Path
+) -> None:
     first = run_runbook("resend-verify", {"email": "not-in-salesforce@example.com"})
     second = run_runbook("resend-verify", {"email": "not-in-salesforce@example.com"})
     assert second.ticket is not None and second.ticket["status"] == "deduplicated"
@@ -43,10 +45,20 @@ def test_the_same_escalation_again_adds_to_the_open_ticket(run_runbook: Callable
 def test_tickets_list_shows_the_escalation(run_runbook: Callable[..., RunResult], tmp_path: Path) -> None:
     result = run_runbook("resend-verify", {"email": "not-in-salesforce@example.com"})
     env = {**os.environ, "RUNBOOK_DATA": str(tmp_path / "data")}
-    listed = subprocess.run([sys.executable, "-m", "automation.cli", "tickets", "list", "--json"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [sys.executable, "-m", "automation.cli", "tickets", "list", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     items = json.loads(listed.stdout)
     assert [t["id"] for t in items] == [result.ticket["id"]]  # type: ignore[index]
-    shown = subprocess.run([sys.executable, "-m", "automation.cli", "tickets", "show", items[0]["id"]], env=env,
-                           capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "automation.cli", "tickets", "show", items[0]["id"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "customer-portal-chat" in shown.stdout and f"runbook trace {result.run_id}" in shown.stdout

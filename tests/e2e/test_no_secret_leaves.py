@@ -25,7 +25,9 @@ from automation.sandbox.store import DEFAULT_SEED
 from automation.schema import Ask
 
 CATALOG = Catalog.default()
-CASES = [(rb.name, case.name) for rb in sorted(CATALOG.all(), key=lambda r: r.name) for case in rb.model.cases]
+CASES = [
+    (rb.name, case.name) for rb in sorted(CATALOG.all(), key=lambda r: r.name) for case in rb.model.cases
+]
 _serial = itertools.count(1)
 
 
@@ -72,7 +74,9 @@ def canary(value: Any) -> str:
 
 
 def with_canaries(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: canary(v) if k in SECRET_NAMES and str(v) not in SEED_PASSWORDS else v for k, v in values.items()}
+    return {
+        k: canary(v) if k in SECRET_NAMES and str(v) not in SEED_PASSWORDS else v for k, v in values.items()
+    }
 
 
 def mailed_secrets(target: Target) -> set[str]:
@@ -86,15 +90,25 @@ def mailed_secrets(target: Target) -> set[str]:
 
 
 @pytest.mark.parametrize(("runbook", "case_name"), CASES, ids=[f"{r}::{c}" for r, c in CASES])
-def test_no_secret_in_any_artifact(runbook: str, case_name: str, sandbox_env: Target, tmp_path: Path,
-                                   browser: Any) -> None:
+def test_no_secret_in_any_artifact(
+    runbook: str, case_name: str, sandbox_env: Target, tmp_path: Path, browser: Any
+) -> None:
     loaded = CATALOG.get(runbook)
     case = next(c for c in loaded.model.cases if c.name == case_name)
     inputs, answers = with_canaries(case.inputs), with_canaries(case.answers)
     terminal = io.StringIO()
-    result = run(loaded, inputs, answers=answers, target=sandbox_env, sandbox=case.sandbox, catalog=CATALOG,
-                 reporter=ConsoleReporter(terminal), evidence_root=tmp_path / "traces", data_dir=tmp_path / "data",
-                 browser=browser)
+    result = run(
+        loaded,
+        inputs,
+        answers=answers,
+        target=sandbox_env,
+        sandbox=case.sandbox,
+        catalog=CATALOG,
+        reporter=ConsoleReporter(terminal),
+        evidence_root=tmp_path / "traces",
+        data_dir=tmp_path / "data",
+        browser=browser,
+    )
     assert result.outcome == case.expect, result.error
     terminal.write(render_result(result) + json.dumps(result.to_json()))
     (tmp_path / "terminal.txt").write_text(terminal.getvalue())

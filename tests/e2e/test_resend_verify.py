@@ -29,7 +29,9 @@ def assert_valid_trace(result: RunResult) -> None:
     assert any(e.get("type") == "before" and e.get("method") == "goto" for e in events)
 
 
-def test_unverified_customer_is_verified_with_the_code_from_the_mail(run_runbook: Run, sandbox: SandboxServer) -> None:
+def test_unverified_customer_is_verified_with_the_code_from_the_mail(
+    run_runbook: Run, sandbox: SandboxServer
+) -> None:
     result = run_runbook("resend-verify", {"email": "unverified@example.com"})
     assert (result.status, result.outcome, result.exit_code) == ("passed", "verified", 0)
     data = run_json(result)
@@ -39,8 +41,10 @@ def test_unverified_customer_is_verified_with_the_code_from_the_mail(run_runbook
     assert "from mail outbox" in ask["detail"] and "••••••" in ask["detail"]
     assert_valid_trace(result)
     # The portal now lets the customer in: the verification really happened.
-    login = httpx.post(sandbox.urls["portal"] + "/auth/login",
-                       data={"email": "unverified@example.com", "password": "Sunshine-Portal-7q"})
+    login = httpx.post(
+        sandbox.urls["portal"] + "/auth/login",
+        data={"email": "unverified@example.com", "password": "Sunshine-Portal-7q"},
+    )
     assert "unknown error" not in login.text.lower()
 
 
@@ -83,15 +87,23 @@ def test_every_page_changing_step_has_a_screenshot(run_runbook: Run) -> None:
             assert (Path(result.evidence_dir) / step["screenshot"]).stat().st_size > 1000
 
 
-def test_target_down_ends_with_exit_3_and_evidence(run_runbook: Run, sandbox_env, tmp_path: Path, browser) -> None:
+def test_target_down_ends_with_exit_3_and_evidence(
+    run_runbook: Run, sandbox_env, tmp_path: Path, browser
+) -> None:
     from automation.api import run
 
     with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     sandbox_env.apps["portal"] = f"http://127.0.0.1:{port}"
-    result = run("resend-verify", {"email": "verified@example.com"}, target=sandbox_env,
-                 evidence_root=tmp_path / "t", reset_sandbox=False, browser=browser)
+    result = run(
+        "resend-verify",
+        {"email": "verified@example.com"},
+        target=sandbox_env,
+        evidence_root=tmp_path / "t",
+        reset_sandbox=False,
+        browser=browser,
+    )
     assert (result.status, result.exit_code) == ("error", 3)
     assert "does not answer" in (result.error or "")
     assert (Path(result.evidence_dir) / "run.json").exists() and "trace" in result.artifacts

@@ -41,14 +41,23 @@ HEAD = "name: {name}\ntitle: Lab\napp: lab\n"
 def lab_run(lab_url: str, tmp_path: Path, browser: Any) -> Callable[..., RunResult]:
     """Write runbook YAML bodies into a tmp catalog and run one of them against the lab site."""
 
-    def _run(body: str, *, name: str = "lab-test", others: dict[str, str] | None = None, **kwargs: Any) -> RunResult:
+    def _run(
+        body: str, *, name: str = "lab-test", others: dict[str, str] | None = None, **kwargs: Any
+    ) -> RunResult:
         books = tmp_path / "books"
         books.mkdir(exist_ok=True)
         for other_name, other_body in (others or {}).items():
             (books / f"{other_name}.yaml").write_text(HEAD.format(name=other_name) + other_body)
         (books / f"{name}.yaml").write_text(HEAD.format(name=name) + body)
         target = Target(name="lab", apps={"lab": lab_url})
-        return run(name, kwargs.pop("inputs", {}), target=target, catalog=Catalog([books]),
-                   evidence_root=tmp_path / "traces", browser=browser, **kwargs)
+        return run(
+            name,
+            kwargs.pop("inputs", {}),
+            target=target,
+            catalog=Catalog([books]),
+            evidence_root=tmp_path / "traces",
+            browser=browser,
+            **kwargs,
+        )
 
     return _run

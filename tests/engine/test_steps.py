@@ -17,8 +17,10 @@ def steps_of(result: RunResult) -> list[dict]:
 
 
 def test_missing_element_reports_line_locator_and_what_the_page_showed(lab_run: Run) -> None:
-    result = lab_run(OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {role: button, name: Publish}\n"
-                     "    timeout: 1s\n    label: Publish the record\n")
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {role: button, name: Publish}\n"
+        "    timeout: 1s\n    label: Publish the record\n"
+    )
     assert (result.status, result.exit_code) == ("failed", 1)
     error = result.error or ""
     assert "step 2 (Publish the record) failed at" in error and "lab-test.yaml:9" in error
@@ -29,8 +31,9 @@ def test_missing_element_reports_line_locator_and_what_the_page_showed(lab_run: 
 
 def test_fill_click_and_extract_carry_values_between_steps(lab_run: Run) -> None:
     result = lab_run(
-        "inputs: {name: {type: string}}\n" + OUTCOMES +
-        "steps:\n  - goto: /index.html\n  - fill: {label: Name}\n    with: '{{ name }}'\n"
+        "inputs: {name: {type: string}}\n"
+        + OUTCOMES
+        + "steps:\n  - goto: /index.html\n  - fill: {label: Name}\n    with: '{{ name }}'\n"
         "  - click: {role: button, name: Greet}\n"
         "  - extract: {css: '#order'}\n    into: order\n    pattern: 'ORD-(\\d+)'\n"
         "  - expect: {contains: 'Hello Ada', of: {css: '#greeting'}}\n"
@@ -44,73 +47,93 @@ def test_fill_click_and_extract_carry_values_between_steps(lab_run: Run) -> None
 
 
 def test_optional_step_that_misses_is_a_warning_and_the_run_goes_on(lab_run: Run) -> None:
-    result = lab_run(OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {text: Accept cookies}\n"
-                     "    optional: true\n    timeout: 1s\n  - end: done\n")
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {text: Accept cookies}\n"
+        "    optional: true\n    timeout: 1s\n  - end: done\n"
+    )
     assert result.outcome == "done"
     assert steps_of(result)[1]["status"] == "warning"
 
 
 def test_retry_records_each_attempt_until_the_page_is_ready(lab_run: Run) -> None:
-    result = lab_run(OUTCOMES + "steps:\n  - goto: /index.html\n  - expect: {text: ready now}\n"
-                     "    timeout: 1s\n    retry: {attempts: 5, interval: 200ms}\n  - end: done\n")
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /index.html\n  - expect: {text: ready now}\n"
+        "    timeout: 1s\n    retry: {attempts: 5, interval: 200ms}\n  - end: done\n"
+    )
     assert result.outcome == "done", result.error
     step = steps_of(result)[1]
     assert step["attempts"] >= 2 and "attempt 1 of 5 failed" in step["detail"]
 
 
 def test_branch_matches_a_native_alert_and_saves_its_message(lab_run: Run) -> None:
-    result = lab_run(OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {role: button, name: Save}\n"
-                     "  - branch:\n      when:\n        - dialog: login has no password\n          save: refusal\n"
-                     "          steps:\n            - say: 'NetSuite refused: {{ refusal }}'\n"
-                     "          end: refused\n        - text: Saved\n          end: done\n")
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {role: button, name: Save}\n"
+        "  - branch:\n      when:\n        - dialog: login has no password\n          save: refusal\n"
+        "          steps:\n            - say: 'NetSuite refused: {{ refusal }}'\n"
+        "          end: refused\n        - text: Saved\n          end: done\n"
+    )
     assert result.outcome == "refused", result.error
     say = next(s for s in steps_of(result) if s["action"] == "say")
     assert "jane@example.com login has no password" in say["label"]
 
 
 def test_dialog_step_dismisses_a_confirm(lab_run: Run) -> None:
-    result = lab_run(OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {role: button, name: Delete}\n"
-                     "  - dialog: dismiss\n    message: Really delete?\n  - expect: {text: kept}\n  - end: done\n")
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {role: button, name: Delete}\n"
+        "  - dialog: dismiss\n    message: Really delete?\n  - expect: {text: kept}\n  - end: done\n"
+    )
     assert result.outcome == "done", result.error
 
 
 def test_unexpected_dialog_fails_the_step_clearly(lab_run: Run) -> None:
-    result = lab_run(OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {role: button, name: Save}\n"
-                     "  - expect: {text: Saved}\n    timeout: 1s\n  - end: done\n")
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {role: button, name: Save}\n"
+        "  - expect: {text: Saved}\n    timeout: 1s\n  - end: done\n"
+    )
     assert result.status == "failed"
     assert "unexpected alert" in (result.error or "") and "login has no password" in (result.error or "")
 
 
 def test_branch_takes_else_when_nothing_expected_appears(lab_run: Run) -> None:
-    result = lab_run(OUTCOMES + "steps:\n  - goto: /index.html\n  - branch:\n      when:\n"
-                     "        - text: Welcome back\n          end: done\n"
-                     "      else:\n        end: refused\n    timeout: 1s\n")
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /index.html\n  - branch:\n      when:\n"
+        "        - text: Welcome back\n          end: done\n"
+        "      else:\n        end: refused\n    timeout: 1s\n"
+    )
     assert result.outcome == "refused"
     assert "took else" in steps_of(result)[1]["detail"]
 
 
 def test_branch_on_the_agents_yes_no_answer(lab_run: Run) -> None:
-    body = OUTCOMES + ("steps:\n  - ask: ends_with_symbol\n    prompt: Does the password end with a symbol?\n"
-                       "    kind: yes_no\n  - branch:\n      when:\n        - equals: {ends_with_symbol: yes}\n"
-                       "          end: refused\n      else:\n        end: done\n")
+    body = OUTCOMES + (
+        "steps:\n  - ask: ends_with_symbol\n    prompt: Does the password end with a symbol?\n"
+        "    kind: yes_no\n  - branch:\n      when:\n        - equals: {ends_with_symbol: yes}\n"
+        "          end: refused\n      else:\n        end: done\n"
+    )
     assert lab_run(body, answers={"ends_with_symbol": "yes"}).outcome == "refused"
     assert lab_run(body, answers={"ends_with_symbol": "no"}).outcome == "done"
 
 
 def test_finally_steps_run_after_a_failure(lab_run: Run) -> None:
-    result = lab_run(OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {text: Nowhere}\n    timeout: 1s\n"
-                     "finally:\n  - screenshot: cleanup\n    label: Final state\n")
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /index.html\n  - click: {text: Nowhere}\n    timeout: 1s\n"
+        "finally:\n  - screenshot: cleanup\n    label: Final state\n"
+    )
     assert result.status == "failed"
     assert steps_of(result)[-1]["label"] == "Final state" and steps_of(result)[-1]["status"] == "passed"
 
 
 def test_use_runs_a_sub_runbook_and_hands_back_its_outputs(lab_run: Run) -> None:
-    sub = ("inputs: {who: {type: string}}\noutputs: [order]\noutcomes:\n  ok: {status: resolved}\n"
-           "  broken: {status: failed}\nsteps:\n  - goto: /index.html\n  - fill: {label: Name}\n    with: '{{ who }}'\n"
-           "  - extract: {css: '#order'}\n    into: order\n  - end: ok\n")
-    body = ("outcomes:\n  done: {status: resolved}\n  broken: {status: failed}\n"
-            "steps:\n  - use: greeter\n    with: {who: Grace}\n    outputs: [order]\n"
-            "  - say: 'Order {{ order }}'\n  - end: done\n")
+    sub = (
+        "inputs: {who: {type: string}}\noutputs: [order]\noutcomes:\n  ok: {status: resolved}\n"
+        "  broken: {status: failed}\nsteps:\n  - goto: /index.html\n  - fill: {label: Name}\n    with: '{{ who }}'\n"
+        "  - extract: {css: '#order'}\n    into: order\n  - end: ok\n"
+    )
+    body = (
+        "outcomes:\n  done: {status: resolved}\n  broken: {status: failed}\n"
+        "steps:\n  - use: greeter\n    with: {who: Grace}\n    outputs: [order]\n"
+        "  - say: 'Order {{ order }}'\n  - end: done\n"
+    )
     result = lab_run(body, others={"greeter": sub})
     assert result.outcome == "done", result.error
     records = steps_of(result)

@@ -14,7 +14,11 @@ from automation.result import RunResult
 def test_actions_lists_the_runs_steps(run_runbook: Callable[..., RunResult]) -> None:
     result = run_runbook("resend-verify", {"email": "verified@example.com"})
     text = viewer.actions(viewer.trace_of(result.evidence_dir))
-    assert "Navigate" in text and "getByLabel('Email')" in text and "getByRole('button', { name: 'Submit' })" in text
+    assert (
+        "Navigate" in text
+        and "getByLabel('Email')" in text
+        and "getByRole('button', { name: 'Submit' })" in text
+    )
 
 
 def test_viewer_is_served_on_loopback(run_runbook: Callable[..., RunResult]) -> None:

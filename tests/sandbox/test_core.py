@@ -34,7 +34,9 @@ def test_reset_restores_the_seed_and_empties_the_outbox(sandbox: SandboxServer) 
 def test_fault_switch_fails_a_route_the_given_number_of_times(sandbox: SandboxServer) -> None:
     base = sandbox.urls["portal"]
     httpx.post(base + "/_sandbox/faults", json={"route": "/_sandbox_x*", "status": 500}).raise_for_status()
-    httpx.post(base + "/_sandbox/faults", json={"route": "/login*", "status": 503, "times": 2}).raise_for_status()
+    httpx.post(
+        base + "/_sandbox/faults", json={"route": "/login*", "status": 503, "times": 2}
+    ).raise_for_status()
     codes = [httpx.get(base + "/login").status_code for _ in range(3)]
     assert codes[:2] == [503, 503] and codes[2] != 503
     assert httpx.delete(base + "/_sandbox/faults").json() == []

@@ -12,8 +12,13 @@ import httpx
 
 
 def test_serve_prints_both_base_urls_and_serves_them() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "automation.cli", "sandbox", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "automation.cli", "sandbox", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     urls: dict[str, str] = {}
     try:
         assert proc.stdout is not None
