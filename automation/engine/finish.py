@@ -46,7 +46,7 @@ def _artifacts(ctx: RunContext) -> dict[str, str]:
         out["trace"] = str(folder.trace)
     if any(folder.screenshots.glob("*.png")):
         out["screenshots"] = str(folder.screenshots)
-    out["report"] = str(folder.path / "report.html")
+    out["report"] = str(folder.path / "report.html")  # written next; dropped again if that fails
     return out
 
 
@@ -79,13 +79,19 @@ def finish_evidence(
         duration_s=round(duration_s, 3),
         exit_code=exit_code,
     )
-    _write_run_json(ctx, result, trace_note)
-    _write_report(ctx)
-    if ctx.escalations:
-        result = replace(result, ticket=_open_ticket(ctx, result))
-        _write_run_json(ctx, result, trace_note)
-        _write_report(ctx)
+    result = _write_evidence(ctx, result, trace_note)
+    if ctx.escalations:  # the ticket carries the finished run.json and report; then they name the ticket
+        result = _write_evidence(ctx, replace(result, ticket=_open_ticket(ctx, result)), trace_note)
     _audit(ctx, result)
+    return result
+
+
+def _write_evidence(ctx: RunContext, result: RunResult, trace_note: str | None) -> RunResult:
+    """run.json, then the report made from it; a report that cannot be written is not named."""
+    _write_run_json(ctx, result, trace_note)
+    if not _write_report(ctx):
+        result = replace(result, artifacts={k: v for k, v in result.artifacts.items() if k != "report"})
+        _write_run_json(ctx, result, trace_note)
     return result
 
 
@@ -113,15 +119,16 @@ def _audit(ctx: RunContext, result: RunResult) -> None:
     )
 
 
-def _write_report(ctx: RunContext) -> None:
+def _write_report(ctx: RunContext) -> bool:
+    """Write report.html from run.json; False if it could not be written (the rest of the evidence stands)."""
     try:
         from ..evidence.report import write_report
-    except ImportError:  # the report module is optional for a partial install
-        return
-    try:
+
         write_report(ctx.folder.path)
     except Exception as exc:  # noqa: BLE001 - a report problem must not lose the run's other evidence
         (ctx.folder.path / "report-error.txt").write_text(f"the report could not be written: {exc}\n")
+        return False
+    return True
 
 
 def _ticket_model(ctx: RunContext, result: RunResult) -> Any:
