@@ -76,7 +76,7 @@ def render_result(result: RunResult) -> str:
     lines.append("")
     lines.append(f"  evidence: {_short(result.evidence_dir)}")
     if "report" in result.artifacts:
-        lines.append(f"  report:   {result.artifacts['report']}")
+        lines.append(f"  report:   {_short(result.artifacts['report']).rstrip('/')}")
     if "trace" in result.artifacts:
         lines.append(f"  trace:    runbook trace {result.run_id}   (or --actions for a text list)")
     if result.ticket:

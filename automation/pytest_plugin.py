@@ -24,8 +24,8 @@ never in a configured tracker.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +38,6 @@ from .errors import ConfigError, RunbookError
 if TYPE_CHECKING:
     from .environments import Target
     from .loader import Catalog, LoadedRunbook
-    from .result import RunResult, StepRecord
     from .sandbox import SandboxServer
     from .schema import Case
 
@@ -136,7 +135,8 @@ def pytest_configure(config: pytest.Config) -> None:
         placement(config)  # so does an unknown environment, as a usage error rather than per-case failures
     # Registered now, after every entry-point plugin, so these fixtures override pytest-playwright's
     # (same-node fixtures: the later registration wins); conftest overrides still win over ours.
-    config.pluginmanager.register(RunbookFixtures(), "runbook-fixtures")
+    if not config.pluginmanager.has_plugin("runbook-fixtures"):
+        config.pluginmanager.register(RunbookFixtures(), "runbook-fixtures")
 
 
 # -- where cases run --------------------------------------------------------------------------------------------
@@ -364,6 +364,7 @@ def run_case(
     """Run one case in pytest-playwright's browser; passes iff the run ends in the case's outcome.
     Raises CaseFailed naming the step, its YAML line, locator and page, and the evidence kept."""
     from .api import run
+    from .qa import failure_report, keep_evidence
 
     item: CaseItem = request.node  # type: ignore[assignment]
     case, folder = item.case, Path(output_path)
@@ -379,13 +380,18 @@ def run_case(
         catalog=catalog(request.config),
         data_dir=runbook_data_dir,
     )
+    config = request.config
     failed = result.outcome != case.expect
-    kept = keep_evidence(request.config, result, failed)
-    item.user_properties.extend(
-        (f"runbook_{kind}", _display(Path(path), request.config)) for kind, path in kept
+    kept = keep_evidence(
+        Path(result.evidence_dir),
+        failed,
+        tracing=evidence_policy(config, "--tracing", "runbook_tracing"),
+        screenshot=evidence_policy(config, "--screenshot", "runbook_screenshot"),
     )
+    item.user_properties.extend((f"runbook_{kind}", _display(path, config)) for kind, path in kept)
     if failed:
-        raise CaseFailed(failure_report(item, result, dict(kept)))
+        show = functools.partial(_display, config=config)
+        raise CaseFailed(failure_report(result, case, where=item.where(), kept=dict(kept), show=show))
 
 
 class RunbookFixtures:
@@ -439,106 +445,9 @@ class RunbookFixtures:
         return target
 
 
-# -- evidence and the failure report ----------------------------------------------------------------------------
-
-
-def _keeps(policy: str, failed: bool) -> bool:
-    return policy == "on" or (failed and policy in ("retain-on-failure", "only-on-failure"))
-
-
-def keep_evidence(config: pytest.Config, result: RunResult, failed: bool) -> list[tuple[str, str]]:
-    """Apply --tracing/--screenshot to the run folder; returns (kind, path) of what is kept."""
-    folder = Path(result.evidence_dir)
-    trace, shots = folder / "trace.zip", folder / "screenshots"
-    if not _keeps(evidence_policy(config, "--tracing", "runbook_tracing"), failed):
-        trace.unlink(missing_ok=True)
-    if not _keeps(evidence_policy(config, "--screenshot", "runbook_screenshot"), failed):
-        shutil.rmtree(shots, ignore_errors=True)
-    pictures = sorted(shots.glob("*.png")) if shots.is_dir() else []
-    if not failed and not trace.exists() and not pictures:
-        # like pytest-playwright: a passing test leaves only what the options asked for
-        shutil.rmtree(folder, ignore_errors=True)
-        return []
-    kept = [("evidence", str(folder))]
-    if trace.exists():
-        kept.append(("trace", str(trace)))
-    kept += [("screenshot", str(p)) for p in pictures]
-    return kept
-
-
 def _display(path: Path, config: pytest.Config) -> str:
+    """A path as the person typed theirs: relative to where pytest was started, when inside it."""
     try:
         return str(path.resolve().relative_to(config.invocation_params.dir.resolve()))
     except ValueError:
         return str(path)
-
-
-def _indent(text: str, prefix: str) -> str:
-    return text.replace("\n", "\n" + prefix)
-
-
-def _step_lines(step: StepRecord) -> list[str]:
-    where = f"{step.file}:{step.line}" if step.line else (step.file or "?")
-    lines = [f"  failed step {step.number} ({step.action}: {step.label}) at {where}"]
-    for label, value in (
-        ("locator", step.locator),
-        ("page", step.page_url),
-        ("error", step.error),
-        ("the page showed", step.page_text),
-    ):
-        if value:
-            lines.append(f"    {label}: {_indent(value.strip(), '      ')}")
-    return lines
-
-
-def _outcome_lines(item: CaseItem, result: RunResult) -> list[str]:
-    got = f"'{result.outcome}'" if result.outcome else f"no outcome (the run {result.status})"
-    lines = [
-        f"{item.where()}: case {item.loaded.name}::{item.case.name} expected outcome "
-        f"'{item.case.expect}', got {got}"
-    ]
-    if result.outcome:
-        lines.append(f"  summary: {result.summary}")
-    return lines
-
-
-def _evidence_lines(
-    item: CaseItem, result: RunResult, step: StepRecord | None, kept: dict[str, str]
-) -> list[str]:
-    config = item.config
-    folder = Path(result.evidence_dir)
-    shot = folder / step.screenshot if step and step.screenshot else None
-    if shot is not None and shot.exists():
-        lines = [f"  screenshot: {_display(shot, config)}"]
-    elif "screenshot" in kept:
-        lines = [f"  screenshots: {_display(folder / 'screenshots', config)}"]
-    else:
-        lines = ["  screenshots: not kept (--screenshot)"]
-    if "trace" in kept:
-        trace = _display(Path(kept["trace"]), config)
-        lines.append(f"  trace: {trace}  (open it: runbook trace {_display(folder, config)})")
-    else:
-        lines.append("  trace: not kept (--tracing)")
-    files = [
-        _display(folder / name, config) for name in ("run.json", "report.html") if (folder / name).exists()
-    ]
-    if files:
-        lines.append(f"  run: {', '.join(files)}")
-    return lines
-
-
-def failure_report(item: CaseItem, result: RunResult, kept: dict[str, str]) -> str:
-    """What a QA person needs: where the case is, which step failed where and on what, and the evidence."""
-    lines = _outcome_lines(item, result)
-    step = next((s for s in reversed(result.steps) if s.status == "failed"), None)
-    if step is not None:
-        lines += _step_lines(step)
-    elif result.error:
-        lines.append(f"  error: {_indent(result.error, '    ')}")
-    elif result.steps:
-        last = result.steps[-1]
-        lines.append(
-            f"  the run ended after step {last.number} ({last.action}: {last.label}) at "
-            f"{last.file}:{last.line}"
-        )
-    return "\n".join(lines + _evidence_lines(item, result, step, kept))

@@ -4,6 +4,7 @@ ticketed with that finished evidence attached."""
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,8 @@ def _open_ticket(ctx: RunContext, result: RunResult) -> dict[str, Any]:
 
 def _write_run_json(ctx: RunContext, result: RunResult, trace_note: str | None) -> Path:
     data = result.to_json()
+    data["title"] = ctx.loaded.model.title
+    data["started_at"] = datetime.fromtimestamp(ctx.started_at).astimezone().isoformat(timespec="seconds")
     data["runbook_sha256"] = ctx.loaded.sha256
     data["runbook_file"] = str(ctx.loaded.path) if ctx.loaded.path else None
     data["inputs"] = _masked_inputs(ctx)

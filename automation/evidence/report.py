@@ -98,21 +98,27 @@ def write_report(run_dir: Path, *, max_embed_bytes: int = MAX_EMBED_BYTES) -> Pa
     data = _load(run_dir / "run.json")
     steps = [s for s in _as_list(data.get("steps")) if isinstance(s, dict)]
     shots, linked = _screenshots(run_dir, steps, max_embed_bytes)
-    html = _environment().get_template("report.html").render(
-        **_header(data),
-        csp=CSP,
-        script=LIGHTBOX_JS,
-        steps=[_step_view(s, shots) for s in steps],
-        failure=_failure(steps, shots),
-        error=_text(data.get("error")),
-        inputs=_string_map(data.get("inputs")),
-        ticket=_ticket(data.get("ticket")),
-        dialogs=[d for d in _as_list(data.get("dialogs")) if isinstance(d, dict)],
-        extra_shots=[s for s in shots.values() if s.name not in {_shot_name(st) for st in steps}],
-        linked=linked,
-        budget_mb=round(max_embed_bytes / 1024 / 1024),
-        has_trace=(run_dir / "trace.zip").is_file(),
-        trace_note=_text(data.get("trace_note")),
+    html = (
+        _environment()
+        .get_template("report.html")
+        .render(
+            **_header(data),
+            csp=CSP,
+            script=LIGHTBOX_JS,
+            steps=[_step_view(s, shots) for s in steps],
+            failure=_failure(steps, shots),
+            error=_text(data.get("error")),
+            inputs=_string_map(data.get("inputs")),
+            ticket=_ticket(data.get("ticket")),
+            dialogs=[d for d in _as_list(data.get("dialogs")) if isinstance(d, dict)],
+            extra_shots=[s for s in shots.values() if s.name not in {_shot_name(st) for st in steps}],
+            linked=linked,
+            budget=f"{max_embed_bytes / 2**20:.0f} MB"
+            if max_embed_bytes >= 2**20
+            else f"{max_embed_bytes // 1024} KB",
+            has_trace=(run_dir / "trace.zip").is_file(),
+            trace_note=_text(data.get("trace_note")),
+        )
     )
     target = run_dir / "report.html"
     tmp = target.with_suffix(".tmp")
@@ -122,8 +128,13 @@ def write_report(run_dir: Path, *, max_embed_bytes: int = MAX_EMBED_BYTES) -> Pa
 
 
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -169,10 +180,16 @@ def _step_view(step: dict[str, Any], shots: dict[str, Shot]) -> StepView:
     status = _text(step.get("status")) or "passed"
     action = _text(step.get("action"))
     return StepView(
-        number=number, depth=min(number.count("."), 4), status=status,
-        icon="»" if action == "say" else ICONS.get(status, "?"), action=action,
-        label=_text(step.get("label")), duration=_duration(step.get("duration_s")),
-        detail=_text(step.get("detail")), error=_text(step.get("error")), shot=shots.get(_shot_name(step)),
+        number=number,
+        depth=min(number.count("."), 4),
+        status=status,
+        icon="»" if action == "say" else ICONS.get(status, "?"),
+        action=action,
+        label=_text(step.get("label")),
+        duration=_duration(step.get("duration_s")),
+        detail=_text(step.get("detail")),
+        error=_text(step.get("error")),
+        shot=shots.get(_shot_name(step)),
     )
 
 
@@ -183,10 +200,14 @@ def _failure(steps: list[dict[str, Any]], shots: dict[str, Shot]) -> FailureView
     step = failed[-1]  # earlier failures were retried or optional; the last one ended the run
     file, line = _text(step.get("file")), _text(step.get("line"))
     return FailureView(
-        number=_text(step.get("number")), label=_text(step.get("label")),
-        where=f"{file}:{line}" if file and line else file, locator=_text(step.get("locator")),
-        error=_text(step.get("error")), page_url=_text(step.get("page_url")),
-        page_text=_text(step.get("page_text")), variables=_string_map(step.get("variables")),
+        number=_text(step.get("number")),
+        label=_text(step.get("label")),
+        where=f"{file}:{line}" if file and line else file,
+        locator=_text(step.get("locator")),
+        error=_text(step.get("error")),
+        page_url=_text(step.get("page_url")),
+        page_text=_text(step.get("page_text")),
+        variables=_string_map(step.get("variables")),
         shot=shots.get(_shot_name(step)),
     )
 
@@ -248,4 +269,6 @@ def _as_list(raw: Any) -> list[Any]:
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, dict | list) else str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)

@@ -48,13 +48,12 @@ def test_unverified_customer_is_verified_with_the_code_from_the_mail(
     assert "unknown error" not in login.text.lower()
 
 
-def test_code_given_as_an_option_is_used_and_a_wrong_one_fails_the_run(run_runbook: Run) -> None:
+def test_code_given_as_an_option_is_used_and_a_wrong_one_ends_as_wrong_code(run_runbook: Run) -> None:
     result = run_runbook("resend-verify", {"email": "unverified@example.com", "code": "000000"})
-    assert (result.status, result.exit_code) == ("failed", 1)
-    assert "The verification code is incorrect." in (result.error or "")
-    failed = run_json(result)["steps"][-1]
-    assert failed["status"] == "failed" and failed["line"] and failed["screenshot"]
-    assert failed["page_url"].endswith("/auth/verifyCode") or "verifyCode" in failed["page_url"]
+    assert (result.status, result.outcome, result.exit_code) == ("failed", "wrong-code", 1)
+    steps = run_json(result)["steps"]
+    decision = [s for s in steps if s["action"] == "branch"][-1]
+    assert "The verification code is incorrect." in decision["detail"]
     assert "000000" not in json.dumps(run_json(result))
 
 
