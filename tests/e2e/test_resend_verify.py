@@ -36,7 +36,7 @@ def test_unverified_customer_is_verified_with_the_code_from_the_mail(
     assert (result.status, result.outcome, result.exit_code) == ("passed", "verified", 0)
     data = run_json(result)
     assert data["outcome"] == "verified" and data["runbook_sha256"]
-    assert data["inputs"] == {"email": "unverified@example.com", "code": "••••••"}
+    assert data["inputs"] == {"email": "unverified@example.com", "code": None}  # asked inside verify-code
     ask = next(s for s in data["steps"] if s["action"] == "ask")
     assert "from mail outbox" in ask["detail"] and "••••••" in ask["detail"]
     assert_valid_trace(result)
@@ -118,5 +118,8 @@ def test_each_run_appends_a_line_to_the_audit_log(run_runbook: Run, tmp_path: Pa
     lines = audit.read(tmp_path / "data" / "audit.log")
     assert [line["run_id"] for line in lines] == [first.run_id, second.run_id]
     assert lines[1]["user"] == getpass.getuser() and lines[1]["environment"] == "sandbox"
-    assert lines[1]["outcome"] == "verified" and lines[1]["inputs"]["code"] == "••••••"
+    assert lines[1]["outcome"] == "verified" and lines[1]["inputs"] == {
+        "email": "unverified@example.com",
+        "code": None,
+    }
     assert lines[0]["evidence_dir"] == first.evidence_dir

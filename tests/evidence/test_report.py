@@ -10,12 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from automation.errors import EvidenceError
 from automation.evidence.report import write_report
 from automation.result import RunResult
+from automation.sandbox import SandboxServer
 
 OpenReport = Callable[[Path], list[str]]
 
@@ -124,16 +126,21 @@ def test_a_thumbnail_opens_the_full_size_screenshot(
 
 
 def test_failing_run_shows_the_error_with_file_line_and_what_the_page_showed(
-    run_runbook: Callable[..., RunResult], page: Page, open_report: OpenReport
+    run_runbook: Callable[..., RunResult], page: Page, open_report: OpenReport, sandbox: SandboxServer
 ) -> None:
-    result = run_runbook("resend-verify", {"email": "unverified@example.com", "code": "000000"})
+    # The portal answers the code with a server error: the step that submits it fails.
+    httpx.post(
+        sandbox.urls["portal"] + "/_sandbox/faults",
+        json={"route": "/auth/verifyCode", "method": "POST", "status": 500},
+    ).raise_for_status()
+    result = run_runbook("resend-verify", {"email": "unverified@example.com"})
     failed = next(s for s in result.steps if s.status == "failed")
     problems = open_report(_report_of(result))
     expect(page.locator("#badge")).to_have_text("Not resolved")
     error = page.locator("#error")
     expect(error).to_contain_text(f"Step {failed.number} failed")
     expect(page.locator("#error-where")).to_have_text(f"{failed.file}:{failed.line}")
-    expect(error).to_contain_text("The verification code is incorrect.")
+    expect(error).to_contain_text("500 Server Error")
     expect(error.locator("a.shot img")).to_be_visible()
     assert problems == []
 
