@@ -12,10 +12,10 @@ import httpx
 from .engine.answers import Prompter, how_to_give
 from .engine.context import Reporter
 from .environments import Target, resolve
-from .errors import ConfigError, InputValueError, MissingAnswerError
+from .errors import ConfigError, InputValueError, MissingAnswerError, TargetUnreachableError
 from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
 from .result import RunResult
-from .schema import Ask, Input, SandboxArrangement
+from .schema import Ask, Input, SandboxArrangement, Use
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -75,20 +75,34 @@ def validate_inputs(loaded: LoadedRunbook, raw: dict[str, Any]) -> dict[str, Any
     return values
 
 
+def _asks(loaded: LoadedRunbook, catalog: Catalog | None, seen: set[str] | None = None) -> list[Ask]:
+    """Every `ask` the run may reach, sub-runbooks' included (answers reach them by name)."""
+    seen = seen if seen is not None else {loaded.name}
+    found: list[Ask] = []
+    for _, step in walk_steps(loaded.model.steps, ()):
+        if isinstance(step, Ask):
+            found.append(step)
+        elif isinstance(step, Use) and catalog is not None and step.use not in seen:
+            seen.add(step.use)
+            found += _asks(catalog.get(step.use), catalog, seen)
+    return found
+
+
 def preflight_answers(
     loaded: LoadedRunbook,
     values: dict[str, Any],
     answers: dict[str, Any],
     target: Target,
     prompter: Prompter | None,
+    catalog: Catalog | None = None,
 ) -> None:
     """Without a terminal, an `ask` backed by an input (e.g. --code) must be answerable before the browser
     starts. Questions on branches not yet known are checked when reached (exit 2 there too, never a wait).
     Raises MissingAnswerError."""
     if prompter is not None:
         return
-    for _, step in walk_steps(loaded.model.steps, ()):
-        if not isinstance(step, Ask) or step.ask not in loaded.model.inputs or not step.check_before_run:
+    for step in _asks(loaded, catalog):
+        if step.ask not in loaded.model.inputs or not step.check_before_run:
             continue
         if values.get(step.ask) not in (None, "") or answers.get(step.ask) not in (None, ""):
             continue
@@ -111,17 +125,20 @@ def prepare_sandbox(target: Target, arrangement: SandboxArrangement | dict[str, 
                 f"this case needs sandbox state, and environment '{target.name}' is not a sandbox"
             )
         return
-    if target.sandbox is not None:
-        target.sandbox.reset()
-    elif base:
-        httpx.post(f"{base}/_sandbox/reset", timeout=10).raise_for_status()
-    if arrange.settings and base:
-        httpx.post(f"{base}/_sandbox/settings", json=arrange.settings, timeout=10).raise_for_status()
-    for request in arrange.requests:
-        url = target.base_url(request.app) + request.post
-        answer = httpx.post(url, data=request.form, timeout=10)
-        if answer.status_code >= 400:
-            raise ConfigError(f"arranging the sandbox: POST {request.post} answered {answer.status_code}")
+    try:
+        if target.sandbox is not None:
+            target.sandbox.reset()
+        elif base:
+            httpx.post(f"{base}/_sandbox/reset", timeout=10).raise_for_status()
+        if arrange.settings and base:
+            httpx.post(f"{base}/_sandbox/settings", json=arrange.settings, timeout=10).raise_for_status()
+        for request in arrange.requests:
+            answer = httpx.post(target.base_url(request.app) + request.post, data=request.form, timeout=10)
+            if answer.status_code >= 400:
+                raise ConfigError(f"arranging the sandbox: POST {request.post} answered {answer.status_code}")
+    except httpx.HTTPError as exc:
+        raise TargetUnreachableError(f"the sandbox of environment '{target.name}' does not answer ({exc}). "
+                                     "Is `runbook sandbox serve` running?") from exc
 
 
 def run(
@@ -153,7 +170,7 @@ def run(
     target = target or resolve(env, base_urls)
     if loaded.model.app not in target.apps:
         target.base_url(loaded.model.app)  # raises ConfigError naming the app and how to give it
-    preflight_answers(loaded, values, answers or {}, target, prompter)
+    preflight_answers(loaded, values, answers or {}, target, prompter, catalog)
     if reset_sandbox:
         prepare_sandbox(target, sandbox)
     options = RunOptions(

@@ -302,6 +302,23 @@ def trace(
         proc.terminate()
 
 
+@app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test_command(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(None, help="Runbook files or folders (default: the catalog's runbooks folder)"),
+    keyword: str | None = typer.Option(None, "-k", help="Only cases matching this pytest -k expression"),
+    workers: str | None = typer.Option(None, "-n", help="Parallel workers (pytest-xdist), e.g. 2 or auto"),
+) -> None:
+    """Run the runbooks' example cases as a regression suite (pytest); extra options go to pytest."""
+    from .qa import run_tests
+
+    try:
+        code = run_tests(paths or [], keyword=keyword, workers=workers, extra=ctx.args)
+    except RunbookError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
+
+
 # -- tickets ----------------------------------------------------------------------------------------------------
 
 

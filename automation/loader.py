@@ -423,8 +423,9 @@ class Catalog:
         """name -> file, read from each file's `name:` key (cheap: no validation)."""
         out: dict[str, Path] = {}
         for file in self.files():
-            match = re.search(r"^name:\s*['\"]?([a-z][a-z0-9_-]*)", file.read_text(encoding="utf-8"), re.M)
-            if match:
+            text = file.read_text(encoding="utf-8")
+            match = re.search(r"^name:\s*['\"]?([a-z][a-z0-9_-]*)", text, re.M)
+            if match and re.search(r"^steps:", text, re.M):  # other YAML (a checks file) is not a runbook
                 out.setdefault(match.group(1), file)
         return out
 

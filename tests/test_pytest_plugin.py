@@ -5,17 +5,21 @@ A subprocess, not pytester's in-process run: one process cannot hold two sync Pl
 
 from __future__ import annotations
 
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from automation.loader import PROJECT_RUNBOOKS, Catalog, LoadedRunbook, walk_steps
 from automation.qa import pytest_args
+from automation.schema import Use
 
 pytest_plugins = ["pytester"]
 
-RESEND_VERIFY = Path(__file__).resolve().parents[1] / "runbooks" / "portal" / "resend-verify.yaml"
-CASES = ["unverified-customer-verifies", "already-verified", "not-in-salesforce-escalates", "unknown-address"]
+RESEND_VERIFY = PROJECT_RUNBOOKS / "portal" / "resend-verify.yaml"
+# read from the file, which the portal runbooks' authors keep extending
+CASES = [case.name for case in Catalog([PROJECT_RUNBOOKS]).load_file(RESEND_VERIFY).model.cases]
 
 MISSING_BUTTON = """\
 name: missing-button
@@ -50,6 +54,32 @@ cases:
     expect: done
 """
 
+NEEDS_SANDBOX = """\
+name: needs-sandbox
+title: Cases that only a sandbox can serve
+app: portal
+inputs:
+  email: {type: email}
+  code: {type: secret, required: false}
+outcomes:
+  done: {status: resolved}
+steps:
+  - goto: /auth/verifyCode
+  - ask: code
+    prompt: The code from the mail
+    secret: true
+    from_mail: {to: "{{ email }}", pattern: 'code is (\\d{6})'}
+  - end: done
+cases:
+  - name: reads-the-mail
+    inputs: {email: unverified@example.com}
+    expect: done
+  - name: sets-a-fault
+    inputs: {email: unverified@example.com, code: "123456"}
+    sandbox: {settings: {portal_code_ttl_s: -1}}
+    expect: done
+"""
+
 TIMEOUT = 240  # a hung subprocess fails the test instead of the whole suite
 
 
@@ -57,9 +87,21 @@ def line_of(text: str, needle: str) -> int:
     return next(number for number, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
+def used_files(loaded: LoadedRunbook, catalog: Catalog) -> set[Path]:
+    """The files of the runbooks `loaded` uses, at any depth."""
+    found: set[Path] = set()
+    for _, step in walk_steps(loaded.model.steps, ()):
+        if isinstance(step, Use):
+            sub = catalog.get(step.use)
+            assert sub.path is not None
+            found |= {sub.path} | used_files(sub, catalog)
+    return found
+
+
 @pytest.fixture
-def qa(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A QA person's folder: runbooks/portal/ holding a copy of resend-verify.yaml, and a YAML that is no runbook."""
+def qa(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Pytester:
+    """A QA person's folder: runbooks/portal/ holding a copy of resend-verify.yaml, and a YAML that is no runbook;
+    the runbooks it uses are copied to a library outside it, found through RUNBOOK_PATH (and never collected)."""
     # the outer run may be an xdist worker or carry settings of its own: the inner pytest starts clean
     for name in (
         "PYTEST_XDIST_WORKER",
@@ -67,14 +109,19 @@ def qa(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pyt
         "PYTEST_XDIST_TESTRUNUID",
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
         "PYTEST_BASE_URL",
-        "RUNBOOK_PATH",
         "RUNBOOK_CONFIG",
     ):
         monkeypatch.delenv(name, raising=False)
     folder = pytester.path / "runbooks" / "portal"
     folder.mkdir(parents=True)
-    (folder / "resend-verify.yaml").write_text(RESEND_VERIFY.read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copy(RESEND_VERIFY, folder)
     (pytester.path / "runbooks" / "checks.yaml").write_text("name: nightly\nchecks: []\n", encoding="utf-8")
+    library = tmp_path / "library"
+    library.mkdir()
+    catalog = Catalog([PROJECT_RUNBOOKS])
+    for used in used_files(catalog.load_file(RESEND_VERIFY), catalog):
+        shutil.copy(used, library)
+    monkeypatch.setenv("RUNBOOK_PATH", str(library))
     return pytester
 
 
@@ -95,7 +142,7 @@ def test_cases_collect_as_items_named_runbook_and_case(qa: pytest.Pytester) -> N
     result = qa.runpytest_subprocess("--collect-only", "-q", timeout=TIMEOUT)
     result.stdout.fnmatch_lines(
         [f"runbooks/portal/resend-verify.yaml::resend-verify::{case}" for case in CASES]
-        + ["4 tests collected*"]
+        + [f"{len(CASES)} tests collected*"]
     )
 
 
@@ -103,11 +150,11 @@ def test_marks_select_by_app_and_tag_under_strict_markers(qa: pytest.Pytester) -
     result = qa.runpytest_subprocess(
         "--collect-only", "-q", "--strict-markers", "-m", "portal and verification", timeout=TIMEOUT
     )
-    result.stdout.fnmatch_lines(["4 tests collected*"])
+    result.stdout.fnmatch_lines([f"{len(CASES)} tests collected*"])
     result = qa.runpytest_subprocess(
         "--collect-only", "-q", "--strict-markers", "-m", "netsuite", timeout=TIMEOUT
     )
-    result.stdout.fnmatch_lines(["no tests collected (4 deselected)*"])
+    result.stdout.fnmatch_lines([f"no tests collected ({len(CASES)} deselected)*"])
 
 
 def test_malformed_runbook_is_a_collection_error_naming_its_line(qa: pytest.Pytester) -> None:
@@ -138,12 +185,14 @@ def test_base_url_skips_cases_that_need_the_sandbox_without_a_browser(
     fake.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("RUNBOOK_CHROMIUM", str(fake))
-    result = qa.runpytest_subprocess("--base-url", "http://127.0.0.1:9", "-rs", timeout=TIMEOUT)
-    result.assert_outcomes(skipped=4)
-    result.stdout.fnmatch_lines(
+    path = add_runbook(qa, "needs-sandbox", NEEDS_SANDBOX)
+    result = qa.runpytest_subprocess(path, "--base-url", "http://127.0.0.1:9", "-rs", "-v", timeout=TIMEOUT)
+    result.assert_outcomes(skipped=2)
+    has_none = "; --base-url http://127.0.0.1:9 has none"
+    result.stdout.fnmatch_lines_random(
         [
-            "SKIPPED [4] runbooks/portal/resend-verify.yaml: needs the sandbox (it reads "
-            "'code' from the sandbox's mail outbox); --base-url http://127.0.0.1:9 has none"
+            f"SKIPPED * {path}: needs the sandbox (it reads 'code' from the sandbox's mail outbox){has_none}",
+            f"SKIPPED * {path}: needs the sandbox (it sets sandbox settings: portal_code_ttl_s){has_none}",
         ]
     )
     assert not marker.exists(), "a browser was started for skipped cases"
@@ -169,7 +218,7 @@ def test_pytest_args_default_to_the_catalog_folder_and_pass_k_and_n(
 
 def test_cases_pass_in_parallel_and_junit_lists_each_case(qa: pytest.Pytester) -> None:
     result = qa.runpytest_subprocess("-n", "2", "--junitxml=junit.xml", timeout=TIMEOUT)
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=len(CASES))
     result.stdout.fnmatch_lines(["created: 2/2 workers"])
     cases = list(ET.parse(qa.path / "junit.xml").getroot().iter("testcase"))
     assert sorted(c.get("name") for c in cases) == sorted(CASES)
@@ -180,7 +229,7 @@ def test_cases_pass_in_parallel_and_junit_lists_each_case(qa: pytest.Pytester) -
 
 def test_k_selects_cases(qa: pytest.Pytester) -> None:
     result = qa.runpytest_subprocess("-k", "already-verified", "-v", timeout=TIMEOUT)
-    result.assert_outcomes(passed=1, deselected=3)
+    result.assert_outcomes(passed=1, deselected=len(CASES) - 1)
     result.stdout.fnmatch_lines(["*resend-verify.yaml::resend-verify::already-verified PASSED*"])
 
 
