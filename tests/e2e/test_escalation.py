@@ -10,14 +10,20 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from automation.result import RunResult
 from automation.tickets import TicketStore
 
 
-def test_resend_verify_escalation_opens_one_ticket_with_the_evidence(
-    run_runbook: Callable[..., RunResult], tmp_path: Path
+@pytest.mark.parametrize(
+    ("runbook", "answers"),
+    [("resend-verify", {}), ("unknown-login-error", {"ends_with_symbol": "no"})],
+)
+def test_escalation_opens_one_ticket_with_the_evidence(
+    runbook: str, answers: dict[str, str], run_runbook: Callable[..., RunResult], tmp_path: Path
 ) -> None:
-    result = run_runbook("resend-verify", {"email": "not-in-salesforce@example.com"})
+    result = run_runbook(runbook, {"email": "not-in-salesforce@example.com"}, answers=answers)
     assert result.status == "escalated" and result.ticket is not None
     tickets = TicketStore(tmp_path / "data").list()
     assert len(tickets) == 1
