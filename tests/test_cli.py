@@ -120,7 +120,14 @@ def test_list_json_shows_inputs_outcomes_and_cases(env: dict[str, str]) -> None:
     items = {item["name"]: item for item in json.loads(proc.stdout)}
     resend = items["resend-verify"]
     assert resend["app"] == "portal" and "email" in resend["inputs"]
-    assert set(resend["outcomes"]) == {"verified", "already-verified", "escalated", "not-found", "wrong-code", "expired"}
+    assert set(resend["outcomes"]) == {
+        "verified",
+        "already-verified",
+        "escalated",
+        "not-found",
+        "wrong-code",
+        "expired",
+    }
     assert {c["expect"] for c in resend["cases"]} == set(resend["outcomes"])
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from automation.sandbox import SandboxServer
 
@@ -56,14 +56,24 @@ def newest_mail(page: Page, base: str, to: str) -> dict[str, object]:
 
 
 def save_expecting_alert(page: Page, button: str = "#btn_multibutton_submitter") -> str:
-    """Click Save, read the native alert NetSuite answers with and accept it (OK), as a runbook's `dialog` does."""
-    with page.expect_event("dialog") as seen:
-        page.locator(button).click()
-    dialog = seen.value
-    assert dialog.type == "alert"
-    message = dialog.message
-    dialog.accept()
-    return message
+    """Click Save, read the native alert NetSuite answers with and accept it (OK), as a runbook's `dialog` does.
+
+    The alert is accepted inside the handler, at once: the page (and the click waiting for its navigation) is
+    frozen until someone answers it, so answering after click() returns can deadlock under load."""
+    seen: list[tuple[str, str]] = []
+
+    def answer(dialog: Dialog) -> None:
+        seen.append((dialog.type, dialog.message))
+        dialog.accept()
+
+    page.once("dialog", answer)
+    page.locator(button).click()
+    for _ in range(100):  # up to 10 s for an alert raised when the re-rendered page loads
+        if seen:
+            break
+        page.wait_for_timeout(100)
+    assert seen and seen[0][0] == "alert", "no alert appeared"
+    return seen[0][1]
 
 
 def stored_email(sandbox: SandboxServer) -> str:
