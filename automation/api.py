@@ -137,8 +137,10 @@ def prepare_sandbox(target: Target, arrangement: SandboxArrangement | dict[str, 
             if answer.status_code >= 400:
                 raise ConfigError(f"arranging the sandbox: POST {request.post} answered {answer.status_code}")
     except httpx.HTTPError as exc:
-        raise TargetUnreachableError(f"the sandbox of environment '{target.name}' does not answer ({exc}). "
-                                     "Is `runbook sandbox serve` running?") from exc
+        raise TargetUnreachableError(
+            f"the sandbox of environment '{target.name}' does not answer ({exc}). "
+            "Is `runbook sandbox serve` running?"
+        ) from exc
 
 
 def run(
@@ -170,6 +172,7 @@ def run(
     target = target or resolve(env, base_urls)
     if loaded.model.app not in target.apps:
         target.base_url(loaded.model.app)  # raises ConfigError naming the app and how to give it
+    target.session_for(loaded.model.app)  # a configured session must exist before a browser starts
     preflight_answers(loaded, values, answers or {}, target, prompter, catalog)
     if reset_sandbox:
         prepare_sandbox(target, sandbox)

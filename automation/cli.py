@@ -28,6 +28,10 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 tickets_app = typer.Typer(help="Escalation tickets: the local store and its outbox.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
+session_app = typer.Typer(
+    help="Saved signed-in sessions for real targets (e.g. NetSuite behind 2FA).", no_args_is_help=True
+)
+app.add_typer(session_app, name="session")
 
 
 def _fail(exc: RunbookError) -> NoReturn:
@@ -305,7 +309,9 @@ def trace(
 @app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def test_command(
     ctx: typer.Context,
-    paths: list[str] = typer.Argument(None, help="Runbook files or folders (default: the catalog's runbooks folder)"),
+    paths: list[str] = typer.Argument(
+        None, help="Runbook files or folders (default: the catalog's runbooks folder)"
+    ),
     keyword: str | None = typer.Option(None, "-k", help="Only cases matching this pytest -k expression"),
     workers: str | None = typer.Option(None, "-n", help="Parallel workers (pytest-xdist), e.g. 2 or auto"),
 ) -> None:
@@ -378,6 +384,33 @@ def tickets_retry(env: str = typer.Option(None, help="The environment whose trac
         typer.echo(f"{r.local_id:<7} {r.status:<13} {r.message}")
     if not receipts:
         typer.echo("The outbox is empty.")
+
+
+@session_app.command("save")
+def session_save(
+    app_name: str = typer.Argument(..., metavar="APP", help="The app to sign in to, e.g. netsuite"),
+    env: str = typer.Option(None, help="The environment (its sessions: entry names the file)"),
+    to: Path = typer.Option(None, help="Where to save it (default: the environment's sessions: entry)"),
+    chromium: str = typer.Option(None, help="The Chromium to use"),
+) -> None:
+    """Open a browser window at APP; sign in there (2FA included), press Enter here; the session is saved (0600)."""
+    from .engine.session import save_session
+    from .environments import resolve
+
+    try:
+        target = resolve(env)
+        path = save_session(
+            target,
+            app_name,
+            lambda page: input("Sign in in the browser window, then press Enter: "),
+            dest=to,
+            chromium=chromium,
+        )
+    except RunbookError as exc:
+        _fail(exc)
+    typer.echo(
+        f"Saved: {path}. Name it under sessions: {{{app_name}: {path}}} of environment '{target.name}'."
+    )
 
 
 # -- sandbox --------------------------------------------------------------------------------------------------

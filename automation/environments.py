@@ -40,6 +40,10 @@ class EnvironmentSpec(BaseModel):
     apps: dict[str, str] = Field(default_factory=dict)
     mailbox: str | None = Field(default=None, description="'sandbox' or the URL of a /_sandbox/mail endpoint")
     credentials: dict[str, Credential] = Field(default_factory=dict)
+    sessions: dict[str, str] = Field(
+        default_factory=dict,
+        description="app -> a saved signed-in session (Playwright storage state JSON), e.g. to skip NetSuite's 2FA",
+    )
     tickets: dict[str, Any] | None = Field(default=None, description="Tracker configuration")
 
 
@@ -60,6 +64,23 @@ class Target:
     tickets: dict[str, Any] | None = None
     sandbox: Any = None  # the SandboxServer when this is the embedded sandbox
     resettable: bool = False  # a sandbox reached over HTTP (never true for a real target)
+    sessions: dict[str, Path] = field(default_factory=dict)  # app -> saved signed-in session (storage state)
+
+    def session_for(self, app: str) -> Path | None:
+        """The saved session for an app. Raises ConfigError if one is configured but missing or readable by others."""
+        path = self.sessions.get(app)
+        if path is None:
+            return None
+        if not path.exists():
+            raise ConfigError(
+                f"environment '{self.name}': no saved session for {app} at {path}. "
+                f"Create it with: runbook session save {app} --env {self.name}"
+            )
+        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(
+                f"{path} holds a signed-in session and is readable by others; run: chmod 600 {path}"
+            )
+        return path
 
     def base_url(self, app: str) -> str:
         try:

@@ -92,7 +92,10 @@ def execute(
             headless=not options.headed, executable_path=options.chromium
         )
         with translate(what="opening a browser context"):
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            session = target.session_for(loaded.model.app)
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 900}, storage_state=str(session) if session else None
+            )
             context.tracing.start(
                 screenshots=True, snapshots=True, sources=False, title=f"{loaded.name} {run_id}"
             )
