@@ -47,11 +47,7 @@ def test_saved_session_is_used_instead_of_typing_credentials(
     assert result.outcome == "signed-in", result.error
     decision = next(s for s in result.steps if s.action == "branch")
     assert "#ns-user" in (decision.detail or "") and len(result.steps) == 2  # no login steps were typed
-    cookie = next(
-        c["value"]
-        for c in __import__("json").loads(saved.read_text())["cookies"]
-        if c["name"] == "NS_SESSION"
-    )
+    cookie = next(c["value"] for c in json.loads(saved.read_text())["cookies"] if c["name"] == "NS_SESSION")
     assert not find_secrets(tmp_path / "traces", [cookie]), "the session cookie leaked into the evidence"
 
 
