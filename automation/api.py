@@ -194,6 +194,3 @@ def run(
         reporter=reporter,
         options=options,
     )
-
-
-__all__ = ["ConfigError", "preflight_answers", "prepare_sandbox", "run", "validate_inputs"]

@@ -256,20 +256,20 @@ def _check_templates(step: StepBase, path: Path_, known: set[str], ctx: _Ctx) ->
                 )
 
 
+def _check_regex(pattern: str | None, key: str, path: Path_, ctx: _Ctx) -> None:
+    if pattern is None:
+        return
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ctx.error(f"'{key}' is not a valid regular expression: {exc}", path) from exc
+
+
 def _check_regexes(step: StepBase, path: Path_, ctx: _Ctx) -> None:
-    for attr in ("pattern",):
-        value = getattr(step, attr, None)
-        if isinstance(value, str):
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ctx.error(f"'{attr}' is not a valid regular expression: {exc}", path) from exc
+    _check_regex(getattr(step, "pattern", None), "pattern", path, ctx)
     mail = getattr(step, "from_mail", None)
     if mail is not None:
-        try:
-            re.compile(mail.pattern)
-        except re.error as exc:
-            raise ctx.error(f"'from_mail.pattern' is not a valid regular expression: {exc}", path) from exc
+        _check_regex(mail.pattern, "from_mail.pattern", path, ctx)
 
 
 def _check_step(step: StepBase, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
@@ -345,6 +345,8 @@ BUILTINS = {"credentials"}  # {{ credentials.NAME.user / .password }} from the e
 
 
 def _check(rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
+    for name, spec in rb.inputs.items():
+        _check_regex(spec.pattern, "pattern", ("inputs", name), ctx)
     known = set(rb.inputs) | BUILTINS
     for block in ("steps", "finally"):
         steps = rb.steps if block == "steps" else rb.finally_

@@ -138,3 +138,8 @@ def test_every_declared_outcome_has_an_example_case() -> None:
         assert covered == set(loaded.model.outcomes), (
             f"{loaded.name}: no case for {set(loaded.model.outcomes) - covered}"
         )
+
+
+def test_invalid_regular_expression_in_an_input_is_a_load_error() -> None:
+    err = error_of(HEAD + "inputs: {code: {type: string, pattern: '(\\d{6}'}}\nsteps:\n  - goto: /\n")
+    assert "not a valid regular expression" in str(err) and err.line == 5

@@ -70,7 +70,3 @@ def start_playwright() -> Any:
         return sync_playwright().start()
     finally:
         asyncio.create_subprocess_exec = original  # type: ignore[assignment]
-
-
-def is_timeout(exc: BaseException) -> bool:
-    return isinstance(exc, PlaywrightTimeout)
