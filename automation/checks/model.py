@@ -1,0 +1,141 @@
+"""The data the checks modules pass each other: a run of a check, its attempts and step timings, a check's
+alert state, and the notifications the alert policy decides on. Plain frozen dataclasses: the policy and the
+schedule are pure functions over them, the history store persists them, the status page and metrics read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+# How one run of a check ended. `degraded`: it passed, but over a duration threshold. `timed-out`: stopped at
+# the check's `timeout`. `error`: the target or the browser did not answer. `skipped`: in a maintenance window.
+CheckStatus = Literal["passed", "degraded", "failed", "timed-out", "error", "aborted", "skipped"]
+FAILING_STATUSES: frozenset[str] = frozenset({"failed", "timed-out", "error"})
+
+# What the status page shows for a check.
+CheckHealth = Literal["passing", "degraded", "failing", "alerting", "maintenance", "unknown"]
+
+NotificationKind = Literal["opened", "failed-again", "reminder", "recovered"]
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """One step of the run's last attempt, as the history and the per-step metrics keep it."""
+
+    number: str
+    label: str
+    status: str
+    duration_s: float
+    slow: bool = False  # over its `degraded.steps` threshold
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt of a run (a retry is another attempt), with its own evidence folder."""
+
+    number: int
+    status: CheckStatus
+    run_id: str | None
+    evidence_dir: str | None
+    duration_s: float
+    outcome: str | None = None
+    error: str | None = None
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One run of a check: what the scheduler asked for, what happened, where the evidence is."""
+
+    check: str
+    runbook: str
+    env: str
+    scheduled_at: datetime  # the tick this run belongs to (unique per check)
+    started_at: datetime
+    finished_at: datetime
+    status: CheckStatus
+    duration_s: float
+    summary: str = ""  # one line a person reads: the outcome, the error, or the slow step
+    outcome: str | None = None
+    error: str | None = None
+    slow_steps: tuple[str, ...] = ()  # labels of steps over their threshold (degraded)
+    attempts: tuple[Attempt, ...] = ()
+    steps: tuple[StepTiming, ...] = ()
+    id: int | None = None  # set by the history store
+
+    @property
+    def evidence_dir(self) -> str | None:
+        """The last attempt's evidence folder."""
+        return self.attempts[-1].evidence_dir if self.attempts else None
+
+    @property
+    def report(self) -> str | None:
+        folder = self.evidence_dir
+        return f"{folder}/report.html" if folder else None
+
+
+@dataclass(frozen=True)
+class CheckState:
+    """What the alert policy remembers about one check between runs (persisted by the history store)."""
+
+    consecutive_failures: int = 0
+    consecutive_passes: int = 0
+    recent_failures: tuple[datetime, ...] = ()  # failure times inside the `within` window
+    alerting: bool = False
+    failing_since: datetime | None = None  # first failure of the current episode
+    alert_opened_at: datetime | None = None
+    last_reminder_at: datetime | None = None
+    reminders_sent: int = 0
+    last_status: CheckStatus | None = None
+    last_run_at: datetime | None = None
+    ticket_id: str | None = None  # the open ticket of the current alert, if the ticket channel has one
+
+    def with_(self, **changes: object) -> CheckState:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something a person must be told, decided by the alert policy; the channels deliver it."""
+
+    kind: NotificationKind
+    check: str
+    at: datetime
+    message: str  # one line for a chat tool or a ticket comment, secrets already masked
+    status: CheckStatus | None = None  # the run that caused it
+    downtime_s: float | None = None  # for `recovered`: how long the check was failing
+    reminder: int | None = None  # for `reminder`: 1, 2, ... up to `at_most`
+    run_id: str | None = None
+    evidence_dir: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """What the status page, `checks status` and the metrics say about a check besides its runs."""
+
+    name: str
+    title: str
+    runbook: str
+    env: str
+    schedule: str  # as a person reads it: "every 5m", "cron */30 8-18 * * 1-5 (Europe/London)"
+    timeout_s: float
+    degraded_run_s: float | None = None
+    degraded_steps: dict[str, float] = field(default_factory=dict)
+
+
+def health(state: CheckState, *, in_maintenance: bool = False) -> CheckHealth:
+    """The one word the status page shows for a check."""
+    if in_maintenance:
+        return "maintenance"
+    if state.alerting:
+        return "alerting"
+    if state.last_status is None:
+        return "unknown"
+    if state.last_status in FAILING_STATUSES:
+        return "failing"
+    if state.last_status == "degraded":
+        return "degraded"
+    return "passing"
