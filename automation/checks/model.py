@@ -91,6 +91,7 @@ class CheckState:
     last_status: CheckStatus | None = None
     last_run_at: datetime | None = None
     ticket_id: str | None = None  # the open ticket of the current alert, if the ticket channel has one
+    last_tick: datetime | None = None  # the last scheduled tick claimed for this check (run or skipped)
 
     def with_(self, **changes: object) -> CheckState:
         return replace(self, **changes)  # type: ignore[arg-type]
