@@ -1,0 +1,654 @@
+"""The history store: runs with their attempts and step timings, each check's alert state and health changes,
+the claimed schedule ticks, and the notifications outbox.
+
+SQLAlchemy Core over SQLite by default (WAL, busy timeout, foreign keys), written so that a PostgreSQL URL works
+too. Times go in and come out as timezone-aware UTC. The scheduler writes here; the status page, `checks status`
+and `checks history` only read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from .model import (
+    FAILING_STATUSES,
+    Attempt,
+    CheckRun,
+    CheckState,
+    Notification,
+    StepTiming,
+)
+from .model import health as health_word
+
+BUSY_TIMEOUT_MS = 10_000
+PENDING = ("queued", "failed")
+# Runs kept for `failed_s` rather than `passed_s`: someone may still need their evidence.
+_KEEP_LONGER = (*FAILING_STATUSES, "degraded", "aborted")
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """What the status page and `checks status` show about one check's recent runs."""
+
+    check: str
+    uptime_24h: float | None  # 0..1 over non-skipped, non-aborted runs; None with no such run
+    uptime_7d: float | None
+    p50_s: float | None  # over the same runs of the last 24 h
+    p95_s: float | None
+    runs_24h: int  # non-skipped runs
+    failures_24h: int
+    last_run: CheckRun | None
+    degraded_24h: int = 0
+    skipped_24h: int = 0
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no offset; a naive value is taken as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return _utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else _utc(value)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+# One row per (check, tick): the scheduler claims a tick before running it, so a duplicate never runs.
+ticks = Table(
+    "ticks",
+    metadata,
+    Column("check_name", String(200), primary_key=True),
+    Column("scheduled_at", UTCDateTime, primary_key=True),
+    Column("claimed_at", UTCDateTime, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("check_name", String(200), nullable=False),
+    Column("runbook", String(200), nullable=False),
+    Column("env", String(200), nullable=False),
+    Column("scheduled_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("outcome", String(200)),
+    Column("error", Text),
+    Column("slow_steps", Text, nullable=False, default="[]"),  # JSON list of step labels
+    Index("ix_runs_check_started", "check_name", "started_at"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("evidence_run_id", String(200)),  # the engine's run id (traces/<run-id>/)
+    Column("evidence_dir", Text),
+    Column("duration_s", Float, nullable=False),
+    Column("outcome", String(200)),
+    Column("error", Text),
+    Column("started_at", UTCDateTime),
+)
+
+steps = Table(
+    "steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("number", String(50), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("slow", Boolean, nullable=False, default=False),
+)
+
+check_states = Table(
+    "check_states",
+    metadata,
+    Column("check_name", String(200), primary_key=True),
+    Column("state", Text, nullable=False),  # JSON of CheckState: new fields with defaults need no migration
+    Column("health", String(20), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+state_changes = Table(
+    "state_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("check_name", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_health", String(20), nullable=False),
+    Column("to_health", String(20), nullable=False),
+    Index("ix_state_changes_check_at", "check_name", "at"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("check_name", String(200), nullable=False, index=True),
+    Column("channel", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON of the whole Notification
+    Column("status", String(20), nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("detail", Text, nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_notifications_status", "status", "channel"),
+)
+
+
+class History:
+    """The history store; one per process is enough, two on one file (or two processes) are safe."""
+
+    def __init__(self, url: str | None = None, *, data_dir: Path | None = None) -> None:
+        if url is None:
+            from ..environments import data_dir as default_data_dir
+
+            folder = data_dir if data_dir is not None else default_data_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{folder / 'checks.db'}"
+        self.url = url
+        self.engine = _engine(url)
+        metadata.create_all(self.engine)
+
+    # -- schedule ticks -------------------------------------------------------------------------------------
+
+    def claim(self, check: str, scheduled_at: datetime) -> bool:
+        """True the first time a (check, tick) is claimed, by anyone; False for a duplicate."""
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    insert(ticks).values(check_name=check, scheduled_at=scheduled_at, claimed_at=_now())
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    # -- runs -----------------------------------------------------------------------------------------------
+
+    def record(self, run: CheckRun) -> CheckRun:
+        """Store a run with its attempts and steps; returns it with `id` set."""
+        with self._write() as conn:
+            run_id = _insert_run(conn, run)
+        return dataclasses.replace(run, id=run_id)
+
+    def record_skip(
+        self, check: str, runbook: str, env: str, scheduled_at: datetime, reason: str
+    ) -> CheckRun:
+        """Record a tick that did not run (a maintenance window): no attempt, no evidence, no alert."""
+        skip = CheckRun(
+            check=check,
+            runbook=runbook,
+            env=env,
+            scheduled_at=scheduled_at,
+            started_at=scheduled_at,
+            finished_at=scheduled_at,
+            status="skipped",
+            duration_s=0.0,
+            summary=reason,
+        )
+        return self.record(skip)
+
+    def runs(self, check: str, *, since: datetime | None = None, limit: int | None = None) -> list[CheckRun]:
+        """The check's runs, newest first, with their attempts and steps."""
+        query = select(runs).where(runs.c.check_name == check)
+        if since is not None:
+            query = query.where(runs.c.started_at >= since)
+        query = query.order_by(runs.c.started_at.desc(), runs.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+            return _load_runs(conn, rows)
+
+    def last_run(self, check: str) -> CheckRun | None:
+        found = self.runs(check, limit=1)
+        return found[0] if found else None
+
+    def checks(self) -> list[str]:
+        """Every check with a run or a saved state, sorted."""
+        with self.engine.connect() as conn:
+            names = set(conn.execute(select(runs.c.check_name).distinct()).scalars())
+            names.update(conn.execute(select(check_states.c.check_name)).scalars())
+        return sorted(names)
+
+    def summary(self, check: str, now: datetime) -> CheckSummary:
+        """Uptime over 24 h and 7 d, p50/p95 and counts over 24 h, and the last run."""
+        day, week = now - timedelta(hours=24), now - timedelta(days=7)
+        query = select(runs.c.started_at, runs.c.status, runs.c.duration_s).where(
+            runs.c.check_name == check, runs.c.started_at >= week, runs.c.started_at <= now
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        recent = [r for r in rows if r.started_at >= day]
+        counted = [r for r in recent if r.status not in ("skipped", "aborted")]
+        durations = sorted(r.duration_s for r in counted)
+        return CheckSummary(
+            check=check,
+            uptime_24h=_uptime([r.status for r in recent]),
+            uptime_7d=_uptime([r.status for r in rows]),
+            p50_s=_percentile(durations, 0.50),
+            p95_s=_percentile(durations, 0.95),
+            runs_24h=sum(1 for r in recent if r.status != "skipped"),
+            failures_24h=sum(1 for r in recent if r.status in FAILING_STATUSES),
+            last_run=self.last_run(check),
+            degraded_24h=sum(1 for r in recent if r.status == "degraded"),
+            skipped_24h=sum(1 for r in recent if r.status == "skipped"),
+        )
+
+    # -- alert state ----------------------------------------------------------------------------------------
+
+    def state(self, check: str) -> CheckState:
+        """The check's saved alert state; `CheckState()` if it has none yet."""
+        with self.engine.connect() as conn:
+            raw = conn.execute(
+                select(check_states.c.state).where(check_states.c.check_name == check)
+            ).scalar_one_or_none()
+        return CheckState() if raw is None else _from_json(CheckState, raw)
+
+    def save_state(
+        self, check: str, state: CheckState, *, health: str | None = None, at: datetime | None = None
+    ) -> None:
+        """Save the alert state; a change of the health word (default: model.health(state)) is logged too."""
+        word = health or health_word(state)
+        at = at or state.last_run_at or _now()
+        row = {"state": _to_json(state), "health": word, "updated_at": at}
+        with self._write() as conn:
+            before = conn.execute(
+                select(check_states.c.health).where(check_states.c.check_name == check)
+            ).scalar_one_or_none()
+            if before is None:
+                conn.execute(insert(check_states).values(check_name=check, **row))
+            else:
+                conn.execute(update(check_states).where(check_states.c.check_name == check).values(**row))
+            if (before or "unknown") != word:
+                conn.execute(
+                    insert(state_changes).values(
+                        check_name=check, at=at, from_health=before or "unknown", to_health=word
+                    )
+                )
+
+    def state_changes(self, check: str, since: datetime | None = None) -> list[tuple[datetime, str, str]]:
+        """(at, from, to) for each change of the check's health word, oldest first."""
+        query = select(state_changes.c.at, state_changes.c.from_health, state_changes.c.to_health).where(
+            state_changes.c.check_name == check
+        )
+        if since is not None:
+            query = query.where(state_changes.c.at >= since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(state_changes.c.at, state_changes.c.id)).all()
+        return [(r.at, r.from_health, r.to_health) for r in rows]
+
+    # -- notifications outbox -------------------------------------------------------------------------------
+
+    def add_notification(self, n: Notification, channel: str) -> int:
+        """Queue a notification for a channel; returns its id. Delivery is the channel's job."""
+        values = {
+            "check_name": n.check,
+            "channel": channel,
+            "kind": n.kind,
+            "at": n.at,
+            "message": n.message,
+            "payload": _to_json(n),
+            "status": "queued",
+            "attempts": 0,
+            "detail": "",
+            "updated_at": _now(),
+        }
+        with self._write() as conn:
+            key = conn.execute(insert(notifications).values(**values)).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def pending_notifications(self, channel: str | None = None) -> list[tuple[int, str, Notification]]:
+        """(id, channel, notification) still to deliver (queued, or failed and due a retry), oldest first."""
+        query = select(notifications.c.id, notifications.c.channel, notifications.c.payload).where(
+            notifications.c.status.in_(PENDING)
+        )
+        if channel is not None:
+            query = query.where(notifications.c.channel == channel)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(notifications.c.id)).all()
+        return [(r.id, r.channel, _from_json(Notification, r.payload)) for r in rows]
+
+    def mark_notification(self, id: int, status: Literal["delivered", "failed"], detail: str = "") -> None:
+        """Record a delivery attempt; a failed one stays pending. Raises KeyError for an unknown id."""
+        if status not in ("delivered", "failed"):
+            raise ValueError(f"mark_notification: status must be 'delivered' or 'failed', not {status!r}")
+        query = (
+            update(notifications)
+            .where(notifications.c.id == id)
+            .values(status=status, detail=detail, attempts=notifications.c.attempts + 1, updated_at=_now())
+        )
+        with self._write() as conn:
+            if conn.execute(query).rowcount == 0:
+                raise KeyError(f"no notification with id {id}")
+
+    def notifications(self, check: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest notifications, newest first, as plain dicts (for tests and the status page)."""
+        n = notifications.c
+        query = select(n.id, n.check_name, n.kind, n.channel, n.status, n.at, n.message, n.detail, n.attempts)
+        if check is not None:
+            query = query.where(n.check_name == check)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(n.id.desc()).limit(limit)).mappings().all()
+        return [{**dict(r), "check": r["check_name"]} for r in rows]
+
+    # -- retention ------------------------------------------------------------------------------------------
+
+    def prune(
+        self, now: datetime, *, passed_s: float, failed_s: float, keep: Collection[str] = ()
+    ) -> list[str]:
+        """Delete expired runs and their evidence folders, never one in `keep`; returns the folders removed."""
+        kept = {_norm(k) for k in keep}
+        passed_before, failed_before = now - timedelta(seconds=passed_s), now - timedelta(seconds=failed_s)
+        expired = (runs.c.status.notin_(_KEEP_LONGER) & (runs.c.started_at < passed_before)) | (
+            runs.c.status.in_(_KEEP_LONGER) & (runs.c.started_at < failed_before)
+        )
+        with self.engine.connect() as conn:
+            candidates = conn.execute(select(runs.c.id).where(expired)).scalars().all()
+            folders = _evidence_dirs(conn, candidates)
+        doomed = [rid for rid in candidates if not any(_norm(f) in kept for f in folders.get(rid, ()))]
+        removed = [f for rid in doomed for f in folders.get(rid, ()) if _remove_folder(f)]
+        with self._write() as conn:
+            for chunk in _chunks(doomed):
+                conn.execute(delete(runs).where(runs.c.id.in_(chunk)))
+            # Old ticks only guard against duplicates of old ticks, which no scheduler runs again.
+            conn.execute(delete(ticks).where(ticks.c.scheduled_at < failed_before))
+            conn.execute(
+                delete(notifications).where(
+                    notifications.c.status == "delivered", notifications.c.updated_at < failed_before
+                )
+            )
+        return removed
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE), so a read
+        followed by a write waits for another writer (busy timeout) instead of failing with 'locked'."""
+        with self.engine.connect() as conn:
+            conn.execution_options(runbook_immediate=True)
+            with conn.begin():
+                yield conn
+
+
+# -- engine ---------------------------------------------------------------------------------------------------
+
+
+def _engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}}
+    if memory:
+        kwargs["poolclass"] = StaticPool  # one connection, or each would see its own empty database
+    engine = create_engine(url, **kwargs)
+    _sqlite_pragmas(engine)
+    return engine
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own implicit BEGIN only starts at the first write; we emit BEGIN ourselves (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers (the status page) never block the scheduler
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")  # attempts and steps go with their run
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a commit is not an fsync
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("runbook_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# -- rows <-> model -------------------------------------------------------------------------------------------
+
+
+def _insert_run(conn: Connection, run: CheckRun) -> int:
+    key = conn.execute(
+        insert(runs).values(
+            check_name=run.check,
+            runbook=run.runbook,
+            env=run.env,
+            scheduled_at=run.scheduled_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            status=run.status,
+            duration_s=run.duration_s,
+            summary=run.summary,
+            outcome=run.outcome,
+            error=run.error,
+            slow_steps=json.dumps(list(run.slow_steps)),
+        )
+    ).inserted_primary_key
+    assert key is not None
+    run_id = int(key[0])
+    if run.attempts:
+        conn.execute(insert(attempts), [_attempt_row(run_id, a) for a in run.attempts])
+    if run.steps:
+        conn.execute(insert(steps), [_step_row(run_id, i, s) for i, s in enumerate(run.steps)])
+    return run_id
+
+
+def _attempt_row(run_id: int, a: Attempt) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "number": a.number,
+        "status": a.status,
+        "evidence_run_id": a.run_id,
+        "evidence_dir": a.evidence_dir,
+        "duration_s": a.duration_s,
+        "outcome": a.outcome,
+        "error": a.error,
+        "started_at": a.started_at,
+    }
+
+
+def _step_row(run_id: int, position: int, s: StepTiming) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "position": position,
+        "number": s.number,
+        "label": s.label,
+        "status": s.status,
+        "duration_s": s.duration_s,
+        "slow": s.slow,
+    }
+
+
+def _load_runs(conn: Connection, rows: Any) -> list[CheckRun]:
+    ids = [r["id"] for r in rows]
+    by_run_attempts: dict[int, list[Attempt]] = {i: [] for i in ids}
+    by_run_steps: dict[int, list[StepTiming]] = {i: [] for i in ids}
+    for chunk in _chunks(ids):
+        query = select(attempts).where(attempts.c.run_id.in_(chunk)).order_by(attempts.c.number)
+        for a in conn.execute(query).mappings():
+            by_run_attempts[a["run_id"]].append(
+                Attempt(
+                    number=a["number"],
+                    status=a["status"],
+                    run_id=a["evidence_run_id"],
+                    evidence_dir=a["evidence_dir"],
+                    duration_s=a["duration_s"],
+                    outcome=a["outcome"],
+                    error=a["error"],
+                    started_at=a["started_at"],
+                )
+            )
+        query = select(steps).where(steps.c.run_id.in_(chunk)).order_by(steps.c.position)
+        for s in conn.execute(query).mappings():
+            by_run_steps[s["run_id"]].append(
+                StepTiming(s["number"], s["label"], s["status"], s["duration_s"], bool(s["slow"]))
+            )
+    return [
+        CheckRun(
+            check=r["check_name"],
+            runbook=r["runbook"],
+            env=r["env"],
+            scheduled_at=r["scheduled_at"],
+            started_at=r["started_at"],
+            finished_at=r["finished_at"],
+            status=r["status"],
+            duration_s=r["duration_s"],
+            summary=r["summary"],
+            outcome=r["outcome"],
+            error=r["error"],
+            slow_steps=tuple(json.loads(r["slow_steps"])),
+            attempts=tuple(by_run_attempts[r["id"]]),
+            steps=tuple(by_run_steps[r["id"]]),
+            id=r["id"],
+        )
+        for r in rows
+    ]
+
+
+def _evidence_dirs(conn: Connection, run_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(run_ids):
+        query = select(attempts.c.run_id, attempts.c.evidence_dir).where(
+            attempts.c.run_id.in_(chunk), attempts.c.evidence_dir.is_not(None)
+        )
+        for run_id, folder in conn.execute(query):
+            found.setdefault(run_id, []).append(folder)
+    return found
+
+
+# JSON for the dataclasses kept whole (CheckState, Notification): datetimes tagged, lists back to tuples, and
+# unknown keys ignored, so fields added to the model later with defaults read old rows unchanged.
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": _utc(value).isoformat()}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$dt"}:
+            return datetime.fromisoformat(value["$dt"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_decode(v) for v in value)
+    return value
+
+
+def _to_json(obj: Any) -> str:
+    return json.dumps({f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)})
+
+
+def _from_json(cls: Any, raw: str) -> Any:
+    data = json.loads(raw)
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: _decode(v) for k, v in data.items() if k in names})
+
+
+# -- small helpers --------------------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _uptime(statuses: list[str]) -> float | None:
+    counted = [s for s in statuses if s not in ("skipped", "aborted")]
+    if not counted:
+        return None
+    return sum(1 for s in counted if s in ("passed", "degraded")) / len(counted)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default) over sorted values."""
+    if not values:
+        return None
+    pos = (len(values) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (pos - low)
+
+
+def _norm(folder: str) -> str:
+    return str(Path(folder).resolve())
+
+
+def _remove_folder(folder: str) -> bool:
+    path = Path(folder)
+    if not path.exists():
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return not path.exists()
+
+
+def _chunks(items: list[int], size: int = 500) -> Iterator[list[int]]:
+    # SQLite caps the number of bound parameters in one statement.
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
