@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,115 @@ class LoadedRunbook:
         return pos[0] if pos else None
 
 
-# -- YAML with positions -------------------------------------------------------------------------------
+# -- YAML with positions, within limits ------------------------------------------------------------------
+
+# Runbooks are a few KB. The limits keep every load bounded (well under a second with the pure-Python
+# parser, which is the one that lets us count depth and aliases while composing): a small hostile file
+# (billion laughs, a recursive alias, 10 000 nested brackets) is refused, never expanded.
+MAX_YAML_BYTES = 64 * 1024
+MAX_DEPTH = 64  # a runbook nests about 5 levels per branch: room for a dozen nested branches
+MAX_ALIASES = 100
+MAX_NODES = 50_000  # after aliases are expanded: more than any file within MAX_YAML_BYTES holds without them
+
+_BOOL_12 = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+
+class _LimitError(yaml.MarkedYAMLError):
+    """Valid YAML that a runbook file has no business containing (too deep, too many aliases, ...)."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans (only true/false: `on:` stays the key "on") that refuses nesting
+    deeper than MAX_DEPTH and more than MAX_ALIASES aliases while it composes, before anything is built."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+        self.constructing: yaml.Node | None = None  # for the line of a value Python cannot convert
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        self.constructing = node
+        return super().construct_object(node, deep)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _LimitError(
+                    f"more than {MAX_ALIASES} aliases (*name): write the values out", event.start_mark
+                )
+        if self._depth >= MAX_DEPTH:
+            raise _LimitError(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL_12, list("tTfF"))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_graph(root: yaml.Node) -> None:
+    """Refuse what aliases make of the node graph (a cycle, a huge or too deep expansion) and duplicate
+    keys, before a single Python object is built. Iterative: a hostile graph cannot exhaust the stack."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            open_.discard(key)
+            if size[key] > MAX_NODES:
+                raise _LimitError(f"aliases expand this to more than {MAX_NODES} values", node.start_mark)
+            if depth[key] > MAX_DEPTH:
+                raise _LimitError(f"aliases nest this more than {MAX_DEPTH} levels deep", node.start_mark)
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            raise _LimitError("an alias refers to the node that contains it (a loop)", node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            _check_duplicate_keys(node)
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((kid, False) for kid in _children(node) if id(kid) not in size)
+
+
+def _check_duplicate_keys(node: yaml.MappingNode) -> None:
+    seen: dict[tuple[str, str], yaml.Mark] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        first = seen.setdefault((key_node.tag, key_node.value), key_node.start_mark)
+        if first is not key_node.start_mark:
+            raise _LimitError(
+                f"duplicate key '{key_node.value}' (first at line {first.line + 1}): keep one of them",
+                key_node.start_mark,
+            )
 
 
 def _positions(node: yaml.Node, here: Path_, out: dict[Path_, tuple[int, int]]) -> None:
@@ -74,35 +183,114 @@ def _snippet(text: str, line: int | None, column: int | None) -> str | None:
         return None
     out = []
     for number in range(max(1, line - 1), min(len(lines), line + 1) + 1):
-        out.append(f"{number:>5} | {lines[number - 1]}")
+        out.append(f"{number:>5} | {lines[number - 1][:200]}")
         if number == line and column:
-            out.append("      | " + " " * (column - 1) + "^")
+            out.append("      | " + " " * min(column - 1, 200) + "^")
     return "\n".join(out)
 
 
-def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
-    """Parse YAML text; returns the data and a map of key paths to (line, column)."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
+def error_at(
+    message: str, source: str, text: str, line: int | None, column: int | None = None
+) -> RunbookLoadError:
+    """A RunbookLoadError naming source:line:column, with the lines around it."""
+    return RunbookLoadError(
+        message, path=source, line=line, column=column, snippet=_snippet(text, line, column)
+    )
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> RunbookLoadError:
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow (NUL, escape codes)
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return error_at(
+            f"character U+{ord(exc.character) if isinstance(exc.character, str) else exc.character:04X} "
+            "is not allowed in a YAML file: remove it",
+            source,
+            text,
+            line,
+            column,
+        )
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        prefix = "" if isinstance(exc, _LimitError) else "this is not valid YAML: "
+        return error_at(prefix + problem, source, text, line, column)
+    return RunbookLoadError(f"this is not valid YAML: {exc}", path=source)
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    """Parse YAML text within the limits; returns the data and a map of key paths to (line, column).
+
+    Refuses (RunbookLoadError with source:line) text over MAX_YAML_BYTES, nesting over MAX_DEPTH, more
+    than MAX_ALIASES aliases or an alias expansion over MAX_NODES, a recursive alias, duplicate keys."""
+    if len(text) > MAX_YAML_BYTES:
+        raise RunbookLoadError(_too_big(len(text)), path=source)
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        _check_graph(node)
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, source) from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits: Python refuses to convert it
+        mark = loader.constructing.start_mark if loader and loader.constructing else None
+        raise error_at(
+            f"this value cannot be read ({str(exc).split(';')[0]})",
+            source,
+            text,
+            mark.line + 1 if mark else None,
+            mark.column + 1 if mark else None,
+        ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    positions: dict[Path_, tuple[int, int]] = {}
+    _positions(node, (), positions)
+    return data, positions
+
+
+def _too_big(size: int, limit: int = MAX_YAML_BYTES) -> str:
+    return (
+        f"the file is too big ({size // 1024} KiB; the limit is {limit // 1024} KiB): "
+        "split it into smaller files"
+    )
+
+
+def read_yaml_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
+    """The UTF-8 text of a YAML file. Raises RunbookLoadError (unreadable, not a regular file, bigger than
+    max_bytes, or not UTF-8: with the line of the first bad byte)."""
+    source = _display(path)
+    try:
+        # O_NONBLOCK: a FIFO named x.yaml must be refused, not waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise RunbookLoadError(f"cannot read the file: {exc.strerror}", path=source) from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RunbookLoadError("this is not a regular file", path=source)
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise RunbookLoadError(f"cannot read the file: {exc.strerror}", path=source) from None
+    if len(data) > max_bytes:
+        raise RunbookLoadError(_too_big(max(info.st_size, len(data)), max_bytes), path=source)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise RunbookLoadError(
-            f"this is not valid YAML: {problem}",
+            f"byte 0x{data[exc.start]:02X} is not UTF-8 text: save the file as UTF-8",
             path=source,
             line=line,
             column=column,
-            snippet=_snippet(text, line, column),
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise RunbookLoadError(f"this is not valid YAML: {exc}", path=source) from exc
-    positions: dict[Path_, tuple[int, int]] = {}
-    if node is not None:
-        _positions(node, (), positions)
-    return data, positions
+        ) from None
 
 
 # -- pydantic errors -> our messages ---------------------------------------------------------------------
@@ -187,18 +375,24 @@ class _Ctx:
     positions: dict[Path_, tuple[int, int]]
 
     def error(self, message: str, where: Path_) -> RunbookLoadError:
-        pos = None
-        probe = where
-        while probe and pos is None:
-            pos = self.positions.get(probe)
-            probe = probe[:-1]
-        line, column = pos if pos else (None, None)
-        key_path = ".".join(str(p) for p in where)
-        if key_path:
-            message = f"{key_path}: {message}"
-        return RunbookLoadError(
-            message, path=self.source, line=line, column=column, snippet=_snippet(self.text, line, column)
-        )
+        return error_at_key(message, self.source, self.text, self.positions, where)
+
+
+def error_at_key(
+    message: str, source: str, text: str, positions: dict[Path_, tuple[int, int]], where: Path_
+) -> RunbookLoadError:
+    """A RunbookLoadError for the key path `where` (from parse_yaml's positions): 'a.0.b: message' at the
+    line of that key, or of its nearest parent that has one."""
+    pos = None
+    probe = where
+    while probe and pos is None:
+        pos = positions.get(probe)
+        probe = probe[:-1]
+    line, column = pos if pos else (None, None)
+    key_path = ".".join(str(p) for p in where)
+    if key_path:
+        message = f"{key_path}: {message}"
+    return error_at(message, source, text, line, column)
 
 
 def walk_steps(steps: list[Any], here: Path_) -> Iterator[tuple[Path_, StepBase]]:
@@ -422,25 +616,44 @@ class Catalog:
         return found
 
     def names(self) -> dict[str, Path]:
-        """name -> file, read from each file's `name:` key (cheap: no validation)."""
+        """name -> file, read from each file's `name:` key (cheap: no validation; unreadable files skipped)."""
+        return self._scan()[0]
+
+    def problems(self) -> list[RunbookLoadError]:
+        """Files of the catalog that cannot be read as YAML text, and names used by two files."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[dict[str, Path], list[RunbookLoadError]]:
         out: dict[str, Path] = {}
+        problems: list[RunbookLoadError] = []
         for file in self.files():
-            text = file.read_text(encoding="utf-8")
+            try:
+                text = read_yaml_text(file)
+            except RunbookLoadError as exc:  # one bad file must not hide the others
+                problems.append(exc)
+                continue
             match = re.search(r"^name:\s*['\"]?([a-z][a-z0-9_-]*)", text, re.M)
-            if match and re.search(r"^steps:", text, re.M):  # other YAML (a checks file) is not a runbook
-                out.setdefault(match.group(1), file)
-        return out
+            if not match or not re.search(r"^steps:", text, re.M):  # other YAML (a checks file)
+                continue
+            first = out.setdefault(match.group(1), file)
+            if first != file:
+                problems.append(
+                    RunbookLoadError(
+                        f"the name '{match.group(1)}' is already used by {_display(first)}: rename one",
+                        path=_display(file),
+                        line=text[: match.start()].count("\n") + 1,
+                    )
+                )
+        return out, problems
 
     def load_file(self, file: Path) -> LoadedRunbook:
+        """Load one runbook file (cached), its `use` targets checked. Raises RunbookLoadError."""
         file = file.resolve()
         if file in self._cache:
             return self._cache[file]
         if file in self._loading:
-            raise RunbookLoadError("runbooks use each other in a circle", path=str(file))
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RunbookLoadError(f"cannot read the file: {exc.strerror}", path=str(file)) from exc
+            raise RunbookLoadError("runbooks use each other in a circle", path=_display(file))
+        text = read_yaml_text(file)
         self._loading.add(file)
         try:
             loaded = load_text(text, _display(file), catalog=self, path=file)
@@ -455,13 +668,30 @@ class Catalog:
             message = (
                 f"no runbook named '{name}'{suggest(name, sorted(names))}; known: {', '.join(sorted(names))}"
             )
+            if near is None and self.problems():
+                message += f" ({len(self.problems())} file(s) of the catalog do not load: runbook validate)"
             if near is not None:
                 raise near.error(message, where)
             raise RunbookLoadError(message, path=name)
         return self.load_file(names[name])
 
     def all(self) -> list[LoadedRunbook]:
-        return [self.load_file(f) for f in self.names().values()]
+        """Every runbook of the catalog. Raises RunbookLoadError for the first bad file."""
+        loaded, problems = self.load_all()
+        if problems:
+            raise problems[0]
+        return loaded
+
+    def load_all(self) -> tuple[list[LoadedRunbook], list[RunbookLoadError]]:
+        """Every runbook that loads, and the load error of every file that does not (in file order)."""
+        names, problems = self._scan()
+        loaded: list[LoadedRunbook] = []
+        for file in names.values():
+            try:
+                loaded.append(self.load_file(file))
+            except RunbookLoadError as exc:
+                problems.append(exc)
+        return loaded, problems
 
 
 def _display(file: Path) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -193,9 +194,34 @@ class StepBase(_Model):
     action: ClassVar[str] = ""
 
 
+def url_problem(target: str) -> str | None:
+    """Why a goto target must not be opened, or None: only paths of the app and http(s) URLs are.
+
+    file:, chrome:, javascript:, data: ... would read local files, open browser internals or run code."""
+    bad = next((c for c in target if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:  # browsers drop tabs and newlines inside URLs: "java\nscript:" is javascript:
+        return f"it contains a control character (U+{ord(bad):04X})"
+    try:
+        scheme = urlsplit(target.strip()).scheme.lower()
+    except ValueError as exc:  # e.g. an unclosed [ in the host
+        return f"it is not a URL ({exc})"
+    if scheme and scheme not in ("http", "https"):
+        return f"only a path of the app (e.g. /auth/login) or an http(s) URL can be opened, not {scheme}:"
+    return None
+
+
 class Goto(StepBase):
-    goto: str = Field(description="A path on the runbook's app (e.g. /auth/login) or a full URL")
+    goto: str = Field(description="A path on the runbook's app (e.g. /auth/login) or a full http(s) URL")
     action: ClassVar[str] = "goto"
+
+    @field_validator("goto")
+    @classmethod
+    def _http_or_path(cls, goto: str) -> str:
+        # The part before the first {{ }} is known now; the rendered URL is checked again when it runs.
+        problem = url_problem(goto.split("{{")[0])
+        if problem:
+            raise ValueError(problem)
+        return goto
 
 
 class Fill(StepBase):

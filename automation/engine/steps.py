@@ -71,12 +71,17 @@ def _locate(ctx: RunContext, loc: Any) -> Any:
 
 
 def goto(ctx: RunContext, step: Goto, record: Any, path: tuple[Any, ...]) -> None:
+    from ..schema import url_problem
+
     target = _render(ctx, step.goto)
     url = (
         target
         if target.startswith(("http://", "https://"))
         else urljoin(ctx.base_url + "/", target.lstrip("/"))
     )
+    problem = url_problem(url)  # a {{ value }} may have turned the path into javascript: or file:
+    if problem:
+        raise StepFailed(f"goto {ctx.mask(step.goto)} gave a URL that cannot be opened: {problem}")
     with translate(what=f"opening {url}"):
         response = ctx.page.goto(url, timeout=_timeout_ms(step, NAVIGATION_TIMEOUT))
     if response is not None and response.status >= 500:
@@ -121,11 +126,12 @@ def uncheck(ctx: RunContext, step: Uncheck, record: Any, path: tuple[Any, ...]) 
 
 
 def press(ctx: RunContext, step: Press, record: Any, path: tuple[Any, ...]) -> None:
+    key = _render(ctx, step.press)  # the message names the step's text, never a rendered secret
     with translate(what=f"pressing {step.press}", locator=step.on.describe() if step.on else None):
         if step.on is not None:
-            _locate(ctx, step.on).press(step.press, timeout=_timeout_ms(step, ACTION_TIMEOUT))
+            _locate(ctx, step.on).press(key, timeout=_timeout_ms(step, ACTION_TIMEOUT))
         else:
-            ctx.page.keyboard.press(step.press)
+            ctx.page.keyboard.press(key)
 
 
 def screenshot(ctx: RunContext, step: Screenshot, record: Any, path: tuple[Any, ...]) -> None:
