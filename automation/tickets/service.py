@@ -8,12 +8,12 @@ retry reuses the ticket's idempotency key, so a delivery whose answer was lost i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from ..errors import TicketError, TrackerUnavailable
 from .base import Tracker, TrackerAuthError, TrackerConfigError
-from .models import Ticket, TicketReceipt, render_body, render_comment
+from .models import Attachment, Ticket, TicketReceipt, render_body, render_comment
 from .store import StoredComment, StoredTicket, TicketStore
 
 log = logging.getLogger(__name__)
@@ -285,3 +285,49 @@ def _state_receipt(stored: StoredTicket, message: str) -> TicketReceipt:
         url=stored.url,
         message=message,
     )
+
+
+def add_note(
+    local_id: str,
+    *,
+    run_id: str,
+    body: str,
+    store: TicketStore,
+    tracker: Tracker | None,
+    attachments: Sequence[Attachment] | None = None,
+    close: bool = False,
+    redact: Redact | None = None,
+    now: datetime | None = None,
+) -> TicketReceipt:
+    """Add a comment to a recorded ticket (relayed at once if the ticket was delivered), and close it if asked.
+
+    Scheduled checks use it for later failures and for the recovery note. Raises TicketError only when
+    the local store cannot record it; tracker failures leave the comment pending for `runbook tickets retry`.
+    """
+    scrub = redact or _identity
+    original = store.get(local_id)
+    existing = store.find_comment_by_key(f"note:{run_id}:{int(close)}")
+    comment = existing or store.add_comment(
+        local_id,
+        run_id=run_id,
+        body=scrub(body),
+        attachments=attachments or [],
+        idempotency_key=f"note:{run_id}:{int(close)}",
+        relay="local" if original.delivery == "local" else "pending",
+        now=now,
+        transform_text=scrub,
+    )
+    receipt = TicketReceipt(
+        local_id=local_id,
+        status="delivered" if comment.relay != "pending" else "queued",
+        tracker=original.tracker or "local",
+        remote_id=original.remote_id,
+        url=original.url,
+        message=f"note added to {local_id}.",
+    )
+    if comment.relay == "pending" and original.delivery == "delivered" and tracker is not None:
+        if original.tracker == tracker.name:
+            receipt, _ = _relay(comment, original, store, tracker, scrub)
+    if close:
+        store.close(local_id)
+    return receipt

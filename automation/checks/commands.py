@@ -1,0 +1,145 @@
+"""`runbook checks ...` as library functions: each returns a typed result the CLI renders as text or JSON.
+Tests and the scheduler call these; the CLI is a few lines over each.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..evidence.folder import evidence_root as default_evidence_root
+from .config import Check, ChecksConfig, load_checks
+from .history import History
+from .model import CheckRun
+from .runner import Host, run_check, skip_check, utcnow
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where checks keep things: the checks file, the history/ticket data folder, the evidence root."""
+
+    checks_file: Path | None = None
+    data_dir: Path | None = None
+    evidence_root: Path | None = None
+
+    def host(self, **kwargs: Any) -> Host:
+        from ..environments import data_dir as default_data_dir
+
+        data = self.data_dir or default_data_dir()
+        return Host(
+            history=History(data_dir=data),
+            evidence_root=(self.evidence_root or default_evidence_root()) / "checks",
+            data_dir=data,
+            **kwargs,
+        )
+
+
+def load(places: Places) -> ChecksConfig:
+    """The checks file. Raises ChecksFileError (exit 2)."""
+    return load_checks(places.checks_file)
+
+
+def describe(config: ChecksConfig) -> list[dict[str, Any]]:
+    """`checks list`: one entry per check."""
+    return [
+        {
+            "name": c.name,
+            "title": c.title,
+            "runbook": c.runbook,
+            "env": c.env,
+            "schedule": c.info().schedule,
+            "timeout_s": c.timeout_s,
+            "attempts": c.attempts,
+            "alert": _alert_text(c),
+            "channels": [ch.id for ch in c.channels],
+            "maintenance": [w.name for w in c.windows],
+            "enabled": c.enabled,
+        }
+        for c in config.checks.values()
+    ]
+
+
+def _alert_text(check: Check) -> str:
+    rule = check.rule
+    within = f" within {rule.within_s:g}s" if rule.within_s else " in a row"
+    return f"after {rule.after} failures{within}; recovers after {rule.recover_after} passes"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    runs: tuple[CheckRun, ...]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(r.status in ("passed", "degraded", "skipped") for r in self.runs) else 1
+
+
+def run_checks(
+    config: ChecksConfig,
+    names: list[str],
+    places: Places,
+    *,
+    only_due: bool = False,
+    host: Host | None = None,
+) -> RunOutcome:
+    """Run the named (or, with only_due, the due) checks once, record them and alert. Raises ConfigError."""
+    from .scheduler import Scheduler
+
+    host = host or places.host()
+    chosen = config.select(names)
+    if only_due:
+        scheduler = Scheduler(
+            ChecksConfig({c.name: c for c in chosen}, config.passed_s, config.failed_s, config.path),
+            host,
+            concurrency=0,
+        )
+        before = {c.name: host.history.last_run(c.name) for c in chosen}
+        scheduler.tick(host.clock())
+        after = [host.history.last_run(c.name) for c in chosen]
+        return RunOutcome(tuple(r for c, r in zip(chosen, after, strict=True) if r and r != before[c.name]))
+    runs = []
+    for check in chosen:
+        from .runner import in_window
+
+        now = host.clock()
+        window = in_window(check, now)
+        runs.append(skip_check(check, now, host, window) if window else run_check(check, host, config=config))
+    return RunOutcome(tuple(runs))
+
+
+def status(config: ChecksConfig, places: Places, *, now: datetime | None = None) -> list[Any]:
+    """`checks status`: one row per check (the status page's data)."""
+    from .runner import in_window
+    from .status import status_rows
+
+    with History(data_dir=places.data_dir) if places.data_dir else _default_history() as history:
+        return status_rows(
+            history,
+            [c.info() for c in config.checks.values()],
+            now or utcnow(),
+            in_maintenance=lambda name, at: in_window(config.checks[name], at) is not None,
+        )
+
+
+def history(
+    config: ChecksConfig, name: str, places: Places, *, since_s: float = 86400.0, now: datetime | None = None
+) -> list[CheckRun]:
+    """`checks history NAME`: its runs, newest first. Raises ConfigError for an unknown check."""
+    config.select([name])
+    since = (now or utcnow()) - timedelta(seconds=since_s)
+    with History(data_dir=places.data_dir) if places.data_dir else _default_history() as store:
+        return store.runs(name, since=since)
+
+
+def _default_history() -> History:
+    return History()
+
+
+def run_json(run: CheckRun) -> dict[str, Any]:
+    """A run as `--json` prints it."""
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(run), default=str))

@@ -1,0 +1,170 @@
+"""`runbook checks ...`: a few lines per command over automation.checks.commands.
+
+Exit codes: 0 all passed (degraded counts as passed), 1 a check failed, 2 bad checks file or input,
+3 the status page's port cannot be bound.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from .errors import RunbookError
+
+checks_app = typer.Typer(
+    help="Scheduled synthetic checks: history, metrics, a status page and alerts.", no_args_is_help=True
+)
+
+FILE_OPTION = typer.Option(None, "--file", "-f", help="The checks file or folder (default: runbooks/checks.yaml).")
+DATA_OPTION = typer.Option(None, "--data", help="History and tickets folder (default: RUNBOOK_DATA or ./.runbook).")
+TRACES_OPTION = typer.Option(None, "--traces", help="Evidence root (default: RUNBOOK_TRACES or ./traces).")
+
+
+def _fail(exc: RunbookError) -> NoReturn:
+    from .console import error
+
+    error(str(exc))
+    raise typer.Exit(int(exc.exit_code))
+
+
+def _places(file: Path | None, data: Path | None = None, traces: Path | None = None):  # noqa: ANN202
+    from .checks.commands import Places
+
+    return Places(checks_file=file, data_dir=data, evidence_root=traces)
+
+
+def _config(places):  # noqa: ANN001, ANN202
+    from .checks.commands import load
+
+    try:
+        return load(places)
+    except RunbookError as exc:
+        _fail(exc)
+
+
+@checks_app.command("list")
+def list_command(file: Path = FILE_OPTION, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the checks: schedule, runbook, environment, alert policy, channels."""
+    from .checks.commands import describe
+
+    items = describe(_config(_places(file)))
+    if as_json:
+        typer.echo(json.dumps(items, indent=2))
+        return
+    for item in items:
+        typer.echo(f"{item['name']:<24} {item['schedule']:<40} {item['runbook']} on {item['env']}")
+        typer.echo(f"{'':<24} {item['alert']}; channels: {', '.join(item['channels']) or 'none'}")
+
+
+@checks_app.command("validate")
+def validate_command(file: Path = FILE_OPTION) -> None:
+    """Check the checks file without running anything (exit 2 with file:line on the first problem)."""
+    config = _config(_places(file))
+    typer.echo(f"{config.path}: {len(config.checks)} checks OK")
+
+
+@checks_app.command("schema")
+def schema_command() -> None:
+    """Print the checks file's JSON Schema (also committed as runbooks/checks.schema.json)."""
+    from .checks.spec import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+@checks_app.command("run")
+def run_command(
+    names: list[str] = typer.Argument(None, help="Checks to run (default: all)"),
+    due: bool = typer.Option(False, "--due", help="Only the checks whose schedule is due (for cron)."),
+    file: Path = FILE_OPTION,
+    data: Path = DATA_OPTION,
+    traces: Path = TRACES_OPTION,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run checks once, record them and alert; exit 0 when all passed, 1 otherwise (for cron or a CronJob)."""
+    from .checks.commands import run_checks, run_json
+
+    places = _places(file, data, traces)
+    config = _config(places)
+    try:
+        outcome = run_checks(config, names or [], places, only_due=due)
+    except RunbookError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps([run_json(r) for r in outcome.runs], indent=2))
+    else:
+        for run in outcome.runs:
+            typer.echo(f"{run.check:<24} {run.status:<10} {run.duration_s:>6.2f}s  {run.summary}")
+            if run.report:
+                typer.echo(f"{'':<24} report: {run.report}")
+        if not outcome.runs:
+            typer.echo("No check was due.")
+    raise typer.Exit(outcome.exit_code)
+
+
+@checks_app.command("status")
+def status_command(
+    file: Path = FILE_OPTION, data: Path = DATA_OPTION, as_json: bool = typer.Option(False, "--json")
+) -> None:
+    """Each check's state, uptime over 24 h and 7 d, p50/p95 duration and last run."""
+    from .checks.commands import status
+    from .checks.status import render_table, rows_json
+
+    places = _places(file, data)
+    rows = status(_config(places), places)
+    typer.echo(json.dumps(rows_json(rows), indent=2) if as_json else render_table(rows))
+
+
+@checks_app.command("history")
+def history_command(
+    name: str = typer.Argument(..., help="The check"),
+    since: str = typer.Option("24h", help="How far back: 30m, 24h, 7d"),
+    file: Path = FILE_OPTION,
+    data: Path = DATA_OPTION,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """One check's runs, newest first."""
+    from .checks.commands import history, run_json
+    from .checks.schedule import parse_duration
+    from .checks.status import render_history
+    from .errors import InputValueError
+
+    places = _places(file, data)
+    config = _config(places)
+    try:
+        try:
+            since_s = parse_duration(since)
+        except ValueError as exc:
+            raise InputValueError("since", str(exc)) from None
+        runs = history(config, name, places, since_s=since_s)
+    except RunbookError as exc:
+        _fail(exc)
+    typer.echo(json.dumps([run_json(r) for r in runs], indent=2) if as_json else render_history(runs))
+
+
+@checks_app.command("serve")
+def serve_command(
+    host: str = typer.Option("127.0.0.1", help="Address of the status page (loopback unless told otherwise)."),
+    port: int = typer.Option(8780, help="Port of the status page, /metrics and /healthz (0: a free one)."),
+    concurrency: int = typer.Option(2, min=1, max=16, help="Runs at once (each worker has its own browser)."),
+    grace: float = typer.Option(30.0, min=0, help="Seconds runs in flight get to finish on SIGTERM."),
+    file: Path = FILE_OPTION,
+    data: Path = DATA_OPTION,
+    traces: Path = TRACES_OPTION,
+) -> None:
+    """Run the checks on their schedules until SIGTERM or Ctrl-C, serving the status page and /metrics."""
+    from .checks.serve import Service
+
+    places = _places(file, data, traces)
+    config = _config(places)
+    try:
+        service = Service(config, places.host(), address=host, port=port, concurrency=concurrency, grace_s=grace)
+        service.start_web()
+    except RunbookError as exc:
+        _fail(exc)
+    service.install_signals()
+    typer.echo(f"Checking {len(config.checks)} checks; status page {service.url}/ , metrics {service.url}/metrics")
+    cut = service.run()
+    typer.echo("Stopped." + (f" Cut short (recorded aborted): {', '.join(cut)}." if cut else ""))
