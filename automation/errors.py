@@ -7,10 +7,14 @@
     │   ├── MissingAnswerError        an `ask` needs an answer and there is no terminal to ask on
     │   └── ConfigError               the environments file or an override is wrong
     ├── TargetUnreachableError        exit 3: the browser cannot start or the target does not answer
+    │   └── SandboxInUse              a served sandbox is reset-leased by another run (nothing executed)
     ├── StepFailed                    a step did not do what the runbook expected (ends the run as failed)
+    ├── RunTimedOut                   the run hit its wall-clock cap (RunOptions.deadline_s): status timed-out
     ├── EvidenceError                 evidence could not be written safely (e.g. a trace still holds a secret)
     └── TicketError                   a ticket could not be opened or delivered
         └── TrackerUnavailable        the tracker is down, slow or answered 5xx: the ticket waits in the outbox
+
+    Interrupted (a KeyboardInterrupt) Ctrl-C (SIGINT, exit 130) or SIGTERM (exit 143) during a run
 
 Messages are written for the person who must act: what happened, where, and what to do next.
 Third-party errors (Playwright, httpx, PyYAML, pydantic) are translated where they enter, with `raise ... from`.
@@ -28,7 +32,8 @@ class ExitCode(IntEnum):
     NOT_RESOLVED = 1  # escalated or failed
     BAD_INPUT = 2  # bad input or runbook; nothing executed
     UNREACHABLE = 3  # target or browser unreachable
-    INTERRUPTED = 130  # Ctrl-C
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM), e.g. `kill`, systemd or a container stopping
 
 
 class RunbookError(Exception):
@@ -97,8 +102,26 @@ class TargetUnreachableError(RunbookError):
     exit_code = ExitCode.UNREACHABLE
 
 
+class SandboxInUse(TargetUnreachableError):
+    """Another run holds the served sandbox's reset lease; run again when it ends, or use your own sandbox."""
+
+
 class StepFailed(RunbookError):
     """A step did not do what the runbook expected; the run ends as failed with evidence saved."""
+
+
+class RunTimedOut(RunbookError):
+    """The run used up its time limit (`deadline_s`); the step in flight failed and the evidence is saved."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal (Ctrl-C or SIGTERM) stopped the run; the evidence gathered so far is saved.
+
+    A KeyboardInterrupt, so that code which already stops for Ctrl-C stops for SIGTERM as well."""
+
+    def __init__(self, signum: int, name: str, exit_code: ExitCode) -> None:
+        self.signum, self.name, self.exit_code = signum, name, exit_code
+        super().__init__(name)
 
 
 class EvidenceError(RunbookError):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from .errors import ExitCode
 
-RunStatus = Literal["passed", "escalated", "failed", "error", "aborted"]
+RunStatus = Literal["passed", "escalated", "failed", "error", "aborted", "timed-out"]
 StepStatus = Literal["passed", "failed", "warning", "skipped"]
 
 

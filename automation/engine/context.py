@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlparse
 
 from ..environments import Target
-from ..errors import RunbookError, StepFailed
+from ..errors import Interrupted, RunbookError, RunTimedOut, StepFailed, TargetUnreachableError
 from ..evidence.folder import RunFolder
 from ..evidence.redact import Redactor
 from ..loader import Catalog, LoadedRunbook
@@ -34,6 +34,10 @@ CHANGES_PAGE = frozenset(
     {"goto", "fill", "click", "select", "check", "uncheck", "press", "branch", "dialog", "screenshot"}
 )
 MASK = "••••••"
+# Evidence taken on a failure must not outlast the failure: the page may still be loading, or gone.
+STATE_TIMEOUT_MS = 1500
+# Below this much time left, a wait that timed out was cut short by the run's time limit.
+OUT_OF_TIME_S = 0.05
 
 
 class StepReported(StepFailed):
@@ -47,6 +51,14 @@ class DialogBook:
     seen: list[DialogSeen] = field(default_factory=list)
     policy: str | None = None
     unexpected: DialogSeen | None = None
+
+
+@dataclass
+class NetLog:
+    """The last failed main-frame navigation (shared with sub-runbooks): why a page became chrome-error://."""
+
+    url: str | None = None
+    failure: str | None = None
 
 
 class Ended(Exception):
@@ -110,6 +122,10 @@ class RunContext:
     _redactor_key: frozenset[str] = frozenset()
     data_dir: Path | None = None  # where tickets are stored (None: the documented default)
     file: str | None = None  # set for sub-runbooks
+    deadline: float | None = None  # time.monotonic() at which the run's time limit is reached
+    time_limit_s: float | None = None  # the limit as the user gave it, for messages
+    limit_text: str = "the run hit its {limit:g}s time limit"
+    net: NetLog = field(default_factory=NetLog)
 
     @property
     def base_url(self) -> str:
@@ -125,6 +141,29 @@ class RunContext:
         self.screenshot(record)
         self.reporter.step_finished(record)
         self.reported.add(id(record))
+
+    # -- time -------------------------------------------------------------------------------------------
+
+    def time_left(self) -> float | None:
+        """Seconds until the run's time limit, or None without one."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def clamp_s(self, timeout_s: float) -> float:
+        """A wait of timeout_s, cut to the time the run has left (never 0: Playwright reads 0 as forever)."""
+        left = self.time_left()
+        return max(min(timeout_s, left) if left is not None else timeout_s, 0.001)
+
+    def out_of_time(self) -> bool:
+        left = self.time_left()
+        return left is not None and left <= OUT_OF_TIME_S
+
+    def on_request_failed(self, request: Any) -> None:
+        """Remember why a main-frame navigation failed (net::ERR_...): the page then shows chrome-error://."""
+        try:
+            if request.is_navigation_request() and request.frame.parent_frame is None:
+                self.net.url, self.net.failure = request.url, request.failure
+        except Exception:  # noqa: BLE001 - an event handler must never break the run
+            pass
 
     # -- secrets ----------------------------------------------------------------------------------------
 
@@ -193,16 +232,27 @@ class RunContext:
             pass
 
     def page_state(self) -> tuple[str | None, str | None]:
-        """The URL and the visible text (alerts first), as shown in a failure report."""
+        """The URL and the visible text (alerts first), as shown in a failure report.
+
+        Bounded: one evaluation with a timeout (evaluations without one wait for a pending navigation)."""
         try:
             url = self.page.url
-            alerts = self.page.locator("[role=alert], [role=status], .uir-alert-box")
-            texts = [t.strip() for t in alerts.all_inner_texts() if t.strip()]
-            body = self.page.locator("body").inner_text(timeout=2000)
-            text = " | ".join(texts) + ("\n" if texts else "") + " ".join(body.split())[:600]
-            return url, self.mask(text.strip())
         except Exception:  # noqa: BLE001 - the page may be gone
             return None, None
+        try:
+            texts, body = self.page.locator("body").evaluate(_PAGE_TEXT_JS, timeout=STATE_TIMEOUT_MS)
+        except Exception as exc:  # noqa: BLE001 - still loading, or gone: say so rather than wait
+            gone = "closed" in str(exc) or "crash" in str(exc).lower()
+            return url, "(the browser was gone)" if gone else "(the page was still loading)"
+        texts = [t.strip() for t in texts if t.strip()]
+        text = " | ".join(texts) + ("\n" if texts else "") + " ".join(body.split())[:600]
+        return url, self.mask(text.strip())
+
+
+_PAGE_TEXT_JS = """body => [
+  Array.from(document.querySelectorAll('[role=alert], [role=status], .uir-alert-box')).map(e => e.innerText),
+  body.innerText,
+]"""
 
 
 def _strings(value: Any) -> list[str]:
@@ -265,29 +315,17 @@ def run_step(
         record.locator = locator.describe()
     ctx.records.append(record)
     ctx.reporter.step_started(record)
-    attempts = step.retry.attempts if step.retry else 1
-    interval = seconds(step.retry.interval, 1.0) if step.retry else 0.0
     started = ctx._step_started = time.monotonic()
     try:
-        for attempt in range(1, attempts + 1):
-            record.attempts = attempt
-            try:
-                handlers[step.action](ctx, step, record, path)
-                _raise_unexpected_dialog(ctx)
-                break
-            except StepReported:
-                raise
-            except StepFailed as exc:
-                if attempt < attempts:
-                    record.detail = f"attempt {attempt} of {attempts} failed: {ctx.mask(str(exc))}"
-                    time.sleep(interval or 0)
-                    continue
-                if step.optional:
-                    record.status, record.error = "warning", ctx.mask(str(exc))
-                    break
-                _fail(ctx, step, record, exc)
-    except KeyboardInterrupt:
-        record.status, record.error = "failed", "interrupted (Ctrl-C) during this step"
+        _attempts(ctx, step, record, path, handlers)
+    except StepReported:
+        raise
+    except (TargetUnreachableError, RunTimedOut) as exc:
+        _fault(ctx, record, exc)
+        raise
+    except KeyboardInterrupt as exc:
+        name = exc.name if isinstance(exc, Interrupted) else "Ctrl-C"
+        record.status, record.error = "failed", f"interrupted ({name}) during this step"
         raise
     finally:
         record.duration_s = round(time.monotonic() - started, 3)
@@ -296,6 +334,79 @@ def run_step(
             ctx.screenshot(record)
         if id(record) not in ctx.reported:
             ctx.reporter.step_finished(record)
+
+
+def _attempts(
+    ctx: RunContext, step: StepBase, record: StepRecord, path: tuple[Any, ...], handlers: dict[str, Handler]
+) -> None:
+    """The step's attempts (retry), each bounded by the run's time limit; optional misses are warnings."""
+    from .pw import translate
+
+    attempts = step.retry.attempts if step.retry else 1
+    interval = seconds(step.retry.interval, 1.0) if step.retry else 0.0
+    for attempt in range(1, attempts + 1):
+        record.attempts = attempt
+        try:
+            _check_time(ctx, record)
+            with translate(what=f"step {record.number}"):  # any Playwright error a handler let through
+                handlers[step.action](ctx, step, record, path)
+            _check_target(ctx)
+            _raise_unexpected_dialog(ctx)
+            return
+        except StepReported:
+            raise
+        except StepFailed as exc:
+            _check_time(ctx, record)  # a wait cut short by the time limit is the limit's failure
+            _check_target(ctx)  # a page that became chrome-error:// means the target, not the step
+            if attempt < attempts:
+                record.detail = f"attempt {attempt} of {attempts} failed: {ctx.mask(str(exc))}"
+                time.sleep(ctx.clamp_s(interval or 0))
+                continue
+            if step.optional:
+                record.status, record.error = "warning", ctx.mask(str(exc))
+                return
+            _fail(ctx, step, record, exc)
+
+
+def _check_time(ctx: RunContext, record: StepRecord) -> None:
+    """Raise RunTimedOut once the run's time limit is reached."""
+    if ctx.out_of_time():
+        reached = ctx.limit_text.format(limit=ctx.time_limit_s or 0)
+        raise RunTimedOut(f"{reached} during step {record.number} ({record.label})")
+
+
+def _check_target(ctx: RunContext) -> None:
+    """Raise TargetUnreachableError if the page became Chromium's error page (the target stopped answering)."""
+    try:
+        url = ctx.page.url if ctx.page is not None else ""
+    except Exception:  # noqa: BLE001 - a closed page is reported by the call that needed it
+        return
+    if not url.startswith("chrome-error://"):
+        return
+    failure = ctx.net.failure or "no answer"
+    where = f"loading {ctx.mask(ctx.net.url)}" if ctx.net.url else "loading the next page"
+    raise TargetUnreachableError(
+        f"the target stopped answering: {where} failed ({failure}). Is it up? Check it and run again."
+    )
+
+
+def _fault(ctx: RunContext, record: StepRecord, exc: RunbookError) -> None:
+    """The step in flight when a fault ends the run: failed, with what the page showed if it still can.
+
+    Only the innermost step records it; the steps around it (a branch, a `use`) keep what they did."""
+    if getattr(exc, "located", False):
+        return
+    record.status = "failed"
+    record.error = ctx.mask(str(exc))
+    if "the browser closed or crashed" not in str(exc):  # a dead browser has nothing left to show
+        record.page_url, record.page_text = ctx.page_state()
+        ctx.screenshot(record)
+    lines = failure_message(record).splitlines()
+    if isinstance(exc, RunTimedOut):
+        where = f"{record.file}:{record.line}" if record.line else (record.file or "")
+        lines[0] = f"{record.error} (at {where})"
+    exc.args = ("\n".join(lines),)
+    exc.located = True  # type: ignore[attr-defined]
 
 
 def _raise_unexpected_dialog(ctx: RunContext) -> None:
@@ -310,7 +421,7 @@ def _raise_unexpected_dialog(ctx: RunContext) -> None:
 def _fail(ctx: RunContext, step: StepBase, record: StepRecord, exc: RunbookError) -> None:
     record.status = "failed"
     record.error = ctx.mask(str(exc))
-    record.page_url, record.page_text = ctx.page_state()
+    record.page_url, record.page_text = ctx.page_state()  # bounded: the page may still be loading
     ctx.screenshot(record)
     raise StepReported(failure_message(record)) from exc
 

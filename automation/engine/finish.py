@@ -1,9 +1,17 @@
 """The end of every run: trace stopped and scrubbed, context closed, run.json and report written, escalations
-ticketed with that finished evidence attached."""
+ticketed with that finished evidence attached.
+
+A trace is either scrubbed or absent: Playwright writes it under a temporary name, which becomes trace.zip
+only once scrubbed, and is deleted on every other path. When the browser died before the trace could be
+stopped, the part Playwright had already written to the live traces folder is packed and scrubbed instead.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+import os
+import shutil
+import zipfile
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,20 +23,76 @@ from ..evidence.redact import scrub_trace
 from ..result import RunResult
 from .context import RunContext
 
+UNSCRUBBED = ".trace-unscrubbed.zip"  # never named as evidence; renamed to trace.zip once scrubbed
 
-def _stop_trace(ctx: RunContext, context: Any) -> str | None:
-    """Stop tracing into trace.zip and scrub it; returns a note when the trace could not be kept."""
+
+@dataclass(frozen=True)
+class TraceNote:
+    """What became of the trace: `text` for run.json; `lost` when the user must be told what is missing."""
+
+    text: str | None = None
+    lost: bool = False
+
+
+def _stop_trace(ctx: RunContext, context: Any, run_id: str, live: Path | None) -> TraceNote:
+    """Stop tracing, scrub, and only then name the file trace.zip; returns what became of the trace."""
     if context is None:
-        return "no browser context was opened"
+        return TraceNote("no browser context was opened")
+    partial = ctx.folder.path / UNSCRUBBED
     try:
-        context.tracing.stop(path=str(ctx.folder.trace))
-    except Exception as exc:  # noqa: BLE001 - the browser may have died: the run's other evidence stands
-        return f"the trace could not be saved: {str(exc).splitlines()[0]}"
+        recovered = False
+        try:
+            context.tracing.stop(path=str(partial))
+        except Exception as exc:  # noqa: BLE001 - the browser may have died: keep what was recorded
+            recovered = live is not None and _pack_live_trace(live, run_id, partial)
+            if not recovered:
+                why = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+                return TraceNote(
+                    f"trace.zip was lost: the browser was gone before it could be saved ({why})", True
+                )
+        try:
+            report = scrub_trace(partial, ctx.redactor)
+        except EvidenceError as exc:  # fail closed: the unscrubbed file is already deleted
+            return TraceNote(f"trace.zip was withheld: {exc}", True)
+        os.replace(partial, ctx.folder.trace)
+        if recovered:
+            return TraceNote(
+                "trace.zip holds what was recorded until the browser died (its end is missing)", True
+            )
+        return TraceNote(report.summary if report.frames_dropped else None)
+    finally:
+        partial.unlink(missing_ok=True)
+        if live is not None:
+            _clear_live(live)
+
+
+def _pack_live_trace(live: Path, run_id: str, dest: Path) -> bool:
+    """Zip the events and resources Playwright had written for this run's trace, as tracing.stop() would."""
+    events, network = live / f"{run_id}.trace", live / f"{run_id}.network"
+    if not events.is_file():
+        return False
+    listed = events.read_bytes() + (network.read_bytes() if network.is_file() else b"")
     try:
-        report = scrub_trace(ctx.folder.trace, ctx.redactor)
-    except EvidenceError as exc:  # fail closed: the trace is already deleted
-        return f"the trace was withheld: {exc}"
-    return report.summary if report.frames_dropped else None
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+            out.write(events, "trace.trace")
+            if network.is_file():
+                out.write(network, "trace.network")
+            for resource in sorted((live / "resources").glob("*")):
+                if resource.name.encode() in listed:  # only this run's: the folder is the pool's
+                    out.write(resource, f"resources/{resource.name}")
+    except OSError:
+        dest.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _clear_live(live: Path) -> None:
+    """Unscrubbed trace parts must not outlive the run: the pool runs one context at a time."""
+    for entry in live.iterdir() if live.is_dir() else ():
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _close(context: Any) -> None:
@@ -62,10 +126,15 @@ def finish_evidence(
     error: str | None,
     exit_code: int,
     duration_s: float,
+    live_traces: Path | None = None,
+    noted_signals: list[Any] | None = None,
 ) -> RunResult:
     """Save everything; returns the RunResult that names it."""
-    trace_note = _stop_trace(ctx, context)
+    note = _stop_trace(ctx, context, run_id, live_traces)
     _close(context)
+    if note.lost and status != "passed":
+        error = f"{error}\n  evidence: {note.text}; run.json, report.html and the screenshots are saved"
+    trace_note = note.text
     result = RunResult(
         run_id=run_id,
         runbook=ctx.loaded.name,
@@ -84,6 +153,14 @@ def finish_evidence(
     if ctx.escalations:  # the ticket carries the finished run.json and report; then they name the ticket
         result = _write_evidence(ctx, replace(result, ticket=_open_ticket(ctx, result)), trace_note)
     _audit(ctx, result)
+    if noted_signals:  # a signal came while saving: say so, now that everything is saved
+        names = ", ".join(s.name for s in noted_signals)
+        result = replace(
+            result,
+            error=f"{result.error or ''}\n  {names} came while the evidence was being "
+            "saved; the save was finished first".strip(),
+        )
+        _write_run_json(ctx, result, trace_note)
     return result
 
 
@@ -172,15 +249,22 @@ def _ticket_model(ctx: RunContext, result: RunResult) -> Any:
 
 def _open_ticket(ctx: RunContext, result: RunResult) -> dict[str, Any]:
     """Open (or add to) the escalation's ticket: locally always, then in the configured tracker."""
-    from ..tickets import TicketStore, open_ticket, tracker_from_config
+    import sqlite3
+
+    from ..tickets import TicketStore, TrackerConfigError, UnusableTracker, open_ticket, tracker_from_config
 
     ticket = _ticket_model(ctx, result)
     base = {"queue": ticket.queue, "title": ticket.title}
     try:
         store = TicketStore(ctx.data_dir or data_dir())
-        tracker = tracker_from_config(ctx.target.tickets, strict=False)
+        try:
+            tracker = tracker_from_config(ctx.target.tickets, strict=False)
+        except TrackerConfigError as exc:
+            # A tracker that cannot be built must not lose the ticket: stored, queued with the reason.
+            config = ctx.target.tickets if isinstance(ctx.target.tickets, dict) else {}
+            tracker = UnusableTracker(str(config.get("type", "tracker"))[:40], exc)
         receipt = open_ticket(ticket, store=store, tracker=tracker, redact=ctx.redactor.redact_text)
-    except TicketError as exc:
+    except (TicketError, OSError, sqlite3.Error) as exc:
         # The store could not record it: keep what is needed to file it by hand next to the evidence.
         ctx.folder.write_json("ticket-unfiled.json", {**base, "error": str(exc), "notes": ticket.notes})
         return {**base, "status": "unfiled", "message": ctx.mask(str(exc))}

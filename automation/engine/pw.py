@@ -17,7 +17,17 @@ _UNREACHABLE = re.compile(
     r"net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|NAME_NOT_RESOLVED|ADDRESS_UNREACHABLE|"
     r"INTERNET_DISCONNECTED|CONNECTION_TIMED_OUT|CONNECTION_CLOSED|EMPTY_RESPONSE)"
 )
-_CLOSED = re.compile(r"Target (page, context or browser )?(has been )?closed|Browser has been closed")
+_CLOSED = re.compile(
+    r"Target (page, context or browser )?(has been )?closed|Browser has been closed|Target crashed|"
+    r"Page crashed|Browser closed|Connection closed|browser has disconnected"
+)
+_TIMEOUT_MS = re.compile(r"Timeout (\d+)ms exceeded")
+# Call-log lines showing that the action itself was done and Playwright was waiting for the page it started.
+_AFTER_ACTION = (
+    "click action done",
+    "waiting for scheduled navigations to finish",
+    "performing click action",
+)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -33,8 +43,7 @@ def translate(*, what: str, locator: str | None = None) -> Iterator[None]:
     try:
         yield
     except PlaywrightTimeout as exc:
-        target = f" for {locator}" if locator else ""
-        raise StepFailed(f"{what}: timed out waiting{target}") from exc
+        raise StepFailed(f"{what}: {_timeout_cause(str(exc), locator)}") from exc
     except PlaywrightError as exc:
         message = _first_line(exc)
         if _UNREACHABLE.search(str(exc)):
@@ -52,6 +61,20 @@ def translate(*, what: str, locator: str | None = None) -> Iterator[None]:
         if "Executable doesn't exist" in str(exc) or "Failed to launch" in str(exc):
             raise TargetUnreachableError(f"{what}: Chromium could not start ({message})") from exc
         raise StepFailed(f"{what}: {message}") from exc
+
+
+def _timeout_cause(text: str, locator: str | None) -> str:
+    """Name what the time went on, from Playwright's call log: the element, or the page it led to."""
+    found = _TIMEOUT_MS.search(text)
+    limit = f" within {int(found.group(1)) / 1000:g}s" if found else ""
+    log = text.split("Call log:", 1)[1] if "Call log:" in text else ""
+    if any(marker in log for marker in _AFTER_ACTION):
+        return f"the page did not finish loading after the click{limit}"
+    if "navigating to" in log or text.startswith(("Page.goto", "Frame.goto")):
+        return f"the page did not finish loading{limit}"
+    if locator:
+        return f"{locator} did not appear or was not ready{limit}"
+    return f"timed out{limit}"
 
 
 def start_playwright() -> Any:

@@ -1,8 +1,9 @@
 """Execute one loaded runbook in a fresh browser context, and keep its evidence whatever happens.
 
-Order at the end of every run, success, failure, fault or Ctrl-C alike: the `finally:` steps, the trace
-stopped and scrubbed of secrets, the context closed, the ticket opened for an escalation (with the
-finished evidence attached), run.json and the report written. Nothing gathered is lost.
+Order at the end of every run, success, failure, fault, time limit, Ctrl-C or SIGTERM alike: the `finally:`
+steps (a small budget after a time limit or a signal), the trace stopped and scrubbed of secrets, the context
+closed, the ticket opened for an escalation (with the finished evidence attached), run.json and the report
+written, the audit line. That save is shielded from a second signal. Nothing gathered is lost.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from ..environments import Target
-from ..errors import ExitCode, MissingAnswerError, RunbookError, StepFailed, TargetUnreachableError
+from ..errors import (
+    ExitCode,
+    MissingAnswerError,
+    RunbookError,
+    RunTimedOut,
+    StepFailed,
+    TargetUnreachableError,
+)
 from ..evidence.folder import RunFolder, evidence_root, new_run_id
 from ..loader import Catalog, LoadedRunbook
 from ..result import RunResult
@@ -22,7 +30,11 @@ from .browser import pool
 from .context import Ended, Reporter, RunContext, SilentReporter, run_steps
 from .finish import finish_evidence
 from .pw import translate
+from .signals import SignalGuard, describe, guarded
 from .steps import HANDLERS
+
+# What the `finally:` steps get after the run hit its time limit or was interrupted: cleanup, not a new run.
+FINALLY_BUDGET_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,19 @@ class RunOptions:
     run_id: str | None = None
     browser: Any = None  # a Playwright Browser to use instead of the pool's (pytest-playwright's fixture)
     data_dir: Path | None = None  # the ticket store's folder (None: RUNBOOK_DATA or ./.runbook)
+    deadline_s: float | None = None  # a wall-clock cap on the whole run, from the start of execute()
+
+
+@dataclass
+class _Ending:
+    """How the steps ended, and what finishing needs (the context may never have opened)."""
+
+    status: str = "error"
+    outcome: str | None = None
+    error: str | None = None
+    exit_code: ExitCode = ExitCode.UNREACHABLE
+    context: Any = None
+    live_traces: Path | None = None
 
 
 def _variables(loaded: LoadedRunbook, inputs: dict[str, Any], target: Target) -> dict[str, Any]:
@@ -66,10 +91,13 @@ def execute(
     reporter: Reporter | None = None,
     options: RunOptions = RunOptions(),
 ) -> RunResult:
-    """Run it; returns a RunResult whose status says how it ended (never raises for a failed step)."""
+    """Run it; returns a RunResult whose status says how it ended (never raises for a failed step).
+
+    Raises Interrupted only for a signal that arrived while the evidence of an otherwise finished run was being
+    saved: the evidence is complete, and the caller should stop."""
+    started = time.monotonic()
     run_id = options.run_id or new_run_id(loaded.name)
     folder = RunFolder(options.evidence_root or evidence_root(), run_id)
-    started = time.monotonic()
     variables = _variables(loaded, inputs, target)
     ctx = RunContext(
         loaded=loaded,
@@ -82,49 +110,81 @@ def execute(
         prompter=prompter,
         reporter=reporter or SilentReporter(),
         data_dir=options.data_dir,
+        deadline=started + options.deadline_s if options.deadline_s else None,
+        time_limit_s=options.deadline_s,
     )
     for secret in _secrets(loaded, variables, target):
         ctx.add_secret(secret)
-    status, outcome, error, exit_code = "error", None, None, ExitCode.UNREACHABLE
-    context = None
+    with guarded() as guard:
+        ending = _execute_steps(ctx, options, run_id, guard)
+        result = finish_evidence(
+            ctx,
+            ending.context,
+            run_id=run_id,
+            status=ending.status,
+            outcome=ending.outcome,
+            summary=_summary(loaded, ending.status, ending.outcome, ending.error),
+            error=ending.error,
+            exit_code=int(ending.exit_code),
+            duration_s=time.monotonic() - started,
+            live_traces=ending.live_traces,
+            noted_signals=guard.noted,
+        )
+    if guard.noted and result.status != "aborted":
+        raise guard.noted[0]  # it came while an otherwise finished run was saved: stop, now that it is safe
+    return result
+
+
+def _execute_steps(ctx: RunContext, options: RunOptions, run_id: str, guard: SignalGuard) -> _Ending:
+    """Open the context, run the steps and the `finally:` steps; then shield what follows from signals."""
+    ending = _Ending()
     try:
-        browser = options.browser or pool().browser(
-            headless=not options.headed, executable_path=options.chromium
-        )
-        with translate(what="opening a browser context"):
-            session = target.session_for(loaded.model.app)
-            context = browser.new_context(
-                viewport={"width": 1280, "height": 900}, storage_state=str(session) if session else None
+        try:
+            browser, ending.live_traces = _browser(options)
+            ending.context = _open_context(ctx, browser, run_id)
+            ending.status, ending.outcome, ending.error, ending.exit_code = _run_main(ctx)
+        except TargetUnreachableError as exc:
+            ending.status, ending.error, ending.exit_code = "error", ctx.mask(str(exc)), ExitCode.UNREACHABLE
+        except KeyboardInterrupt as exc:
+            name, code = describe(exc)
+            ending.status, ending.exit_code = "aborted", code
+            ending.error = f"interrupted ({name}); the evidence gathered so far is saved"
+        if ending.context is not None:
+            _cleanup_budget(ctx, ending.status)
+            ending.status, ending.error, ending.exit_code = _run_finally(
+                ctx, ending.status, ending.error, ending.exit_code
             )
-            context.tracing.start(
-                screenshots=True, snapshots=True, sources=False, title=f"{loaded.name} {run_id}"
-            )
-            ctx.page = context.new_page()
-        ctx.page.on("dialog", ctx.on_dialog)
-        status, outcome, error, exit_code = _run_main(ctx)
-    except TargetUnreachableError as exc:
-        status, error, exit_code = "error", ctx.mask(str(exc)), ExitCode.UNREACHABLE
-    except KeyboardInterrupt:
-        status, error, exit_code = (
-            "aborted",
-            "interrupted (Ctrl-C); the evidence gathered so far is saved",
-            ExitCode.INTERRUPTED,
-        )
     finally:
-        if context is not None:
-            status, error, exit_code = _run_finally(ctx, status, error, exit_code)
-    summary = _summary(loaded, status, outcome, error)
-    return finish_evidence(
-        ctx,
-        context,
-        run_id=run_id,
-        status=status,
-        outcome=outcome,
-        summary=summary,
-        error=error,
-        exit_code=int(exit_code),
-        duration_s=time.monotonic() - started,
-    )
+        guard.shield()  # from here on the evidence is being saved: a second signal is noted, not raised
+    return ending
+
+
+def _browser(options: RunOptions) -> tuple[Any, Path | None]:
+    """The browser, and where its live traces are written (known only for the pool's own browsers)."""
+    if options.browser is not None:
+        return options.browser, None
+    owner = pool()
+    return owner.browser(headless=not options.headed, executable_path=options.chromium), owner.traces_dir
+
+
+def _open_context(ctx: RunContext, browser: Any, run_id: str) -> Any:
+    with translate(what="opening a browser context"):
+        session = ctx.target.session_for(ctx.loaded.model.app)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, storage_state=str(session) if session else None
+        )
+        # Named, so that what was recorded before a browser crash can be found in the live traces folder.
+        context.tracing.start(
+            screenshots=True,
+            snapshots=True,
+            sources=False,
+            name=run_id,
+            title=f"{ctx.loaded.name} {run_id}",
+        )
+        ctx.page = context.new_page()
+    ctx.page.on("dialog", ctx.on_dialog)
+    ctx.page.on("requestfailed", ctx.on_request_failed)
+    return context
 
 
 def _run_main(ctx: RunContext) -> tuple[str, str | None, str | None, ExitCode]:
@@ -137,9 +197,20 @@ def _run_main(ctx: RunContext) -> tuple[str, str | None, str | None, ExitCode]:
         return status, ended.outcome, None, ExitCode.RESOLVED if status == "passed" else ExitCode.NOT_RESOLVED
     except MissingAnswerError as exc:
         return "error", None, ctx.mask(str(exc)), ExitCode.BAD_INPUT
+    except RunTimedOut as exc:
+        return "timed-out", None, ctx.mask(str(exc)), ExitCode.NOT_RESOLVED
     except StepFailed as exc:
         return "failed", None, ctx.mask(str(exc)), ExitCode.NOT_RESOLVED
     return "passed", None, None, ExitCode.RESOLVED
+
+
+def _cleanup_budget(ctx: RunContext, status: str) -> None:
+    """After a time limit or a signal, the `finally:` steps get a small budget of their own."""
+    if status not in ("timed-out", "aborted"):
+        return
+    ctx.deadline = time.monotonic() + FINALLY_BUDGET_S
+    ctx.time_limit_s = FINALLY_BUDGET_S
+    ctx.limit_text = "the finally: steps hit their {limit:g}s budget (cleanup after the run had stopped)"
 
 
 def _run_finally(
@@ -150,7 +221,11 @@ def _run_finally(
         return status, error, exit_code
     try:
         run_steps(ctx, steps, ("finally",), "f", HANDLERS)
-    except (RunbookError, Ended, KeyboardInterrupt) as exc:
+    except KeyboardInterrupt as exc:  # a second signal stops the cleanup, never the save
+        if status != "aborted":
+            name, code = describe(exc)
+            return "aborted", f"interrupted ({name}) during the finally: steps; the evidence is saved", code
+    except (RunbookError, Ended) as exc:
         if status == "passed":  # a cleanup failure must not hide behind a success
             return "failed", ctx.mask(f"the finally: steps failed: {exc}"), ExitCode.NOT_RESOLVED
     return status, error, exit_code

@@ -56,8 +56,9 @@ def _render(ctx: RunContext, text: str) -> str:
         raise StepFailed(str(exc)) from exc
 
 
-def _timeout_ms(step: Any, default: float) -> float:
-    return (seconds(step.timeout, default) or default) * 1000
+def _timeout_ms(ctx: RunContext, step: Any, default: float) -> float:
+    """The step's timeout (or the default), cut to the time the run has left."""
+    return ctx.clamp_s(seconds(step.timeout, default) or default) * 1000
 
 
 def _locate(ctx: RunContext, loc: Any) -> Any:
@@ -83,7 +84,7 @@ def goto(ctx: RunContext, step: Goto, record: Any, path: tuple[Any, ...]) -> Non
     if problem:
         raise StepFailed(f"goto {ctx.mask(step.goto)} gave a URL that cannot be opened: {problem}")
     with translate(what=f"opening {url}"):
-        response = ctx.page.goto(url, timeout=_timeout_ms(step, NAVIGATION_TIMEOUT))
+        response = ctx.page.goto(url, timeout=_timeout_ms(ctx, step, NAVIGATION_TIMEOUT))
     if response is not None and response.status >= 500:
         raise StepFailed(f"opening {url}: the server answered {response.status}")
 
@@ -95,12 +96,12 @@ def fill(ctx: RunContext, step: Fill, record: Any, path: tuple[Any, ...]) -> Non
         ctx.add_secret(value)
         ctx.secret_locators.append(field)
     with translate(what="filling the field", locator=step.fill.describe()):
-        field.fill(value, timeout=_timeout_ms(step, ACTION_TIMEOUT))
+        field.fill(value, timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT))
 
 
 def click(ctx: RunContext, step: Click, record: Any, path: tuple[Any, ...]) -> None:
     with translate(what="clicking", locator=step.click.describe()):
-        _locate(ctx, step.click).click(timeout=_timeout_ms(step, ACTION_TIMEOUT))
+        _locate(ctx, step.click).click(timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT))
 
 
 def select(ctx: RunContext, step: Select, record: Any, path: tuple[Any, ...]) -> None:
@@ -108,28 +109,28 @@ def select(ctx: RunContext, step: Select, record: Any, path: tuple[Any, ...]) ->
     element = _locate(ctx, step.select)
     with translate(what=f"choosing '{option}'", locator=step.select.describe()):
         try:
-            element.select_option(label=option, timeout=_timeout_ms(step, ACTION_TIMEOUT))
+            element.select_option(label=option, timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT))
         except Exception as exc:  # noqa: BLE001 - fall back to the option's value, then report the label miss
             if "did not find some options" not in str(exc):
                 raise
-            element.select_option(value=option, timeout=_timeout_ms(step, ACTION_TIMEOUT))
+            element.select_option(value=option, timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT))
 
 
 def check(ctx: RunContext, step: Check, record: Any, path: tuple[Any, ...]) -> None:
     with translate(what="ticking the box", locator=step.check.describe()):
-        _locate(ctx, step.check).check(timeout=_timeout_ms(step, ACTION_TIMEOUT))
+        _locate(ctx, step.check).check(timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT))
 
 
 def uncheck(ctx: RunContext, step: Uncheck, record: Any, path: tuple[Any, ...]) -> None:
     with translate(what="unticking the box", locator=step.uncheck.describe()):
-        _locate(ctx, step.uncheck).uncheck(timeout=_timeout_ms(step, ACTION_TIMEOUT))
+        _locate(ctx, step.uncheck).uncheck(timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT))
 
 
 def press(ctx: RunContext, step: Press, record: Any, path: tuple[Any, ...]) -> None:
     key = _render(ctx, step.press)  # the message names the step's text, never a rendered secret
     with translate(what=f"pressing {step.press}", locator=step.on.describe() if step.on else None):
         if step.on is not None:
-            _locate(ctx, step.on).press(key, timeout=_timeout_ms(step, ACTION_TIMEOUT))
+            _locate(ctx, step.on).press(key, timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT))
         else:
             ctx.page.keyboard.press(key)
 
@@ -142,14 +143,15 @@ def screenshot(ctx: RunContext, step: Screenshot, record: Any, path: tuple[Any, 
 
 
 def _poll(ctx: RunContext, check_once: Any, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + ctx.clamp_s(timeout_s)
     while True:
         with translate(what="checking the page"):
             if check_once():
                 return True
-        if time.monotonic() >= deadline:
-            return False
-        ctx.page.wait_for_timeout(POLL_MS)  # lets Playwright deliver events (dialogs) while we wait
+            if time.monotonic() >= deadline:
+                return False
+            # Lets Playwright deliver events (dialogs) while we wait; never past the deadline.
+            ctx.page.wait_for_timeout(min(POLL_MS, max((deadline - time.monotonic()) * 1000, 1)))
 
 
 def _expect(ctx: RunContext, step: Expect | Wait, exp: Any, default: float, verb: str) -> None:
@@ -170,7 +172,7 @@ def wait(ctx: RunContext, step: Wait, record: Any, path: tuple[Any, ...]) -> Non
 
 def extract(ctx: RunContext, step: Extract, record: Any, path: tuple[Any, ...]) -> None:
     with translate(what="reading the text", locator=step.extract.describe()):
-        text = _locate(ctx, step.extract).inner_text(timeout=_timeout_ms(step, ACTION_TIMEOUT)).strip()
+        text = _locate(ctx, step.extract).inner_text(timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT)).strip()
     if step.pattern:
         match = re.search(step.pattern, text)
         if not match:
@@ -264,7 +266,7 @@ def _answer(ctx: RunContext, step: Ask) -> tuple[Any, str]:
         return ctx.given[step.ask], "given"
     if step.from_mail is not None and ctx.mailbox:
         timeout_s = seconds(step.timeout, BRANCH_TIMEOUT) or BRANCH_TIMEOUT
-        found = read_mailbox(ctx.mailbox, step.from_mail, ctx.variables, timeout_s=timeout_s)
+        found = read_mailbox(ctx.mailbox, step.from_mail, ctx.variables, timeout_s=ctx.clamp_s(timeout_s))
         if found is None:
             raise StepFailed(
                 f"no mail to {_render(ctx, step.from_mail.to)} matched {step.from_mail.pattern} "

@@ -1,7 +1,10 @@
 """The two emulated apps and the `/_sandbox` control routes both of them carry.
 
 Control routes (on either app's base URL; they act on the shared state):
-    POST   /_sandbox/reset              restore the seed fixture (and clear faults)
+    POST   /_sandbox/reset              restore the seed fixture (and clear faults); JSON {"holder": RUN}
+                                        also takes the reset lease for that run (see lease.py); 409 if
+                                        another run holds it past the wait
+    POST   /_sandbox/release            {"lease": TOKEN}: give the lease back at the end of the run
     GET    /_sandbox/mail?to=ADDRESS    the mail outbox as JSON, newest first
     GET    /_sandbox/outbox             the mail outbox as a page
     GET    /_sandbox/faults             the active fault rules
@@ -20,6 +23,7 @@ from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from .faults import FaultMiddleware, FaultRule, Faults
+from .lease import Leases, ResetRequest, SandboxBusy
 from .store import Store
 from .web import render, store_of
 
@@ -32,10 +36,31 @@ def health(request: Request) -> dict[str, Any]:
 
 
 @control.post("/reset")
-def reset(request: Request) -> dict[str, Any]:
-    store_of(request).reset()
-    request.app.state.faults.clear()
-    return {"ok": True}
+def reset(request: Request, body: ResetRequest | None = Body(default=None)) -> JSONResponse:
+    # A plain `def`: FastAPI runs it in its thread pool, so waiting for a held lease blocks no other request.
+    spec = body or ResetRequest()
+    state = request.app.state
+
+    def do_reset() -> None:
+        store_of(request).reset()
+        state.faults.clear()
+
+    try:
+        lease = state.leases.reset(do_reset, holder=spec.holder, ttl_s=spec.ttl_s, wait_s=spec.wait_s)
+    except SandboxBusy as busy:
+        held = busy.lease
+        return JSONResponse(
+            {"ok": False, "holder": held.holder, "expires_in": round(held.expires_in()), "error": str(busy)},
+            status_code=409,
+        )
+    if lease is None:
+        return JSONResponse({"ok": True})
+    return JSONResponse({"ok": True, "lease": lease.token, "holder": lease.holder, "expires_in": spec.ttl_s})
+
+
+@control.post("/release")
+def release(request: Request, body: dict[str, str] = Body(...)) -> dict[str, Any]:
+    return {"ok": True, "released": request.app.state.leases.release(body.get("lease", ""))}
 
 
 @control.get("/mail")
@@ -78,22 +103,24 @@ def set_settings(request: Request, values: dict[str, Any] = Body(...)) -> JSONRe
     return JSONResponse(get_settings(request))
 
 
-def _make(name: str, title: str, router: APIRouter, store: Store, faults: Faults) -> Any:
+def _make(name: str, title: str, router: APIRouter, store: Store, faults: Faults, leases: Leases) -> Any:
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.name = name
     app.state.store = store
     app.state.faults = faults
+    app.state.leases = leases
     app.include_router(control)
     app.include_router(router)
     return FaultMiddleware(app, faults=faults, app_name=name)
 
 
-def create_apps(store: Store, faults: Faults | None = None) -> dict[str, Any]:
-    """Both ASGI apps over one store: {"portal": app, "netsuite": app}."""
+def create_apps(store: Store, faults: Faults | None = None, leases: Leases | None = None) -> dict[str, Any]:
+    """Both ASGI apps over one store, one set of faults and one reset lease: {"portal": app, "netsuite": app}."""
     from . import netsuite, portal  # imported here so that each registers its tables first
 
     faults = faults or Faults()
+    leases = leases or Leases()
     return {
-        "portal": _make("portal", "Customer Portal (sandbox)", portal.router, store, faults),
-        "netsuite": _make("netsuite", "NetSuite (sandbox)", netsuite.router, store, faults),
+        "portal": _make("portal", "Customer Portal (sandbox)", portal.router, store, faults, leases),
+        "netsuite": _make("netsuite", "NetSuite (sandbox)", netsuite.router, store, faults, leases),
     }

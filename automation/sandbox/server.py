@@ -80,10 +80,12 @@ class SandboxServer:
 
         from .app import create_apps
         from .faults import Faults
+        from .lease import Leases
 
         self.store = Store(self.db_path, self.seed_path)
         self.faults = Faults()
-        apps = create_apps(self.store, self.faults)
+        self.leases = Leases()
+        apps = create_apps(self.store, self.faults, self.leases)
         self.store.reset()
         socks = self._sockets()
         by_port: dict[int, Any] = {}
