@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,13 @@ import httpx
 from .engine.answers import Prompter, how_to_give
 from .engine.context import Reporter
 from .environments import Target, resolve
-from .errors import ConfigError, InputValueError, MissingAnswerError, TargetUnreachableError
+from .errors import (
+    ConfigError,
+    InputValueError,
+    MissingAnswerError,
+    SandboxInUse,
+    TargetUnreachableError,
+)
 from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
 from .result import RunResult
 from .schema import Ask, Input, SandboxArrangement, Use
@@ -114,9 +121,34 @@ def preflight_answers(
         )
 
 
-def prepare_sandbox(target: Target, arrangement: SandboxArrangement | dict[str, Any] | None = None) -> None:
+@dataclass(frozen=True)
+class SandboxLease:
+    """The reset lease a run holds on its sandbox, from its reset to its end (see sandbox/lease.py)."""
+
+    holder: str
+    token: str
+
+
+# How long a reset waits for another run's lease before it is refused, and when an unreleased lease lapses.
+LEASE_WAIT_S = 30.0
+LEASE_TTL_S = 600.0
+
+
+def prepare_sandbox(
+    target: Target,
+    arrangement: SandboxArrangement | dict[str, Any] | None = None,
+    *,
+    holder: str | None = None,
+    lease_ttl_s: float = LEASE_TTL_S,
+    lease_wait_s: float = LEASE_WAIT_S,
+) -> SandboxLease | None:
     """Start from the sandbox's seed fixture, then arrange a case's state through the apps' own forms.
-    Raises ConfigError if the sandbox refuses an arrangement."""
+
+    With `holder` (a run id), the reset also takes the sandbox's reset lease for that run, so that no other
+    run's reset wipes its state; give it back with `release_sandbox()`. Without one, the reset still waits
+    for another run's lease, and takes none. Raises ConfigError if the sandbox refuses an arrangement,
+    TargetUnreachableError if it does not answer, SandboxInUse (one of those) if another run holds it past
+    the wait."""
     arrange = SandboxArrangement.model_validate(arrangement or {})
     base = next(iter(target.apps.values()), None)
     if target.sandbox is None and not target.resettable:
@@ -124,12 +156,9 @@ def prepare_sandbox(target: Target, arrangement: SandboxArrangement | dict[str, 
             raise ConfigError(
                 f"this case needs sandbox state, and environment '{target.name}' is not a sandbox"
             )
-        return
+        return None
     try:
-        if target.sandbox is not None:
-            target.sandbox.reset()
-        elif base:
-            httpx.post(f"{base}/_sandbox/reset", timeout=10).raise_for_status()
+        lease = _reset(target, base, holder, lease_ttl_s, lease_wait_s)
         if arrange.settings and base:
             httpx.post(f"{base}/_sandbox/settings", json=arrange.settings, timeout=10).raise_for_status()
         for request in arrange.requests:
@@ -141,6 +170,55 @@ def prepare_sandbox(target: Target, arrangement: SandboxArrangement | dict[str, 
             f"the sandbox of environment '{target.name}' does not answer ({exc}). "
             "Is `runbook sandbox serve` running?"
         ) from exc
+    return lease
+
+
+def _reset(
+    target: Target, base: str | None, holder: str | None, ttl_s: float, wait_s: float
+) -> SandboxLease | None:
+    """Reset the embedded sandbox in process, a served one over HTTP; take the lease if a holder is given."""
+    from .sandbox.lease import SandboxBusy
+
+    if target.sandbox is not None:
+        try:
+            lease = target.sandbox.leases.reset(
+                target.sandbox.reset, holder=holder, ttl_s=ttl_s, wait_s=wait_s
+            )
+        except SandboxBusy as busy:
+            raise _busy(target, base, busy.lease.holder, busy.lease.expires_in()) from None
+        return SandboxLease(lease.holder, lease.token) if lease else None
+    if not base:
+        return None
+    body = {"ttl_s": ttl_s, "wait_s": wait_s, **({"holder": holder} if holder else {})}
+    answer = httpx.post(f"{base}/_sandbox/reset", json=body, timeout=wait_s + 10)
+    if answer.status_code == 409:
+        found = answer.json()
+        raise _busy(target, base, found.get("holder", "another run"), found.get("expires_in", ttl_s))
+    answer.raise_for_status()
+    token = answer.json().get("lease")
+    return SandboxLease(holder, token) if holder and token else None
+
+
+def _busy(target: Target, base: str | None, holder: str, expires_in: float) -> SandboxInUse:
+    return SandboxInUse(
+        f"the sandbox at {base} is in use by another run ({holder}), which reset it for its own use; it is "
+        f"released when that run ends (at the latest in {expires_in:.0f}s). Run again when it has finished, "
+        f"or use a sandbox of your own (--env sandbox starts one in this process)."
+    )
+
+
+def release_sandbox(target: Target, lease: SandboxLease | None) -> None:
+    """Give back a reset lease taken by prepare_sandbox(); quiet if the sandbox has gone (it lapses anyway)."""
+    if lease is None:
+        return
+    if target.sandbox is not None:
+        target.sandbox.leases.release(lease.token)
+        return
+    base = next(iter(target.apps.values()), None)
+    try:
+        httpx.post(f"{base}/_sandbox/release", json={"lease": lease.token}, timeout=5)
+    except httpx.HTTPError:
+        pass  # the sandbox stopped, or the network is gone: the lease expires on its own
 
 
 def run(
@@ -162,6 +240,7 @@ def run(
     browser: Any = None,
     run_id: str | None = None,
     data_dir: Path | None = None,
+    deadline_s: float | None = None,
 ) -> RunResult:
     """Load, validate and run a runbook. Raises UsageError (exit 2) before any browser starts on bad input."""
     from .engine.runner import RunOptions, execute
@@ -174,8 +253,13 @@ def run(
         target.base_url(loaded.model.app)  # raises ConfigError naming the app and how to give it
     target.session_for(loaded.model.app)  # a configured session must exist before a browser starts
     preflight_answers(loaded, values, answers or {}, target, prompter, catalog)
+    from .evidence.folder import new_run_id
+
+    run_id = run_id or new_run_id(loaded.name)
+    lease = None
     if reset_sandbox:
-        prepare_sandbox(target, sandbox)
+        ttl = (deadline_s + 60) if deadline_s else LEASE_TTL_S
+        lease = prepare_sandbox(target, sandbox, holder=run_id, lease_ttl_s=ttl)
     options = RunOptions(
         headed=headed,
         chromium=chromium,
@@ -183,14 +267,18 @@ def run(
         browser=browser,
         run_id=run_id,
         data_dir=data_dir,
+        deadline_s=deadline_s,
     )
-    return execute(
-        loaded,
-        values,
-        target,
-        catalog=catalog,
-        answers=answers,
-        prompter=prompter,
-        reporter=reporter,
-        options=options,
-    )
+    try:
+        return execute(
+            loaded,
+            values,
+            target,
+            catalog=catalog,
+            answers=answers,
+            prompter=prompter,
+            reporter=reporter,
+            options=options,
+        )
+    finally:
+        release_sandbox(target, lease)

@@ -1,7 +1,7 @@
 """`runbook`: a thin typer layer over the library API. Each command is a few lines; the work is in the library.
 
 Exit codes (errors.ExitCode): 0 resolved, 1 escalated or failed, 2 bad input or runbook (nothing executed),
-3 target or browser unreachable, 130 interrupted.
+3 target or browser unreachable, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -444,8 +444,8 @@ def main() -> None:
     """Console entry point."""
     try:
         app(prog_name="runbook")
-    except KeyboardInterrupt:
-        sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt as exc:  # Ctrl-C, or a signal that came while a run's evidence was saved
+        sys.exit(int(getattr(exc, "exit_code", ExitCode.INTERRUPTED)))
 
 
 if __name__ == "__main__":
