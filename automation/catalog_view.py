@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .engine.context import describe_step
+from .errors import RunbookLoadError
 from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
 
 
@@ -30,6 +31,12 @@ def describe_all(catalog: Catalog | None = None) -> list[dict[str, Any]]:
     return [describe(r) for r in sorted((catalog or Catalog.default()).all(), key=lambda r: r.name)]
 
 
+def listing(catalog: Catalog | None = None) -> tuple[list[dict[str, Any]], list[RunbookLoadError]]:
+    """Every runbook that loads, described, and the load error of each file that does not."""
+    loaded, problems = (catalog or Catalog.default()).load_all()
+    return [describe(r) for r in sorted(loaded, key=lambda r: r.name)], problems
+
+
 def render_show(name: str) -> str:
     loaded = load_runbook(name)
     model = loaded.model
@@ -52,8 +59,16 @@ def render_show(name: str) -> str:
     return "\n".join(lines)
 
 
-def validate_all(names: list[str]) -> list[str]:
-    """'ok name (file)' per runbook. Raises RunbookLoadError for the first bad one."""
+def validate_all(names: list[str]) -> tuple[list[str], list[RunbookLoadError]]:
+    """'ok name (file)' per runbook that loads, and the load error of each that does not (all are tried)."""
     catalog = Catalog.default()
-    loaded = [load_runbook(n, catalog=catalog) for n in names] if names else catalog.all()
-    return [f"ok  {r.name:<32} {r.path}" for r in loaded]
+    if not names:
+        loaded, problems = catalog.load_all()
+    else:
+        loaded, problems = [], []
+        for name in names:
+            try:
+                loaded.append(load_runbook(name, catalog=catalog))
+            except RunbookLoadError as exc:
+                problems.append(exc)
+    return [f"ok  {r.name:<32} {r.path}" for r in loaded], problems

@@ -6,16 +6,17 @@ its seed fixture before each run, so every run there starts from the same docume
 
 from __future__ import annotations
 
+import difflib
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ConfigError
+from .errors import ConfigError, RunbookLoadError
 
 PACKAGED = Path(__file__).with_name("environments.yaml")
 
@@ -107,19 +108,93 @@ def config_path() -> Path:
 
 
 def load_config(path: Path | None = None) -> ConfigFile:
-    """Read the environments file. Raises ConfigError."""
+    """Read and check the whole environments file, trackers included. Raises ConfigError (with file:line)."""
+    from .loader import parse_yaml, read_yaml_text
+
     path = path or config_path()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return ConfigFile.model_validate(data)
-    except OSError as exc:
-        raise ConfigError(f"cannot read the environments file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        text = read_yaml_text(path)
+        data, positions = parse_yaml(text, str(path))
+    except RunbookLoadError as exc:
+        raise ConfigError(f"environments file {exc}") from None
+    where = _Where(str(path), text, positions)
+    if data is None:
+        raise ConfigError(
+            f"{path}: the environments file is empty. It needs at least one environment, e.g.\n"
+            "  environments:\n    staging:\n      apps: {portal: https://staging.example.com}"
+        )
+    if not isinstance(data, dict):
+        raise where.error("the environments file is a mapping with 'environments:' (and 'default:')", ())
+    try:
+        config = ConfigFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
+        raise _validation_error(exc, where) from None
+    _check_config(config, where)
+    return config
+
+
+@dataclass
+class _Where:
+    """The environments file's text and key positions, to point errors at their line."""
+
+    source: str
+    text: str
+    positions: dict[Any, tuple[int, int]]
+
+    def error(self, message: str, key_path: tuple[str | int, ...]) -> ConfigError:
+        from .loader import error_at_key
+
+        return ConfigError(str(error_at_key(message, self.source, self.text, self.positions, key_path)))
+
+
+_FIELDS = sorted({*ConfigFile.model_fields, *EnvironmentSpec.model_fields, *Credential.model_fields})
+
+
+def _validation_error(exc: ValidationError, where: _Where) -> ConfigError:
+    errors = exc.errors(include_input=False, include_url=False)
+    first = errors[0]
+    loc, kind = tuple(first["loc"]), first["type"]
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(loc[-1]), _FIELDS, n=1)
+        message = f"unknown key '{loc[-1]}'" + (f" (did you mean {close[0]}?)" if close else "")
+    elif kind == "missing":
+        message = f"'{loc[-1]}' is required here"
+        loc = loc[:-1]
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return where.error(message, loc)
+
+
+def _check_config(config: ConfigFile, where: _Where) -> None:
+    """What the models alone do not check: the default exists, URLs are http(s), trackers are valid."""
+    from .tickets.config import tracker_config_problems
+
+    for name, spec in config.environments.items():
+        here: tuple[str | int, ...] = ("environments", name)
+        for app, url in spec.apps.items():
+            if not _is_http_url(url):
+                raise where.error(f"'{url[:80]}' is not an http(s) URL with a host", (*here, "apps", app))
+        if spec.mailbox not in (None, "sandbox") and not _is_http_url(spec.mailbox):
+            raise where.error(
+                "write 'sandbox' or the http(s) URL of a /_sandbox/mail endpoint", (*here, "mailbox")
+            )
+        problems = tracker_config_problems(spec.tickets)
+        if problems:
+            loc, message = problems[0]
+            raise where.error(f"tracker: {message}", (*here, "tickets", *loc))
+    if "default" in config.model_fields_set and config.default not in config.environments:
+        known = ", ".join(config.environments) or "none"
+        raise where.error(f"'{config.default}' is not one of the environments (known: {known})", ("default",))
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def parse_base_urls(pairs: list[str]) -> dict[str, str]:
@@ -127,7 +202,7 @@ def parse_base_urls(pairs: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs:
         app, sep, url = pair.partition("=")
-        if not sep or not app.strip() or not url.strip().startswith(("http://", "https://")):
+        if not sep or not app.strip() or not _is_http_url(url):
             raise ConfigError(f"--base-url '{pair}': write APP=URL, e.g. portal=https://staging.example.com")
         out[app.strip()] = url.strip()
     return out
@@ -212,6 +287,10 @@ def resolve(name: str | None = None, base_urls: dict[str, str] | None = None) ->
             mailbox = server.urls["portal"] + "/_sandbox/mail"
     for key, value in os.environ.items():
         if key.startswith("RUNBOOK_BASE_URL_") and value:
+            if not _is_http_url(value):
+                raise ConfigError(
+                    f"{key}='{value[:80]}': give an http(s) URL, e.g. https://staging.example.com"
+                )
             apps[key.removeprefix("RUNBOOK_BASE_URL_").lower()] = value
     apps.update(base_urls or {})
     return Target(

@@ -10,12 +10,31 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
+
 DEFAULT_ROOT = Path("traces")
 
 
 def evidence_root() -> Path:
     """RUNBOOK_TRACES if set, else ./traces."""
     return Path(os.environ.get("RUNBOOK_TRACES", DEFAULT_ROOT))
+
+
+def check_writable(folder: Path, option: str) -> None:
+    """Refuse a folder that cannot be created or written (before a run starts). Raises UsageError."""
+    try:
+        probe = folder.absolute()
+        while not probe.exists() and probe.parent != probe:  # the nearest existing part must allow the rest
+            probe = probe.parent
+        usable = probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+    except (OSError, ValueError) as exc:  # e.g. a NUL byte in the path, a folder we may not look into
+        raise UsageError(f"{option} {folder}: cannot use this folder ({exc}). Give another one.") from None
+    if not usable:
+        why = "is not a folder" if not probe.is_dir() else "cannot be written"
+        raise UsageError(
+            f"{option} {folder}: {probe} {why}, so the run's evidence could not be kept. "
+            "Give a folder you can write to."
+        )
 
 
 def new_run_id(runbook: str) -> str:

@@ -10,18 +10,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import EvidenceError
-from .folder import find_run
+from ..errors import EvidenceError, UsageError
+from .folder import evidence_root, find_run
 
 PLAYWRIGHT = [sys.executable, "-m", "playwright"]
 
 
 def trace_of(run: str) -> Path:
-    """The trace.zip of a run id, prefix, 'last' or folder. Raises EvidenceError."""
+    """The trace.zip of a run id, prefix, 'last' or folder. Raises UsageError (no such run), EvidenceError."""
     try:
         folder = find_run(run)
-    except FileNotFoundError as exc:
-        raise EvidenceError(f"{exc}. List runs with: ls traces/") from exc
+    except FileNotFoundError as exc:  # bad input (exit 2), like any name that matches nothing
+        raise UsageError(f"{exc}. List runs with: ls {evidence_root()}/") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot look for run '{run}' under {evidence_root()}: {exc}") from None
     trace = (folder / "trace.zip").resolve()
     if not trace.exists():
         raise EvidenceError(f"run {folder.name} has no trace.zip (see its run.json: trace_note)")

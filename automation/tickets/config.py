@@ -13,6 +13,7 @@ Credentials never sit in configuration: only the names of the variables do, read
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
@@ -81,6 +82,12 @@ TrackerConfig = Annotated[
     LocalConfig | JiraConfig | ZendeskConfig | WebhookConfig, Field(discriminator="type")
 ]
 _ADAPTER: TypeAdapter[TrackerConfig] = TypeAdapter(TrackerConfig)
+_MODELS: dict[str, type[_Config]] = {
+    "local": LocalConfig,
+    "jira": JiraConfig,
+    "zendesk": ZendeskConfig,
+    "webhook": WebhookConfig,
+}
 
 
 def parse_tracker_config(data: Mapping[str, Any] | None) -> TrackerConfig:
@@ -91,6 +98,46 @@ def parse_tracker_config(data: Mapping[str, Any] | None) -> TrackerConfig:
         return _ADAPTER.validate_python(dict(data))
     except ValidationError as exc:
         raise TrackerConfigError(_describe(exc)) from None
+
+
+TYPES = ("local", "jira", "zendesk", "webhook")
+KeyPath = tuple[str | int, ...]
+
+
+def tracker_config_problems(data: Any) -> list[tuple[KeyPath, str]]:
+    """Every problem of a tracker configuration as (key path inside it, message); [] when it is valid.
+
+    For callers that know where the configuration sits in a file (environments.yaml: file:line)."""
+    if data is None:
+        return []
+    if not isinstance(data, Mapping):
+        return [((), f"must be a mapping with a type ({', '.join(TYPES)})")]
+    try:
+        _ADAPTER.validate_python(dict(data))
+    except ValidationError as exc:
+        return [_problem(error, data) for error in exc.errors(include_input=False, include_url=False)]
+    return []
+
+
+def _problem(error: Any, data: Mapping[str, Any]) -> tuple[KeyPath, str]:
+    kind, loc = error["type"], tuple(error["loc"])
+    if kind == "union_tag_invalid":
+        given = data.get("type")
+        close = difflib.get_close_matches(str(given), TYPES, n=1) if isinstance(given, str) else []
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return ("type",), f"'{str(given)[:40]}' is not a tracker type{hint}; types: {', '.join(TYPES)}"
+    if kind == "union_tag_not_found":
+        return (), f"'type' is required: one of {', '.join(TYPES)}"
+    if loc and loc[0] in TYPES:  # pydantic puts the union member first: not a key of the file
+        loc = loc[1:]
+    if kind == "extra_forbidden":
+        model = _MODELS.get(str(data.get("type")), LocalConfig)
+        close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return loc, f"unknown key '{loc[-1]}'{hint}"
+    if kind == "missing":
+        return loc, "is required here"
+    return loc, error["msg"].removeprefix("Value error, ")
 
 
 def _describe(exc: ValidationError) -> str:

@@ -379,7 +379,8 @@ class TicketStore:
 
 
 def _row_id(local_id: str) -> int:
-    match = re.fullmatch(rf"(?i)(?:{_PREFIX})?(\d+)", local_id.strip())
+    # At most 18 digits: SQLite integers are 64-bit, and no store will hold a quintillion tickets.
+    match = re.fullmatch(rf"(?i)(?:{_PREFIX})?([0-9]{{1,18}})", local_id.strip())
     if match is None:
         raise TicketError(f"{local_id!r} is not a ticket id: ids look like {_PREFIX}12")
     return int(match.group(1))
