@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,27 @@ from .schema import Ask, Input, SandboxArrangement, Use
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def check_text(name: str, raw: Any) -> None:
+    """Refuse a value the browser, the report and the ticket store cannot carry faithfully: bytes that are
+    not UTF-8 (they reach us as surrogates) and control characters. Raises InputValueError naming it."""
+    if not isinstance(raw, str):
+        return
+    for index, char in enumerate(raw, start=1):
+        kind = unicodedata.category(char)
+        if kind == "Cs":
+            raise InputValueError(
+                name,
+                f"is not valid UTF-8 text (character {index}): check the encoding of the terminal or "
+                "script that passed it, and give it again",
+            )
+        if kind == "Cc":
+            raise InputValueError(
+                name, f"contains a control character (U+{ord(char):04X}, character {index}): remove it"
+            )
+
+
 def _coerce(name: str, spec: Input, raw: Any) -> Any:
+    check_text(name, raw)
     if spec.type == "int":
         try:
             return int(raw)
@@ -248,6 +269,8 @@ def run(
     catalog = catalog or Catalog.default()
     loaded = runbook if isinstance(runbook, LoadedRunbook) else load_runbook(runbook, catalog=catalog)
     values = validate_inputs(loaded, dict(inputs or {}))
+    for name, answer in (answers or {}).items():
+        check_text(name, answer)
     target = target or resolve(env, base_urls)
     if loaded.model.app not in target.apps:
         target.base_url(loaded.model.app)  # raises ConfigError naming the app and how to give it

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import click
 import typer
 
+from .cli_checks import checks_app
 from .errors import ExitCode, RunbookError
 
 app = typer.Typer(
@@ -32,13 +33,22 @@ session_app = typer.Typer(
     help="Saved signed-in sessions for real targets (e.g. NetSuite behind 2FA).", no_args_is_help=True
 )
 app.add_typer(session_app, name="session")
+app.add_typer(checks_app, name="checks")
 
 
-def _fail(exc: RunbookError) -> NoReturn:
+def _fail(exc: RunbookError, *, as_json: bool = False) -> NoReturn:
+    """Say what went wrong (stderr) and exit with its code; with --json, also one JSON object on stdout."""
     from .console import error
 
     error(str(exc))
+    if as_json:
+        _json_error(str(exc), int(exc.exit_code))
     raise typer.Exit(int(exc.exit_code))
+
+
+def _json_error(message: str, code: int) -> None:
+    # A caller parsing --json gets an answer on every path, not an empty stdout.
+    sys.stdout.write(json.dumps({"status": "error", "exit_code": code, "error": message}, indent=2) + "\n")
 
 
 # -- runbook run NAME --input ... ----------------------------------------------------------------------------
@@ -87,14 +97,14 @@ def _input_option(name: str, spec: Any) -> click.Option:
     return click.Option([flag, name], metavar=metavar, help=help_text.strip())
 
 
-def _runbook_command(name: str) -> click.Command:
+def _runbook_command(name: str, as_json: bool) -> click.Command:
     """A click command whose options are this runbook's inputs plus the common run options."""
     from .loader import load_runbook
 
     try:
         loaded = load_runbook(name)
     except RunbookError as exc:
-        _fail(exc)
+        _fail(exc, as_json=as_json)
     params: list[click.Parameter] = _common_options()
     params += [_input_option(n, spec) for n, spec in loaded.model.inputs.items()]
     return click.Command(
@@ -121,7 +131,9 @@ def run_command(
             typer.echo(f"  {known}")
         typer.echo("\nrunbook run NAME --help lists a runbook's inputs and options.")
         raise typer.Exit(0 if name else int(ExitCode.BAD_INPUT))
-    command = _runbook_command(name)
+    options = ctx.args[: ctx.args.index("--")] if "--" in ctx.args else ctx.args
+    as_json = "--json" in options  # known before click parses: its errors are answered in JSON too
+    command = _runbook_command(name, as_json)
     try:
         # standalone_mode=False: click returns the code of a click Exit instead of raising it
         code = command.main(args=list(ctx.args), prog_name=f"runbook run {name}", standalone_mode=False)
@@ -129,6 +141,8 @@ def run_command(
         from .console import error
 
         error(exc.format_message())
+        if as_json:
+            _json_error(exc.format_message(), int(ExitCode.BAD_INPUT))
         raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
     raise typer.Exit(code if isinstance(code, int) else 0)
 
@@ -148,6 +162,7 @@ def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
     interactive = is_interactive() and not common["no_input"]
     stream = sys.stderr if common["as_json"] else sys.stdout
     try:
+        _check_writable_folders(common["traces"])
         inputs = _prompt_missing_secrets(loaded, inputs, interactive)
         result = api.run(
             loaded,
@@ -162,12 +177,23 @@ def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
             evidence_root=Path(common["traces"]) if common["traces"] else None,
         )
     except RunbookError as exc:
-        _fail(exc)
+        _fail(exc, as_json=common["as_json"])
     if common["as_json"]:
         sys.stdout.write(json.dumps(_json_summary(result), indent=2) + "\n")
     else:
         stream.write(render_result(result) + "\n")
     raise click.exceptions.Exit(result.exit_code)
+
+
+def _check_writable_folders(traces: str | None) -> None:
+    """The evidence and data folders must be writable before a browser starts. Raises UsageError."""
+    from .environments import data_dir
+    from .evidence.folder import check_writable, evidence_root
+
+    check_writable(
+        Path(traces) if traces else evidence_root(), "--traces" if traces else "the evidence folder"
+    )
+    check_writable(data_dir(), "the data folder (RUNBOOK_DATA)")
 
 
 def _answers(pairs: list[str]) -> dict[str, str]:
@@ -232,21 +258,29 @@ def _json_summary(result: Any) -> dict[str, Any]:
 @app.command("list")
 def list_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the runbooks: name, title, app, inputs, outcomes, cases."""
-    from .catalog_view import describe_all
+    from .catalog_view import listing
 
-    try:
-        items = describe_all()
-    except RunbookError as exc:
-        _fail(exc)
+    items, problems = listing()
     if as_json:
         typer.echo(json.dumps(items, indent=2))
-        return
-    for item in items:
-        outcomes = ", ".join(item["outcomes"])
-        typer.echo(
-            f"{item['name']:<32} {item['app']:<9} {item['title']}\n{'':<42}outcomes: {outcomes}; "
-            f"cases: {len(item['cases'])}"
-        )
+    else:
+        for item in items:
+            outcomes = ", ".join(item["outcomes"])
+            typer.echo(
+                f"{item['name']:<32} {item['app']:<9} {item['title']}\n{'':<42}outcomes: {outcomes}; "
+                f"cases: {len(item['cases'])}"
+            )
+    _report_problems(problems, "the runbooks above are listed; fix these files to list them too")
+
+
+def _report_problems(problems: list[Any], then: str) -> None:
+    """Each file that does not load, with its file:line, on stderr: one bad file never hides the others."""
+    from .console import error
+
+    for problem in problems:
+        error(str(problem))
+    if problems:
+        error(f"{len(problems)} file(s) do not load: {then}.")
 
 
 @app.command()
@@ -262,14 +296,15 @@ def show(name: str = typer.Argument(..., help="Runbook name or file")) -> None:
 
 @app.command()
 def validate(paths: list[str] = typer.Argument(None, help="Runbook files or names (default: all)")) -> None:
-    """Check runbooks without running them (exit 2 on the first bad one, with file:line)."""
+    """Check runbooks without running them (each bad one named with file:line; exit 2 if any)."""
     from .catalog_view import validate_all
 
-    try:
-        for line in validate_all(paths or []):
-            typer.echo(line)
-    except RunbookError as exc:
-        _fail(exc)
+    ok, problems = validate_all(paths or [])
+    for line in ok:
+        typer.echo(line)
+    _report_problems(problems, "fix them at the lines named")
+    if problems:
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
 
 
 @app.command()
@@ -337,7 +372,10 @@ def tickets_list(
     """List tickets, newest first."""
     from .tickets.commands import list_tickets
 
-    items = list_tickets(status=status, queue=queue)
+    try:
+        items = list_tickets(status=status, queue=queue)
+    except RunbookError as exc:
+        _fail(exc, as_json=as_json)
     if as_json:
         typer.echo(json.dumps(items, indent=2))
         return
@@ -372,7 +410,13 @@ def tickets_export(
 
 
 @tickets_app.command("retry")
-def tickets_retry(env: str = typer.Option(None, help="The environment whose tracker to deliver to.")) -> None:
+def tickets_retry(
+    env: str = typer.Option(
+        None,
+        help="Deliver every waiting ticket to this environment's tracker "
+        "(default: each to the environment it was opened in).",
+    ),
+) -> None:
     """Deliver the tickets waiting in the outbox (a retry never opens a second ticket)."""
     from .tickets.commands import retry
 
