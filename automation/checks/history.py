@@ -18,41 +18,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    TypeDecorator,
-    create_engine,
-    delete,
-    event,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
 
-from .model import (
-    FAILING_STATUSES,
-    Attempt,
-    CheckRun,
-    CheckState,
-    Notification,
-    StepTiming,
+from .history_schema import (
+    attempts,
+    check_states,
+    make_engine,
+    metadata,
+    notifications,
+    runs,
+    state_changes,
+    steps,
+    ticks,
+    utc,
 )
+from .model import FAILING_STATUSES, Attempt, CheckRun, CheckState, Notification, StepTiming
 from .model import health as health_word
 
-BUSY_TIMEOUT_MS = 10_000
 PENDING = ("queued", "failed")
 # Runs kept for `failed_s` rather than `passed_s`: someone may still need their evidence.
 _KEEP_LONGER = (*FAILING_STATUSES, "degraded", "aborted")
@@ -74,121 +58,6 @@ class CheckSummary:
     skipped_24h: int = 0
 
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite keeps no offset; a naive value is taken as UTC)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return _utc(value)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else _utc(value)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = MetaData()
-
-# One row per (check, tick): the scheduler claims a tick before running it, so a duplicate never runs.
-ticks = Table(
-    "ticks",
-    metadata,
-    Column("check_name", String(200), primary_key=True),
-    Column("scheduled_at", UTCDateTime, primary_key=True),
-    Column("claimed_at", UTCDateTime, nullable=False),
-)
-
-runs = Table(
-    "runs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("check_name", String(200), nullable=False),
-    Column("runbook", String(200), nullable=False),
-    Column("env", String(200), nullable=False),
-    Column("scheduled_at", UTCDateTime, nullable=False),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("finished_at", UTCDateTime, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("duration_s", Float, nullable=False),
-    Column("summary", Text, nullable=False, default=""),
-    Column("outcome", String(200)),
-    Column("error", Text),
-    Column("slow_steps", Text, nullable=False, default="[]"),  # JSON list of step labels
-    Index("ix_runs_check_started", "check_name", "started_at"),
-)
-
-attempts = Table(
-    "attempts",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("number", Integer, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("evidence_run_id", String(200)),  # the engine's run id (traces/<run-id>/)
-    Column("evidence_dir", Text),
-    Column("duration_s", Float, nullable=False),
-    Column("outcome", String(200)),
-    Column("error", Text),
-    Column("started_at", UTCDateTime),
-)
-
-steps = Table(
-    "steps",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("position", Integer, nullable=False),
-    Column("number", String(50), nullable=False),
-    Column("label", Text, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("duration_s", Float, nullable=False),
-    Column("slow", Boolean, nullable=False, default=False),
-)
-
-check_states = Table(
-    "check_states",
-    metadata,
-    Column("check_name", String(200), primary_key=True),
-    Column("state", Text, nullable=False),  # JSON of CheckState: new fields with defaults need no migration
-    Column("health", String(20), nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
-state_changes = Table(
-    "state_changes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("check_name", String(200), nullable=False),
-    Column("at", UTCDateTime, nullable=False),
-    Column("from_health", String(20), nullable=False),
-    Column("to_health", String(20), nullable=False),
-    Index("ix_state_changes_check_at", "check_name", "at"),
-)
-
-notifications = Table(
-    "notifications",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("check_name", String(200), nullable=False, index=True),
-    Column("channel", String(100), nullable=False),
-    Column("kind", String(20), nullable=False),
-    Column("at", UTCDateTime, nullable=False),
-    Column("message", Text, nullable=False),
-    Column("payload", Text, nullable=False),  # JSON of the whole Notification
-    Column("status", String(20), nullable=False, default="queued"),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("detail", Text, nullable=False, default=""),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Index("ix_notifications_status", "status", "channel"),
-)
-
-
 class History:
     """The history store; one per process is enough, two on one file (or two processes) are safe."""
 
@@ -200,7 +69,7 @@ class History:
             folder.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{folder / 'checks.db'}"
         self.url = url
-        self.engine = _engine(url)
+        self.engine = make_engine(url)
         metadata.create_all(self.engine)
 
     # -- schedule ticks -------------------------------------------------------------------------------------
@@ -433,135 +302,58 @@ class History:
                 yield conn
 
 
-# -- engine ---------------------------------------------------------------------------------------------------
-
-
-def _engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}}
-    if memory:
-        kwargs["poolclass"] = StaticPool  # one connection, or each would see its own empty database
-    engine = create_engine(url, **kwargs)
-    _sqlite_pragmas(engine)
-    return engine
-
-
-def _sqlite_pragmas(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # pysqlite's own implicit BEGIN only starts at the first write; we emit BEGIN ourselves (below).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers (the status page) never block the scheduler
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")  # attempts and steps go with their run
-        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a commit is not an fsync
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("runbook_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
 # -- rows <-> model -------------------------------------------------------------------------------------------
+# Attempt and StepTiming fields map to same-named columns; a field added to the model later is simply not
+# stored until a column is added for it (and reads back as its default).
 
 
 def _insert_run(conn: Connection, run: CheckRun) -> int:
-    key = conn.execute(
-        insert(runs).values(
-            check_name=run.check,
-            runbook=run.runbook,
-            env=run.env,
-            scheduled_at=run.scheduled_at,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            status=run.status,
-            duration_s=run.duration_s,
-            summary=run.summary,
-            outcome=run.outcome,
-            error=run.error,
-            slow_steps=json.dumps(list(run.slow_steps)),
-        )
-    ).inserted_primary_key
+    row = _columns_of(runs, run) | {"check_name": run.check, "slow_steps": json.dumps(list(run.slow_steps))}
+    row.pop("id", None)
+    key = conn.execute(insert(runs).values(**row)).inserted_primary_key
     assert key is not None
     run_id = int(key[0])
     if run.attempts:
-        conn.execute(insert(attempts), [_attempt_row(run_id, a) for a in run.attempts])
+        conn.execute(
+            insert(attempts), [_columns_of(attempts, a) | {"check_run_id": run_id} for a in run.attempts]
+        )
     if run.steps:
-        conn.execute(insert(steps), [_step_row(run_id, i, s) for i, s in enumerate(run.steps)])
+        rows = [
+            _columns_of(steps, s) | {"check_run_id": run_id, "position": i} for i, s in enumerate(run.steps)
+        ]
+        conn.execute(insert(steps), rows)
     return run_id
 
 
-def _attempt_row(run_id: int, a: Attempt) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "number": a.number,
-        "status": a.status,
-        "evidence_run_id": a.run_id,
-        "evidence_dir": a.evidence_dir,
-        "duration_s": a.duration_s,
-        "outcome": a.outcome,
-        "error": a.error,
-        "started_at": a.started_at,
-    }
+def _columns_of(table: Table, obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name in table.c}
 
 
-def _step_row(run_id: int, position: int, s: StepTiming) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "position": position,
-        "number": s.number,
-        "label": s.label,
-        "status": s.status,
-        "duration_s": s.duration_s,
-        "slow": s.slow,
-    }
+def _from_row(cls: Any, row: Any) -> Any:
+    return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
 
 
 def _load_runs(conn: Connection, rows: Any) -> list[CheckRun]:
     ids = [r["id"] for r in rows]
-    by_run_attempts: dict[int, list[Attempt]] = {i: [] for i in ids}
-    by_run_steps: dict[int, list[StepTiming]] = {i: [] for i in ids}
+    tried: dict[int, list[Attempt]] = {i: [] for i in ids}
+    timed: dict[int, list[StepTiming]] = {i: [] for i in ids}
     for chunk in _chunks(ids):
-        query = select(attempts).where(attempts.c.run_id.in_(chunk)).order_by(attempts.c.number)
+        query = select(attempts).where(attempts.c.check_run_id.in_(chunk)).order_by(attempts.c.number)
         for a in conn.execute(query).mappings():
-            by_run_attempts[a["run_id"]].append(
-                Attempt(
-                    number=a["number"],
-                    status=a["status"],
-                    run_id=a["evidence_run_id"],
-                    evidence_dir=a["evidence_dir"],
-                    duration_s=a["duration_s"],
-                    outcome=a["outcome"],
-                    error=a["error"],
-                    started_at=a["started_at"],
-                )
-            )
-        query = select(steps).where(steps.c.run_id.in_(chunk)).order_by(steps.c.position)
+            tried[a["check_run_id"]].append(_from_row(Attempt, a))
+        query = select(steps).where(steps.c.check_run_id.in_(chunk)).order_by(steps.c.position)
         for s in conn.execute(query).mappings():
-            by_run_steps[s["run_id"]].append(
-                StepTiming(s["number"], s["label"], s["status"], s["duration_s"], bool(s["slow"]))
-            )
+            timed[s["check_run_id"]].append(_from_row(StepTiming, {**s, "slow": bool(s["slow"])}))
     return [
-        CheckRun(
-            check=r["check_name"],
-            runbook=r["runbook"],
-            env=r["env"],
-            scheduled_at=r["scheduled_at"],
-            started_at=r["started_at"],
-            finished_at=r["finished_at"],
-            status=r["status"],
-            duration_s=r["duration_s"],
-            summary=r["summary"],
-            outcome=r["outcome"],
-            error=r["error"],
-            slow_steps=tuple(json.loads(r["slow_steps"])),
-            attempts=tuple(by_run_attempts[r["id"]]),
-            steps=tuple(by_run_steps[r["id"]]),
-            id=r["id"],
+        _from_row(
+            CheckRun,
+            {
+                **r,
+                "check": r["check_name"],
+                "slow_steps": tuple(json.loads(r["slow_steps"])),
+                "attempts": tuple(tried[r["id"]]),
+                "steps": tuple(timed[r["id"]]),
+            },
         )
         for r in rows
     ]
@@ -570,8 +362,8 @@ def _load_runs(conn: Connection, rows: Any) -> list[CheckRun]:
 def _evidence_dirs(conn: Connection, run_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for chunk in _chunks(run_ids):
-        query = select(attempts.c.run_id, attempts.c.evidence_dir).where(
-            attempts.c.run_id.in_(chunk), attempts.c.evidence_dir.is_not(None)
+        query = select(attempts.c.check_run_id, attempts.c.evidence_dir).where(
+            attempts.c.check_run_id.in_(chunk), attempts.c.evidence_dir.is_not(None)
         )
         for run_id, folder in conn.execute(query):
             found.setdefault(run_id, []).append(folder)
@@ -584,7 +376,7 @@ def _evidence_dirs(conn: Connection, run_ids: list[int]) -> dict[int, list[str]]
 
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
-        return {"$dt": _utc(value).isoformat()}
+        return {"$dt": utc(value).isoformat()}
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
     if isinstance(value, dict):
