@@ -170,14 +170,17 @@ class History:
     def save_state(
         self, check: str, state: CheckState, *, health: str | None = None, at: datetime | None = None
     ) -> None:
-        """Save the alert state; a change of the health word (default: model.health(state)) is logged too."""
-        word = health or health_word(state)
+        """Save the alert state, and the health word when given; a change of the word is logged too.
+
+        Without `health` the stored word stays (a bookkeeping save, such as the last tick, must not turn
+        "maintenance" back into "passing"); a check's first save derives it with model.health(state)."""
         at = at or state.last_run_at or _now()
-        row = {"state": _to_json(state), "health": word, "updated_at": at}
         with self._write() as conn:
             before = conn.execute(
                 select(check_states.c.health).where(check_states.c.check_name == check)
             ).scalar_one_or_none()
+            word = health or before or health_word(state)
+            row = {"state": _to_json(state), "health": word, "updated_at": at}
             if before is None:
                 conn.execute(insert(check_states).values(check_name=check, **row))
             else:

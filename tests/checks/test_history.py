@@ -231,10 +231,12 @@ def test_state_round_trips_and_health_changes_are_recorded(history: History) -> 
     history.save_state("portal-login", failing)
     history.save_state("portal-login", failing.with_(consecutive_failures=2), at=NOW + timedelta(minutes=5))
     alerting = failing.with_(alerting=True, alert_opened_at=NOW + timedelta(minutes=10), ticket_id="T-1")
-    history.save_state("portal-login", alerting, at=NOW + timedelta(minutes=10))
+    history.save_state("portal-login", alerting, health="alerting", at=NOW + timedelta(minutes=10))
     history.save_state("portal-login", alerting, health="maintenance", at=NOW + timedelta(minutes=15))
+    # A bookkeeping save without a health word keeps "maintenance": no change logged.
+    history.save_state("portal-login", alerting.with_(last_tick=NOW), at=NOW + timedelta(minutes=20))
 
-    assert history.state("portal-login") == alerting
+    assert history.state("portal-login") == alerting.with_(last_tick=NOW)
     assert history.state_changes("portal-login") == [
         (NOW, "unknown", "failing"),
         (NOW + timedelta(minutes=10), "failing", "alerting"),
