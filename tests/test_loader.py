@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from automation.errors import RunbookLoadError
-from automation.loader import Catalog, load_runbook, load_text
+from automation.loader import MAX_YAML_BYTES, Catalog, load_runbook, load_text, parse_yaml, read_yaml_text
 
 HEAD = "name: x\ntitle: t\napp: portal\noutcomes: {done: {status: resolved}}\n"
 
@@ -143,3 +144,126 @@ def test_every_declared_outcome_has_an_example_case() -> None:
 def test_invalid_regular_expression_in_an_input_is_a_load_error() -> None:
     err = error_of(HEAD + "inputs: {code: {type: string, pattern: '(\\d{6}'}}\nsteps:\n  - goto: /\n")
     assert "not a valid regular expression" in str(err) and err.line == 5
+
+
+# -- hostile or broken YAML: a clean file:line error, bounded work, never a traceback ----------------------
+
+LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
+
+
+def test_billion_laughs_is_refused_before_it_expands() -> None:
+    err = error_of(LAUGHS)
+    assert "aliases expand this to more than" in str(err) and err.line is not None
+
+
+def test_many_aliases_are_refused() -> None:
+    err = error_of("a: &a x\nb: [" + ", ".join(["*a"] * 200) + "]\n")
+    assert "more than 100 aliases" in str(err) and err.line == 2
+
+
+@pytest.mark.parametrize("text", ["a: &a [*a]\n", "a: &a {b: {c: *a}}\n"])
+def test_recursive_alias_is_refused(text: str) -> None:
+    err = error_of(text)
+    assert "refers to the node that contains it" in str(err) and err.line == 1
+
+
+@pytest.mark.parametrize("text", ["[" * 5000 + "]" * 5000, "".join("  " * i + "-\n" for i in range(100))])
+def test_deep_nesting_is_refused_with_its_line(text: str) -> None:
+    err = error_of(text)
+    assert "nested more than 64 levels deep" in str(err) and err.line is not None
+
+
+def test_aliases_that_nest_too_deep_together_are_refused() -> None:
+    deep = "[" * 40 + "1" + "]" * 40
+    err = error_of(f"a: &a {deep}\nb: {'[' * 40}*a{']' * 40}\n")
+    assert "aliases nest this more than 64 levels deep" in str(err)
+
+
+def test_duplicate_key_names_the_line_of_the_second() -> None:
+    err = error_of(HEAD + "steps:\n  - goto: /\napp: netsuite\n")
+    assert (err.line, err.column) == (7, 1)
+    assert "duplicate key 'app' (first at line 3)" in str(err)
+
+
+def test_integer_python_cannot_convert_is_a_load_error() -> None:
+    err = error_of("name: " + "9" * 5000 + "\n")
+    assert err.line == 1 and "cannot be read" in str(err)
+
+
+def test_control_character_in_the_text_names_its_place() -> None:
+    err = error_of("name: x\ntitle: a\x07b\n")
+    assert (err.line, err.column) == (2, 9) and "U+0007" in str(err)
+
+
+def test_non_utf8_file_names_the_line_of_the_bad_byte(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(HEAD.encode() + "steps:\n  - say: Caf\xe9\n".encode("latin-1"))
+    with pytest.raises(RunbookLoadError) as info:
+        Catalog([tmp_path]).load_file(bad)
+    assert info.value.line == 6 and "byte 0xE9 is not UTF-8" in str(info.value)
+
+
+def test_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text(HEAD + "description: " + "x" * (MAX_YAML_BYTES + 10) + "\nsteps: []\n")
+    with pytest.raises(RunbookLoadError, match="too big"):
+        read_yaml_text(big)
+
+
+def test_a_fifo_is_refused_rather_than_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(RunbookLoadError, match="not a regular file"):
+        read_yaml_text(fifo)
+
+
+def test_parse_yaml_gives_data_and_key_positions() -> None:
+    data, positions = parse_yaml("a:\n  b: [1, 2]\n", "any.yaml")
+    assert data == {"a": {"b": [1, 2]}} and positions[("a", "b")] == (2, 3)
+
+
+def test_on_is_a_key_and_yes_a_string_as_in_yaml_1_2() -> None:
+    loaded = load_text(
+        HEAD + "steps:\n  - press: Enter\n    on: {label: Email}\n  - say: yes\n  - end: done\n"
+    )
+    press = loaded.model.steps[0]
+    assert press.on is not None and press.on.label == "Email"  # type: ignore[attr-defined]
+    assert loaded.model.steps[1].say == "yes"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "goto",
+    [
+        "file:///etc/passwd",
+        "chrome://version",
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "' javascript:alert(1)'",
+        '"java\\nscript:alert(1)"',
+        "data:text/html,hi",
+        "'file://{{ email }}'",
+    ],
+)
+def test_goto_refuses_anything_but_app_paths_and_http_urls(goto: str) -> None:
+    err = error_of(HEAD + "inputs: {email: {type: email}}\nsteps:\n  - goto: " + goto + "\n")
+    assert err.line == 7 and "steps.0.goto" in str(err)
+    assert "http(s) URL can be opened" in str(err) or "control character" in str(err)
+
+
+@pytest.mark.parametrize("goto", ["/auth/login?next=a:b", "https://app.example.com/x", "'{{ link }}'"])
+def test_goto_accepts_paths_http_urls_and_templates(goto: str) -> None:
+    load_text(HEAD + "inputs: {link: {type: string}}\nsteps:\n  - goto: " + goto + "\n")
+
+
+def test_a_broken_file_in_the_catalog_does_not_stop_the_others(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(HEAD.replace("name: x", "name: good") + "steps:\n  - end: done\n")
+    (tmp_path / "bomb.yaml").write_text("name: bomb\nsteps: []\n" + LAUGHS)
+    (tmp_path / "latin1.yaml").write_bytes(b"name: caf\xe9\nsteps: []\n")
+    catalog = Catalog([tmp_path])
+    loaded, problems = catalog.load_all()
+    assert [r.name for r in loaded] == ["good"]
+    assert sorted(Path(p.path or "").name for p in problems) == ["bomb.yaml", "latin1.yaml"]
+    assert all(p.line for p in problems)
+    assert catalog.get("good").name == "good"
