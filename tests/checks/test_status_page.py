@@ -3,12 +3,14 @@ Also the text table, /api/status, /metrics, /healthz and the evidence route's re
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import math
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -256,12 +258,18 @@ def test_api_status_metrics_and_healthz_answer(served: Served) -> None:
 def test_healthz_is_503_when_unhealthy(tmp_path: Path) -> None:
     history = History(data_dir=tmp_path)
     app = create_app(history, (), metrics=Metrics(), evidence_root=tmp_path, healthy=lambda: {"ok": False})
-    from fastapi.testclient import TestClient
 
-    with TestClient(app) as client:
-        answer = client.get("/healthz")
-        assert (answer.status_code, answer.json()) == (503, {"ok": False})
-        assert "No checks configured" in client.get("/").text
+    async def ask() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://checks"
+        ) as client:
+            return await client.get("/healthz"), await client.get("/")
+
+    # Off the main thread: Playwright's sync API keeps an event loop running there for the session.
+    with ThreadPoolExecutor(1) as pool:
+        health, page = pool.submit(asyncio.run, ask()).result()
+    assert (health.status_code, health.json()) == (503, {"ok": False})
+    assert "No checks configured" in page.text
     history.close()
 
 
