@@ -92,6 +92,7 @@ class CheckState:
     last_run_at: datetime | None = None
     ticket_id: str | None = None  # the open ticket of the current alert, if the ticket channel has one
     last_tick: datetime | None = None  # the last scheduled tick claimed for this check (run or skipped)
+    episode_failures: int = 0  # failing runs since failing_since (the recovery note counts them)
 
     def with_(self, **changes: object) -> CheckState:
         return replace(self, **changes)  # type: ignore[arg-type]
