@@ -147,3 +147,105 @@ def test_exit_codes_follow_the_outcome(env: dict[str, str]) -> None:
     assert data["status"] == "failed" and data["outcome"] == "not-found" and data["exit_code"] == 1
     assert {"run_id", "runbook", "artifacts", "ticket"} <= set(data)
     assert Path(data["artifacts"]["trace"]).exists()
+
+
+# -- bad input of every kind: exit 2, a message that names it, no browser, no traceback ----------------
+
+
+def test_input_with_non_utf8_bytes_is_refused_before_browser(env: dict[str, str]) -> None:
+    args = [os.fsencode(a) for a in RUNBOOK] + [b"run", b"resend-verify", b"--email", b"caf\xe9@example.com"]
+    raw = subprocess.run(args, env=env, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.CompletedProcess(args, raw.returncode, raw.stdout.decode(), raw.stderr.decode())
+    assert_refused_before_browser(proc, env, "input 'email'", "is not valid UTF-8 text")
+
+
+def test_control_character_in_an_input_is_refused_before_browser(env: dict[str, str]) -> None:
+    proc = runbook(["run", "resend-verify", "--email", "a\x1b[2J@example.com"], env)
+    assert_refused_before_browser(proc, env, "input 'email'", "control character (U+001B")
+
+
+def test_control_character_in_an_answer_is_refused_before_browser(env: dict[str, str]) -> None:
+    proc = runbook(["run", "resend-verify", "--email", "a@example.com", "--answer", "code=12\x0734"], env)
+    assert_refused_before_browser(proc, env, "input 'code'", "control character (U+0007")
+
+
+def test_json_error_before_the_run_is_one_json_object(env: dict[str, str]) -> None:
+    for args in (
+        ["run", "resend-verify", "--email", "not-an-email", "--json"],
+        ["run", "resend-verify", "--json", "--no-such-option"],
+        ["run", "no-such-runbook", "--json"],
+    ):
+        proc = runbook(args, env)
+        assert_refused_before_browser(proc, env)
+        data = json.loads(proc.stdout)
+        assert data["status"] == "error" and data["exit_code"] == 2 and data["error"], args
+
+
+def test_unwritable_traces_folder_is_refused_before_browser(env: dict[str, str], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    proc = runbook(["run", "resend-verify", "--email", "a@example.com", "--traces", str(blocker / "t")], env)
+    assert_refused_before_browser(proc, env, f"--traces {blocker / 't'}", "is not a folder")
+
+
+def test_tickets_show_with_a_25_digit_id_is_bad_input(env: dict[str, str]) -> None:
+    proc = runbook(["tickets", "show", "1234567890123456789012345"], env)
+    assert proc.returncode == 2 and "is not a ticket id" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tickets_show_of_an_unknown_ticket_is_bad_input(env: dict[str, str]) -> None:
+    proc = runbook(["tickets", "show", "RB-99"], env)
+    assert proc.returncode == 2 and "no ticket RB-99" in proc.stderr
+
+
+def test_trace_of_an_unknown_run_is_bad_input(env: dict[str, str]) -> None:
+    proc = runbook(["trace", "no-such-run", "--actions"], env)
+    assert proc.returncode == 2 and "no single run matches 'no-such-run'" in proc.stderr
+
+
+def test_tracker_typo_in_the_environments_file_stops_the_run_with_its_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "environments.yaml"
+    config.write_text(
+        "default: prod\nenvironments:\n  prod:\n    apps: {portal: 'http://127.0.0.1:9'}\n"
+        "    tickets: {type: webhok, url: 'https://hooks.example.com'}\n"
+    )
+    proc = runbook(
+        ["run", "resend-verify", "--email", "a@example.com", "--code", "123456"],
+        {**env, "RUNBOOK_CONFIG": str(config)},
+    )
+    assert_refused_before_browser(proc, env, "environments.yaml:5:15", "did you mean webhook?")
+
+
+@pytest.fixture
+def catalog_with_broken_files(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """A catalog of the shipped portal runbooks plus a billion-laughs file and a Latin-1 file."""
+    import shutil
+
+    root = tmp_path / "catalog"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "runbooks" / "portal", root / "portal")
+    laughs = "".join(f"l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 9))
+    (root / "bomb.yaml").write_text("name: bomb\nsteps: []\nl0: &l0 lol\n" + laughs)
+    (root / "latin1.yaml").write_bytes(b"name: caf\xe9\nsteps: []\n")
+    return {**env, "RUNBOOK_PATH": str(root)}
+
+
+def test_list_reports_broken_files_and_lists_the_others(catalog_with_broken_files: dict[str, str]) -> None:
+    proc = runbook(["list", "--json"], catalog_with_broken_files)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert "resend-verify" in {item["name"] for item in json.loads(proc.stdout)}
+    assert "bomb.yaml:" in proc.stderr and "aliases expand" in proc.stderr
+    assert "latin1.yaml:1:10: byte 0xE9 is not UTF-8" in proc.stderr
+
+
+def test_validate_names_every_broken_file_and_exits_2(catalog_with_broken_files: dict[str, str]) -> None:
+    proc = runbook(["validate"], catalog_with_broken_files)
+    assert proc.returncode == 2 and "ok  resend-verify" in proc.stdout
+    assert "bomb.yaml:" in proc.stderr and "latin1.yaml:1:10" in proc.stderr
+    assert "2 file(s) do not load" in proc.stderr
+
+
+def test_a_broken_neighbour_does_not_stop_a_run(catalog_with_broken_files: dict[str, str]) -> None:
+    proc = runbook(["run", "resend-verify", "--email", "not-an-email"], catalog_with_broken_files)
+    assert_refused_before_browser(proc, catalog_with_broken_files, "'not-an-email' is not an email address")
