@@ -18,8 +18,12 @@ checks_app = typer.Typer(
     help="Scheduled synthetic checks: history, metrics, a status page and alerts.", no_args_is_help=True
 )
 
-FILE_OPTION = typer.Option(None, "--file", "-f", help="The checks file or folder (default: runbooks/checks.yaml).")
-DATA_OPTION = typer.Option(None, "--data", help="History and tickets folder (default: RUNBOOK_DATA or ./.runbook).")
+FILE_OPTION = typer.Option(
+    None, "--file", "-f", help="The checks file or folder (default: runbooks/checks.yaml)."
+)
+DATA_OPTION = typer.Option(
+    None, "--data", help="History and tickets folder (default: RUNBOOK_DATA or ./.runbook)."
+)
 TRACES_OPTION = typer.Option(None, "--traces", help="Evidence root (default: RUNBOOK_TRACES or ./traces).")
 
 
@@ -146,7 +150,9 @@ def history_command(
 
 @checks_app.command("serve")
 def serve_command(
-    host: str = typer.Option("127.0.0.1", help="Address of the status page (loopback unless told otherwise)."),
+    host: str = typer.Option(
+        "127.0.0.1", help="Address of the status page (loopback unless told otherwise)."
+    ),
     port: int = typer.Option(8780, help="Port of the status page, /metrics and /healthz (0: a free one)."),
     concurrency: int = typer.Option(2, min=1, max=16, help="Runs at once (each worker has its own browser)."),
     grace: float = typer.Option(30.0, min=0, help="Seconds runs in flight get to finish on SIGTERM."),
@@ -160,11 +166,15 @@ def serve_command(
     places = _places(file, data, traces)
     config = _config(places)
     try:
-        service = Service(config, places.host(), address=host, port=port, concurrency=concurrency, grace_s=grace)
+        service = Service(
+            config, places.host(), address=host, port=port, concurrency=concurrency, grace_s=grace
+        )
         service.start_web()
     except RunbookError as exc:
         _fail(exc)
     service.install_signals()
-    typer.echo(f"Checking {len(config.checks)} checks; status page {service.url}/ , metrics {service.url}/metrics")
+    typer.echo(
+        f"Checking {len(config.checks)} checks; status page {service.url}/ , metrics {service.url}/metrics"
+    )
     cut = service.run()
     typer.echo("Stopped." + (f" Cut short (recorded aborted): {', '.join(cut)}." if cut else ""))

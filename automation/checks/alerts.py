@@ -51,7 +51,9 @@ def wants(channel: ChannelConfig, note: Notification) -> bool:
 class TicketChannel:
     """One ticket per failing check, found by its fingerprint, so a lost state never opens a second one."""
 
-    def __init__(self, config: ChannelConfig, *, data_dir: Path, tracker_for: Callable[[str], Any], mask: Mask):
+    def __init__(
+        self, config: ChannelConfig, *, data_dir: Path, tracker_for: Callable[[str], Any], mask: Mask
+    ):
         self.config, self.data_dir, self.tracker_for, self.mask = config, data_dir, tracker_for, mask
 
     def deliver(self, check: Check, note: Notification) -> str:
@@ -63,7 +65,9 @@ class TicketChannel:
         try:
             open_one = _open_ticket_of(store, check)
             if note.kind == "opened" and open_one is None:
-                receipt = open_ticket(_ticket(check, note, self.config), store=store, tracker=tracker, redact=self.mask)
+                receipt = open_ticket(
+                    _ticket(check, note, self.config), store=store, tracker=tracker, redact=self.mask
+                )
                 return f"{receipt.local_id} {receipt.status}: {receipt.message}"
             if open_one is None:
                 return "no open ticket for this check: nothing to add to"
@@ -71,7 +75,13 @@ class TicketChannel:
             body = _comment(note)
             close = note.kind == "recovered"
             receipt = add_note(
-                open_one, run_id=run_id, body=body, store=store, tracker=tracker, close=close, redact=self.mask,
+                open_one,
+                run_id=run_id,
+                body=body,
+                store=store,
+                tracker=tracker,
+                close=close,
+                redact=self.mask,
                 attachments=_evidence(note) if note.kind == "failed-again" else [],
             )
             return f"{open_one}: {receipt.message}" + (" Closed." if close else "")
@@ -144,7 +154,9 @@ class WebhookChannel:
         try:
             answer = httpx.post(url, content=body, headers=headers, timeout=10)
         except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"the webhook at {_host(url)} did not answer ({type(exc).__name__})") from exc
+            raise DeliveryFailed(
+                f"the webhook at {_host(url)} did not answer ({type(exc).__name__})"
+            ) from exc
         if answer.status_code >= 300:
             raise DeliveryFailed(f"the webhook at {_host(url)} answered {answer.status_code}")
         return f"delivered to {_host(url)} ({answer.status_code})"
@@ -156,7 +168,9 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def payload(check: Check, note: Notification, mask: Mask) -> dict[str, Any]:
-    icon = {"opened": "ALERT", "reminder": "STILL FAILING", "recovered": "RECOVERED"}.get(note.kind, note.kind)
+    icon = {"opened": "ALERT", "reminder": "STILL FAILING", "recovered": "RECOVERED"}.get(
+        note.kind, note.kind
+    )
     return {
         "check": check.name,
         "title": check.title,
@@ -192,7 +206,9 @@ class Notifier:
                 if wants(config, note):
                     self.history.add_notification(note, config.id)
 
-    def flush(self, checks: dict[str, Check], *, on_sent: Callable[[Check, str, str], None] | None = None) -> int:
+    def flush(
+        self, checks: dict[str, Check], *, on_sent: Callable[[Check, str, str], None] | None = None
+    ) -> int:
         """Deliver every queued notification of these checks; returns how many are still waiting."""
         waiting = 0
         for number, channel_id, note in self.history.pending_notifications():

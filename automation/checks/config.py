@@ -18,13 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from ..errors import ConfigError, RunbookLoadError
-from ..loader import Catalog, LoadedRunbook, parse_yaml, suggest, walk_steps
+from ..loader import Catalog, LoadedRunbook, _data_path, parse_yaml, read_yaml_text, suggest, walk_steps
 from ..loader import _Ctx as _Where
-from ..loader import _data_path
 from .model import CheckInfo
 from .policy import AlertRule
-from .schedule import Schedule, Window, describe, parse_duration, spread
-from .spec import Alert, CheckSpec, ChecksFile, Defaults, FromCredential, FromEnv, Maintenance
+from .schedule import Schedule, Window, describe, parse_duration, with_spread
+from .spec import Alert, ChecksFile, CheckSpec, Defaults, FromCredential, FromEnv, Maintenance
 
 CHECKS_FILE = "checks.yaml"
 
@@ -131,15 +130,16 @@ def load_checks(path: Path | None = None, *, catalog: Catalog | None = None) -> 
 
 
 def _read(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """The file's text, within the loader's limits (size, UTF-8). Raises ChecksFileError."""
+    if not file.exists():
         raise ChecksFileError(
             "there is no checks file here; write one (see README: Operations) or set RUNBOOK_CHECKS",
             path=str(file),
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChecksFileError(f"cannot read the checks file: {exc}", path=str(file)) from None
+        )
+    try:
+        return read_yaml_text(file)
+    except RunbookLoadError as exc:
+        raise ChecksFileError(exc.message, path=exc.path, line=exc.line, column=exc.column) from None
 
 
 def _load_file(file: Path, catalog: Catalog) -> tuple[dict[str, Check], tuple[float, float]]:
@@ -147,7 +147,9 @@ def _load_file(file: Path, catalog: Catalog) -> tuple[dict[str, Check], tuple[fl
     data, positions = parse_yaml(text, str(file))
     where = _Where(str(file), text, positions)
     if not isinstance(data, dict) or "checks" not in data:
-        raise _error(where, "a checks file is a mapping with checks: (and optionally defaults:, maintenance:)", ())
+        raise _error(
+            where, "a checks file is a mapping with checks: (and optionally defaults:, maintenance:)", ()
+        )
     try:
         model = ChecksFile.model_validate(data)
     except ValidationError as exc:
@@ -166,7 +168,9 @@ def _load_file(file: Path, catalog: Catalog) -> tuple[dict[str, Check], tuple[fl
 
 def _error(where: _Where, message: str, path: tuple[Any, ...]) -> ChecksFileError:
     base = where.error(message, path)
-    return ChecksFileError(base.message, path=base.path, line=base.line, column=base.column, snippet=base.snippet)
+    return ChecksFileError(
+        base.message, path=base.path, line=base.line, column=base.column, snippet=base.snippet
+    )
 
 
 def _validation_error(exc: ValidationError, data: Any, where: _Where) -> ChecksFileError:
@@ -217,7 +221,9 @@ def _resolve(
     _check_step_names(steps, loaded, where, here + ("degraded", "steps"))
     retries = spec.retries or defaults.retries
     alert = spec.alert or defaults.alert
-    own = tuple(_window(m, here + ("maintenance", i), where, tz=timezone) for i, m in enumerate(spec.maintenance))
+    own = tuple(
+        _window(m, here + ("maintenance", i), where, tz=timezone) for i, m in enumerate(spec.maintenance)
+    )
     return Check(
         name=name,
         title=spec.title or loaded.model.title,
@@ -242,7 +248,9 @@ def _runbook(name: str, catalog: Catalog, where: _Where, path: tuple[Any, ...]) 
     names = catalog.names()
     if name not in names:
         known = sorted(names)
-        raise _error(where, f"no runbook named '{name}'{suggest(name, known)}; known: {', '.join(known)}", path)
+        raise _error(
+            where, f"no runbook named '{name}'{suggest(name, known)}; known: {', '.join(known)}", path
+        )
     return catalog.load_file(names[name])
 
 
@@ -255,17 +263,12 @@ def _zone(name: str, where: _Where, path: tuple[Any, ...]) -> ZoneInfo:
 
 def _schedule(name: str, spec: CheckSpec, timezone: str, where: _Where, here: tuple[Any, ...]) -> Schedule:
     failing = parse_duration(spec.while_failing.every) if spec.while_failing else None
-    if spec.every is not None:
-        every = parse_duration(spec.every)
-        return Schedule(every_s=every, while_failing_every_s=failing, spread_s=spread(name, every))
-    schedule = Schedule(cron=spec.cron, timezone=timezone, while_failing_every_s=failing, spread_s=spread(name, 60))
+    every = parse_duration(spec.every) if spec.every is not None else None
     try:
-        from .schedule import next_tick
-
-        next_tick(schedule, datetime.now(ZoneInfo("UTC")))
-    except Exception as exc:  # noqa: BLE001 - cronsim's own error types: any refusal is the user's cron
-        raise _error(where, f"'{spec.cron}' is not a cron expression: {exc}", here + ("cron",)) from None
-    return schedule
+        schedule = Schedule(every_s=every, cron=spec.cron, timezone=timezone, while_failing_every_s=failing)
+    except ValueError as exc:
+        raise _error(where, str(exc), here + (("cron",) if spec.cron else ("every",))) from None
+    return with_spread(schedule, name)
 
 
 def _check_inputs(spec: CheckSpec, loaded: LoadedRunbook, where: _Where, here: tuple[Any, ...]) -> None:
@@ -296,7 +299,9 @@ def _labels(loaded: LoadedRunbook) -> set[str]:
     return {step.label or describe_step(step) for _, step in walk_steps(loaded.model.steps, ())}
 
 
-def _check_step_names(steps: dict[str, float], loaded: LoadedRunbook, where: _Where, path: tuple[Any, ...]) -> None:
+def _check_step_names(
+    steps: dict[str, float], loaded: LoadedRunbook, where: _Where, path: tuple[Any, ...]
+) -> None:
     labels = _labels(loaded)
     for label in steps:
         # a number such as "4" or "4.2" names a step as the terminal numbers it
@@ -346,7 +351,9 @@ def _window(spec: Maintenance, path: tuple[Any, ...], where: _Where, tz: str | N
 
 
 def _rule(alert: Alert) -> AlertRule:
-    after, within = (alert.after, None) if isinstance(alert.after, int) else (alert.after.failures, alert.after.within)
+    after, within = (
+        (alert.after, None) if isinstance(alert.after, int) else (alert.after.failures, alert.after.within)
+    )
     return AlertRule(
         after=after,
         within_s=parse_duration(within) if within is not None else None,

@@ -123,11 +123,15 @@ def _attempt(check: Check, number: int, host: Host, deadline: Any) -> tuple[Atte
             evidence_root=host.evidence_root / check.name,
             data_dir=host.data_dir,
             run_id=f"{started:%Y%m%d-%H%M%S}-{check.name}-{number}",
-            deadline_s=deadline if deadline is not None else check.timeout_s,
+            deadline_s=_time_left(check, deadline),
         )
     except RunbookError as exc:
         error = secrets.redact_text(str(exc))
-        return Attempt(number, "error", None, None, _since(started, host), None, error, started), None, secrets
+        return (
+            Attempt(number, "error", None, None, _since(started, host), None, error, started),
+            None,
+            secrets,
+        )
     status = ENGINE_STATUS.get(result.status, "error")
     error = secrets.redact_text(result.error) if result.error else None
     attempt = Attempt(
@@ -141,6 +145,14 @@ def _attempt(check: Check, number: int, host: Host, deadline: Any) -> tuple[Atte
         started_at=started,
     )
     return attempt, result, secrets
+
+
+def _time_left(check: Check, deadline: Any) -> float:
+    """The attempt's time limit: what is left of the run's (the scheduler may cut it short), else the check's."""
+    if deadline is None:
+        return check.timeout_s
+    left = deadline.remaining() if hasattr(deadline, "remaining") else float(deadline)
+    return max(left, 0.5)
 
 
 def _secrets_of(check: Check, target: Any) -> set[str]:
@@ -181,7 +193,11 @@ def _threshold(check: Check, number: str, label: str) -> float | None:
 def _slow(check: Check, last: Attempt, steps: tuple[StepTiming, ...]) -> list[str]:
     if last.status != "passed":
         return []
-    slow = [f"{s.number} {s.label} ({s.duration_s:.1f}s > {_threshold(check, s.number, s.label):g}s)" for s in steps if s.slow]
+    slow = [
+        f"{s.number} {s.label} ({s.duration_s:.1f}s > {_threshold(check, s.number, s.label):g}s)"
+        for s in steps
+        if s.slow
+    ]
     if check.degraded_run_s is not None and last.duration_s > check.degraded_run_s:
         slow.append(f"the whole run ({last.duration_s:.1f}s > {check.degraded_run_s:g}s)")
     return slow
@@ -209,12 +225,17 @@ def settle(check: Check, run: CheckRun, host: Host, config: ChecksConfig | None 
     notifier = host.notifier()
     notifier.queue(check, notes)
     checks = config.checks if config else {check.name: check}
-    notifier.flush(checks, on_sent=lambda c, channel, kind: host.metrics.alert_sent(c.name, c.runbook, c.env, channel, kind))
+    notifier.flush(
+        checks,
+        on_sent=lambda c, channel, kind: host.metrics.alert_sent(c.name, c.runbook, c.env, channel, kind),
+    )
     host.metrics.observe(recorded, word)
     return recorded
 
 
-def run_check(check: Check, host: Host, *, scheduled_at: datetime | None = None, config: ChecksConfig | None = None) -> CheckRun:
+def run_check(
+    check: Check, host: Host, *, scheduled_at: datetime | None = None, config: ChecksConfig | None = None
+) -> CheckRun:
     """Run a check once now (claiming its tick), record it and alert as its policy says."""
     tick = scheduled_at or host.clock()
     host.history.claim(check.name, tick)
@@ -247,4 +268,3 @@ def in_window(check: Check, at: datetime) -> str | None:
 
     window = active_window(check.windows, check.name, at)
     return window.name if window else None
-

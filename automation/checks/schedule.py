@@ -227,16 +227,18 @@ def due(
 ) -> datetime | None:
     """The tick to run now: the latest tick in (last_tick, now], or None.
 
-    After downtime this is one catch-up run for the latest missed tick, never a burst. A new check (last_tick
-    None) runs only if its latest tick is less than one period old, the period being the gap between that tick
-    and the one before it: an `every` check runs at once, a business-hours cron at night waits for the morning.
+    After downtime this is one catch-up run for the latest missed tick, never a burst, and only if that tick is
+    less than one period old (the gap between it and the tick before it); a new check (last_tick None) the same:
+    an `every` check runs at once, a business-hours cron at night waits for the morning.
     Raises ValueError when a datetime is naive."""
     now = _utc(now, "now")
     latest = previous_tick(schedule, now, failing=failing)
     if latest is None:
         return None
-    if last_tick is not None:
-        return latest if latest > _utc(last_tick, "last_tick") else None
+    if last_tick is not None and latest <= _utc(last_tick, "last_tick"):
+        return None
+    # A tick older than one period is not caught up: after a night's downtime a business-hours cron waits for
+    # the morning instead of running yesterday's 18:30 at 07:00; an `every` check's latest tick is always recent.
     before = previous_tick(schedule, latest - _US, failing=failing)
     return latest if before is None or now - latest < latest - before else None
 

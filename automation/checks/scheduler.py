@@ -108,13 +108,35 @@ class Scheduler:
         try:
             run = self.execute(check, tick, self.host, deadline=deadline)
             if deadline.reason == "aborted" and run.status in FAILING_STATUSES:
-                run = replace(run, status="aborted", summary=f"aborted: the scheduler stopped ({run.summary})")
+                run = replace(
+                    run, status="aborted", summary=f"aborted: the scheduler stopped ({run.summary})"
+                )
             settle(check, run, self.host, self.config)
-        except Exception:  # noqa: BLE001 - one check's crash must not stop the scheduler or the others
-            log.exception("check %s could not be run or recorded", check.name)
+        except Exception as exc:  # noqa: BLE001 - one check's crash must not stop the scheduler or the others
+            log.error("check %s crashed: %s: %s", check.name, type(exc).__name__, exc)
+            log.debug("the crash of %s", check.name, exc_info=True)
+            self._record_crash(check, tick, exc)
         finally:
             with self._lock:
                 self._running.pop(check.name, None)
+
+    def _record_crash(self, check: Check, tick: datetime, exc: Exception) -> None:
+        now = self.host.clock()
+        run = CheckRun(
+            check=check.name,
+            runbook=check.runbook,
+            env=check.env,
+            scheduled_at=tick,
+            started_at=now,
+            finished_at=now,
+            status="error",
+            duration_s=0.0,
+            summary=f"error: the check could not be run ({type(exc).__name__}: {exc}); see the scheduler's log",
+        )
+        try:
+            settle(check, run, self.host, self.config)
+        except Exception:  # noqa: BLE001 - the history itself is failing: the log line above stands
+            log.debug("recording the crash of %s failed", check.name, exc_info=True)
 
     def _housekeeping(self, now: datetime) -> None:
         # The outbox: notifications whose channel was down are tried again on every tick.
@@ -128,7 +150,9 @@ class Scheduler:
 
     def _ensure_workers(self) -> None:
         while len(self._workers) < self.concurrency:
-            worker = threading.Thread(target=self._work, name=f"checks-worker-{len(self._workers) + 1}", daemon=True)
+            worker = threading.Thread(
+                target=self._work, name=f"checks-worker-{len(self._workers) + 1}", daemon=True
+            )
             self._workers.append(worker)
             worker.start()
 
@@ -170,6 +194,10 @@ class Scheduler:
         with self._lock:
             for deadline in self._running.values():
                 deadline.cut(0.0)
+        if cut:
+            # A Playwright call in another thread cannot be interrupted from here: end its browser, so the run
+            # ends now (recorded aborted, with the evidence written so far) and no Chromium outlives us.
+            kill_browsers()
         for _ in self._workers:
             self._jobs.put(_STOP)
         for worker in self._workers:
@@ -177,10 +205,41 @@ class Scheduler:
         return cut
 
 
+def kill_browsers() -> int:
+    """SIGKILL every Chromium process descended from this one; returns how many."""
+    import os
+    import signal
+
+    children: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        children.setdefault(int(rest[1]), []).append(int(entry))
+        names[int(entry)] = name
+    killed, todo = 0, list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        if "chrom" in names.get(pid, ""):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed
+
+
 def _close_thread_browser() -> None:
     try:
-        from ..engine.browser import pool
+        from ..engine.browser import close_pool
 
-        pool().close()
+        close_pool()
     except Exception:  # noqa: BLE001 - closing at exit: nothing left to report to
         log.debug("closing a worker's browser failed", exc_info=True)

@@ -46,8 +46,9 @@ class Service:
             [c.info() for c in self.config.checks.values()],
             metrics=self.host.metrics,
             evidence_root=self.host.evidence_root,
-            in_maintenance=lambda name, at: name in self.config.checks
-            and in_window(self.config.checks[name], at) is not None,
+            in_maintenance=lambda name, at: (
+                name in self.config.checks and in_window(self.config.checks[name], at) is not None
+            ),
             clock=self.host.clock,
             healthy=self.health,
         )

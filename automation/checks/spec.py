@@ -31,7 +31,9 @@ _DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\s*)+$")
 
 Duration = Annotated[
     float | str,
-    Field(description="Seconds, or a string such as '500ms', '30s', '5m', '1h', '2d', '1h30m'", examples=["5m"]),
+    Field(
+        description="Seconds, or a string such as '500ms', '30s', '5m', '1h', '2d', '1h30m'", examples=["5m"]
+    ),
 ]
 
 
@@ -83,7 +85,9 @@ class TicketChannel(_Model):
 class WebhookChannel(_Model):
     """A JSON POST signed with HMAC-SHA256 (X-Runbook-Signature), with a `text` a chat tool shows."""
 
-    url: str | None = Field(default=None, description="The URL (prefer url_env: chat webhook URLs are secrets)")
+    url: str | None = Field(
+        default=None, description="The URL (prefer url_env: chat webhook URLs are secrets)"
+    )
     url_env: str | None = Field(default=None, description="Environment variable holding the URL")
     secret_env: str | None = Field(default=None, description="Environment variable holding the HMAC key")
 
@@ -159,7 +163,9 @@ class Maintenance(_Model):
     """Runs inside a window are skipped and recorded as skipped; nobody is alerted."""
 
     name: str | None = None
-    start: str = Field(description="First occurrence, local time: 'YYYY-MM-DD HH:MM'", examples=["2026-12-06 02:00"])
+    start: str = Field(
+        description="First occurrence, local time: 'YYYY-MM-DD HH:MM'", examples=["2026-12-06 02:00"]
+    )
     duration: Duration
     repeat: Literal["never", "daily", "weekdays", "weekly", "monthly"] = "never"
     timezone: str = "UTC"
@@ -209,9 +215,12 @@ class CheckSpec(_Model):
     title: str | None = None
     runbook: str = Field(description="The runbook this check runs, by name")
     inputs: dict[str, InputValue] = Field(
-        default_factory=dict, description="Its inputs; secrets only as {env: VAR} or {credential: NAME.password}"
+        default_factory=dict,
+        description="Its inputs; secrets only as {env: VAR} or {credential: NAME.password}",
     )
-    env: str | None = Field(default=None, description="Environment (default: defaults.env, else the file's default)")
+    env: str | None = Field(
+        default=None, description="Environment (default: defaults.env, else the file's default)"
+    )
     every: Duration | None = None
     cron: str | None = Field(default=None, description="Five-field cron, e.g. '*/30 8-18 * * 1-5'")
     timezone: str | None = Field(default=None, description="For cron and this check's windows")

@@ -1,0 +1,156 @@
+"""`runbook checks serve` as operations run it: a real process, real Chromium, /metrics, a browser killed
+mid-run, and SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from automation.checks.history import History
+from automation.sandbox import SandboxServer
+
+pytestmark = pytest.mark.browser
+
+RUNBOOK = [sys.executable, "-m", "automation.cli"]
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """pid -> command name of every process below `pid`."""
+    parents: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text(errors="replace")
+        except OSError:
+            continue
+        names[int(entry)] = stat[stat.index("(") + 1 : stat.rindex(")")]
+        parents.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
+    found, todo = {}, list(parents.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found[child] = names.get(child, "")
+        todo += parents.get(child, [])
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def served(tmp_path: Path, sandbox: SandboxServer) -> Iterator[dict[str, Any]]:
+    urls = sandbox.urls
+    (tmp_path / "environments.yaml").write_text(
+        "environments:\n  target:\n"
+        f"    apps: {{portal: '{urls['portal']}', netsuite: '{urls['netsuite']}'}}\n"
+        "    credentials: {portal_monitor: {user: monitor@example.com, password: Monitor-Check-5x}}\n"
+    )
+    (tmp_path / "checks.yaml").write_text(
+        "defaults: {env: target, retries: {attempts: 1}, timeout: 40s}\n"
+        "checks:\n  portal-login:\n    runbook: synthetic-login\n    every: 5s\n"
+    )
+    env = {**os.environ, "RUNBOOK_CONFIG": str(tmp_path / "environments.yaml"), "PYTHONUNBUFFERED": "1"}
+    command = [
+        *RUNBOOK,
+        "checks",
+        "serve",
+        "--port",
+        "0",
+        "--grace",
+        "5",
+        "--file",
+        str(tmp_path / "checks.yaml"),
+    ]
+    command += ["--data", str(tmp_path / "data"), "--traces", str(tmp_path / "traces")]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    first = proc.stdout.readline()  # type: ignore[union-attr]
+    assert "status page" in first, first + proc.stdout.read()  # type: ignore[union-attr]
+    url = first.split("status page ")[1].split()[0].rstrip("/")
+    try:
+        yield {"proc": proc, "url": url, "data": tmp_path / "data", "sandbox": sandbox}
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def metrics(url: str) -> dict[str, list[Any]]:
+    text = httpx.get(url + "/metrics", timeout=5).text
+    return {f.name: f.samples for f in text_string_to_metric_families(text)}
+
+
+def runs_of(data: Path) -> list[Any]:
+    with History(data_dir=data) as history:
+        return history.runs("portal-login")
+
+
+def test_serve_exposes_metrics_survives_a_browser_kill_and_stops_cleanly_on_sigterm(
+    served: dict[str, Any],
+) -> None:
+    proc, url, data, sandbox = served["proc"], served["url"], served["data"], served["sandbox"]
+    wait_for("a first run", lambda: any(r.status == "passed" for r in runs_of(data)))
+    series = metrics(url)
+    assert [s.value for s in series["probe_success"]] == [1.0]
+    assert series["probe_duration_seconds"][0].value > 0
+    assert series["probe_duration_seconds"][0].labels == {
+        "check": "portal-login",
+        "runbook": "synthetic-login",
+        "env": "target",
+    }
+    assert any(
+        s.name == "probe_all_duration_seconds_count" and s.value >= 1
+        for s in series["probe_all_duration_seconds"]
+    )
+    assert any("Log In" in s.labels["step"] for s in series["probe_step_duration_seconds"])
+    assert httpx.get(url + "/healthz", timeout=5).json()["ok"] is True
+    assert "portal-login" in httpx.get(url + "/", timeout=5).text
+
+    # Chromium dies in the middle of a run: that run is an error, the next one gets a new browser.
+    httpx.post(
+        sandbox.urls["portal"] + "/_sandbox/faults",
+        json={"route": "/auth/login", "method": "POST", "latency_ms": 15000},
+    )
+    wait_for("a run in flight", lambda: httpx.get(url + "/healthz", timeout=5).json()["running"])
+    time.sleep(1.5)
+    chromium = [pid for pid, name in descendants(proc.pid).items() if "chrom" in name]
+    assert chromium
+    for pid in chromium:
+        os.kill(pid, signal.SIGKILL)
+    httpx.delete(sandbox.urls["portal"] + "/_sandbox/faults")
+    killed = wait_for("the killed run", lambda: [r for r in runs_of(data) if r.status == "error"])
+    assert "browser" in killed[0].summary
+    wait_for(
+        "a pass with a new browser",
+        lambda: runs_of(data)[0].status == "passed" and runs_of(data)[0].id > killed[0].id,
+    )
+
+    browsers = [pid for pid, name in descendants(proc.pid).items() if "chrom" in name]
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=40)
+    assert proc.returncode == 0, out
+    assert "Stopped." in out and "Traceback" not in out
+    assert not [pid for pid in browsers if alive(pid)]
