@@ -59,7 +59,8 @@ def _stop_trace(ctx: RunContext, context: Any, run_id: str, live: Path | None) -
             return TraceNote(
                 "trace.zip holds what was recorded until the browser died (its end is missing)", True
             )
-        return TraceNote(report.summary if report.frames_dropped else None)
+        summary = report.summary.replace(UNSCRUBBED, ctx.folder.trace.name)
+        return TraceNote(summary if report.frames_dropped else None)
     finally:
         partial.unlink(missing_ok=True)
         if live is not None:
@@ -154,12 +155,9 @@ def finish_evidence(
         result = _write_evidence(ctx, replace(result, ticket=_open_ticket(ctx, result)), trace_note)
     _audit(ctx, result)
     if noted_signals:  # a signal came while saving: say so, now that everything is saved
-        names = ", ".join(s.name for s in noted_signals)
-        result = replace(
-            result,
-            error=f"{result.error or ''}\n  {names} came while the evidence was being "
-            "saved; the save was finished first".strip(),
-        )
+        names = " and ".join(sorted({s.name for s in noted_signals}))
+        said = f"{names} came again while the evidence was being saved ({len(noted_signals)} times); "
+        result = replace(result, error=f"{result.error or ''}\n  {said}the save was finished first".strip())
         _write_run_json(ctx, result, trace_note)
     return result
 
