@@ -486,10 +486,20 @@ def sandbox_serve(
 
 def main() -> None:
     """Console entry point."""
+    import signal
+
     try:
         app(prog_name="runbook")
+        code: Any = 0
     except KeyboardInterrupt as exc:  # Ctrl-C, or a signal that came while a run's evidence was saved
-        sys.exit(int(getattr(exc, "exit_code", ExitCode.INTERRUPTED)))
+        code = int(getattr(exc, "exit_code", ExitCode.INTERRUPTED))
+    except SystemExit as exc:
+        code = exc.code
+    # The work is done and saved: more Ctrl-C must not break the clean-up at exit (browser, sandbox) with a
+    # traceback. SIGKILL still ends a clean-up that hangs.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
