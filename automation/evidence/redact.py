@@ -1,7 +1,8 @@
-"""Keep secrets out of evidence: replace every form of each secret in text, JSON data and Playwright traces.
+"""Keep secrets out of evidence: replace each value holding a secret in text, JSON data and Playwright traces.
 
-`Redactor` is built from the run's secrets (passwords, temporary passwords, verification codes, tokens)
-and replaces each form that `scan.secret_forms` knows with `[REDACTED]`, longest first, in one pass.
+`Redactor` is built from the run's secrets (passwords, temporary passwords, verification codes, tokens). It
+decodes before it matches (canon.py: percent-encoding, `+`, HTML entities, JSON escapes, base64, any case) and
+replaces the whole value that holds a secret with `[REDACTED]`, so no piece of it survives.
 
 `scrub_trace` rewrites a trace.zip after `tracing.stop()`. Playwright cannot redact (microsoft/playwright
 #19992, #35144, #35848) and a plain text replace over the zip breaks it, so each entry is rewritten by
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import time
 import zipfile
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError
-from .scan import find_secrets, secret_forms
+from .canon import Matcher
+from .scan import find_secrets
 
 MARKER = "[REDACTED]"
 
@@ -60,55 +61,52 @@ _SOURCES = "src/"
 
 
 class Redactor:
-    """Replaces every known form of a set of secrets with a marker. Empty secrets are ignored."""
+    """Replaces each whole value holding a secret, in any encoding or case, with a marker.
 
-    __slots__ = ("_secrets", "_numbers", "_marker", "_replacement", "_text", "_bytes", "_shortest")
+    Empty secrets are ignored. Raises SecretTooShort (a ValueError) for a secret under MIN_SECRET_LENGTH
+    characters: callers refuse those when they are given, with a message saying why.
+    """
+
+    __slots__ = ("_matcher", "_numbers", "_marker")
 
     def __init__(self, secrets: Iterable[str | None] = (), *, marker: str = MARKER) -> None:
-        self._secrets = tuple(dict.fromkeys(s for s in secrets if s))
+        self._matcher = Matcher(s for s in secrets if s)
         # Codes a page may send as JSON numbers; "012345" cannot be one, as a number loses its leading zero.
         self._numbers = frozenset(
-            int(s) for s in self._secrets if s.isascii() and s.isdigit() and str(int(s)) == s
+            int(s) for s in self._matcher.secrets if s.isascii() and s.isdigit() and str(int(s)) == s
         )
         self._marker = marker
-        self._replacement = marker.replace("\\", "\\\\")  # re.sub reads backslashes in a replacement
-        forms = {text for secret in self._secrets for text in secret_forms(secret).values()}
-        self._shortest = min(map(len, forms), default=0)
-        self._text = _alternation([re.escape(t) for t in forms], "|")
-        self._bytes = _alternation([re.escape(t.encode()) for t in forms], b"|")
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return self._secrets
+        """The secrets in their canonical form (stripped), as they are used and matched."""
+        return self._matcher.secrets
 
     @property
     def marker(self) -> str:
         return self._marker
 
     def __bool__(self) -> bool:
-        return bool(self._secrets)
+        return bool(self._matcher)
 
     def __repr__(self) -> str:
-        return f"Redactor(<{len(self._secrets)} secrets>)"  # never the secrets themselves
+        return f"Redactor(<{len(self.secrets)} secrets>)"  # never the secrets themselves
 
-    @staticmethod
-    def forms(secret: str) -> tuple[str, ...]:
-        """Raw, URL-encoded, JSON-escaped, HTML-escaped (and stacked, and base64) forms of `secret`."""
-        return tuple(secret_forms(secret).values()) if secret else ()
-
-    def mentions(self, text: str) -> bool:
-        """True if any form of any secret occurs in `text`."""
-        return self._text is not None and self._text.search(text) is not None
+    def mentions(self, text: str, *, base64: bool = True) -> bool:
+        """True if any secret occurs in `text` in any form (base64 too, unless told otherwise)."""
+        return self._matcher.mentions(text, base64=base64)
 
     def redact_text(self, text: str) -> str:
-        """`text` with every form of every secret replaced by the marker."""
-        return self._subn(text)[0]
+        """`text` with every value holding a secret replaced by the marker."""
+        return self._matcher.redact(text, self._marker)[0]
 
     def redact_bytes(self, data: bytes) -> tuple[bytes, int]:
-        """`data` with every UTF-8 form of every secret replaced, and how many were replaced."""
-        if self._bytes is None:
+        """`data` (UTF-8, or any bytes) with every value holding a secret replaced, and how many were."""
+        if not self._matcher:
             return data, 0
-        return self._bytes.subn(self._replacement.encode(), data)
+        # surrogateescape keeps bytes that are not UTF-8 exactly as they were
+        text, count = self._matcher.redact(data.decode("utf-8", "surrogateescape"), self._marker)
+        return (text.encode("utf-8", "surrogateescape"), count) if count else (data, 0)
 
     def redact_obj(self, obj: Any) -> Any:
         """A copy of JSON-like `obj` with secrets replaced in string values; keys, numbers and ids are kept.
@@ -126,14 +124,16 @@ class Redactor:
             return self._marker
         return obj
 
-    def redact_tree(self, root: Any) -> int:
-        """Replace secrets in the string values of dicts and lists under `root`, in place; return the count."""
-        if self._text is None or not isinstance(root, dict | list):
+    def redact_tree(self, root: Any, *, base64: bool = True) -> int:
+        """Replace secrets in the string values of dicts and lists under `root`, in place; return the count.
+
+        `base64=False` skips decoding base64 runs, for data that carries no header or body (DOM snapshots)."""
+        if not self._matcher or not isinstance(root, dict | list):
             return 0
-        subn, replacement, shortest, numbers = (
-            self._text.subn,
-            self._replacement,
-            self._shortest,
+        redact, marker, shortest, numbers = (
+            self._matcher.redact,
+            self._marker,
+            self._matcher.shortest,
             self._numbers,
         )
         count, stack = 0, [root]
@@ -147,28 +147,15 @@ class Redactor:
             for slot, value in slots:
                 if isinstance(value, str):
                     if len(value) >= shortest:  # most DOM strings are shorter than any secret
-                        new, n = subn(replacement, value)
+                        new, n = redact(value, marker, base64=base64)
                         if n:
                             node[slot], count = new, count + n
                 elif isinstance(value, dict | list):
                     stack.append(value)
                 elif type(value) is int and value in numbers:
                     # A code sent as a JSON number is the whole secret, not digits inside a longer number.
-                    node[slot], count = self._marker, count + 1
+                    node[slot], count = marker, count + 1
         return count
-
-    def _subn(self, text: str) -> tuple[str, int]:
-        if self._text is None:
-            return text, 0
-        return self._text.subn(self._replacement, text)
-
-
-def _alternation(escaped: list[Any], bar: str | bytes) -> re.Pattern[Any] | None:
-    """One pattern matching any of `escaped`, longest first so a longer form wins over its own prefix."""
-    if not escaped:
-        return None
-    escaped.sort(key=lambda e: (-len(e), e))
-    return re.compile(bar.join(escaped))
 
 
 @dataclass(frozen=True)
@@ -308,6 +295,9 @@ def _scrub_lines(name: str, data: bytes, redactor: Redactor, tally: _Tally, fram
         raise _Unsafe(f"{name} is not UTF-8 text, so it could not be checked for secrets") from exc
     out: list[str] = []
     changed = 0
+    # Headers and bodies (trace.network) may carry base64; actions and DOM snapshots (trace.trace) do not,
+    # and skipping it there keeps the scrub fast. The final scan still looks for base64 everywhere.
+    base64 = not name.endswith(".trace")
     for number, line in enumerate(lines, 1):
         if not line.strip():
             out.append(line)
@@ -318,7 +308,7 @@ def _scrub_lines(name: str, data: bytes, redactor: Redactor, tally: _Tally, fram
             changed += 1
             continue
         n = _mask_headers(event, redactor.marker)
-        replaced = redactor.redact_tree(event) if redactor.mentions(line) else 0
+        replaced = redactor.redact_tree(event, base64=base64) if redactor.mentions(line, base64=base64) else 0
         if n or replaced:
             line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
             tally.masked, tally.replaced, changed = tally.masked + n, tally.replaced + replaced, changed + 1

@@ -1,10 +1,9 @@
 """Find secrets in evidence: every byte of every file under a folder, inside zip and gzip files too.
 
-A secret is looked for in every form it takes on its way through a browser, a server and a trace: raw,
-URL-encoded (as urllib, HTML forms and JavaScript write it, with upper- or lower-case hex), JSON-escaped,
-HTML-escaped, any two of those stacked (a URL inside a JSON string), and as base64 inside a longer
-value (an `Authorization: Basic` header). `secret_forms()` is the one list; the redactor replaces exactly
-what this module finds.
+A secret is looked for the way the redactor looks for it (canon.py), so the scan is never weaker than what it
+checks: each blob is read as text (bytes that are not UTF-8 kept as they are), matched as written and as
+decoded (percent-encoding in any hex case, `+` for a space, partial encoding, HTML entities, JSON escapes,
+base64 runs, and any stack of those), case-insensitively and with any run of whitespace for a space.
 
 A hit reports where and which form, never the secret itself, so a hit can be printed, logged or shown in
 a failing test without leaking what it found. Digits of a code that are only part of a longer number (a
@@ -14,85 +13,18 @@ unless `include_embedded=True`.
 
 from __future__ import annotations
 
-import base64
 import gzip
-import html
 import io
-import json
 import os
-import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 
-_PERCENT_HEX = re.compile(r"%[0-9A-F]{2}")
-_MIN_BASE64 = 8  # shorter base64 fragments would match unrelated bytes
-_MIN_HEX_RUN = 16  # a hex run this long is a hash or an id, not text
+from .canon import Matcher, canonical
+
 _MAX_NESTING = 3  # a zip in a zip in a zip is as deep as evidence goes
-_RUN_REACH = 64  # enough to tell a hash or a number from text, and bounded on long runs
-
-_DIGITS = frozenset(b"0123456789")
-_NUMBER = _DIGITS | frozenset(b".")
-_HEX = _DIGITS | frozenset(b"abcdefABCDEF")
-_HEX_ID = _HEX | frozenset(b"-")  # uuids are hex runs with dashes
-
-
-def _lower_hex(text: str) -> str:
-    return _PERCENT_HEX.sub(lambda m: m.group(0).lower(), text)
-
-
-_URL: dict[str, Callable[[str], str]] = {
-    "url": lambda s: quote(s, safe=""),
-    "url-plus": lambda s: quote_plus(s, safe=""),
-    "url-component": lambda s: quote(s, safe="-_.!~*'()"),  # JavaScript's encodeURIComponent
-    "url-path": quote,  # urllib's default keeps "/"
-}
-_TRANSFORMS: dict[str, Callable[[str], str]] = {
-    **_URL,
-    **{f"{name}-lower": (lambda s, f=f: _lower_hex(f(s))) for name, f in _URL.items()},
-    "json": lambda s: json.dumps(s)[1:-1],
-    "json-utf8": lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
-    "json-slash": lambda s: json.dumps(s)[1:-1].replace("/", "\\/"),  # PHP's json_encode
-    "html": html.escape,
-    "html-text": lambda s: html.escape(s, quote=False),
-    "html-apos": lambda s: html.escape(s).replace("&#x27;", "&#39;"),
-}
-
-
-def secret_forms(secret: str) -> dict[str, str]:
-    """Every form of `secret` worth looking for, by name ("raw", "json(url-plus)", "base64@1"), deduplicated."""
-    found: dict[str, str] = {}
-
-    def add(name: str, text: str) -> None:
-        if text and text not in found.values():
-            found[name] = text
-
-    add("raw", secret)
-    for outer, f in _TRANSFORMS.items():
-        add(outer, f(secret))
-    for inner, g in _TRANSFORMS.items():
-        for outer, f in _TRANSFORMS.items():
-            add(f"{outer}({inner})", f(g(secret)))
-    for name, text in _base64_fragments(secret):
-        add(name, text)
-    return found
-
-
-def _base64_fragments(secret: str) -> Iterator[tuple[str, str]]:
-    """The part of base64(prefix + secret + suffix) that depends on the secret alone, for each alignment."""
-    data = secret.encode()
-    for shift in range(3):
-        encoded = base64.b64encode(b"\0" * shift + data).decode()
-        whole = 4 * ((shift + len(data)) // 3)  # groups after this one also hold the suffix
-        fragment = encoded[4 if shift else 0 : whole]
-        if len(fragment) >= _MIN_BASE64:
-            yield f"base64@{shift}", fragment
-            urlsafe = fragment.replace("+", "-").replace("/", "_")
-            if urlsafe != fragment:
-                yield f"base64url@{shift}", urlsafe
 
 
 @dataclass(frozen=True)
@@ -100,6 +32,7 @@ class Hit:
     """One occurrence of a secret: file, zip entry (nested entries joined by "!"), form name, byte offset.
 
     `secret` is the index of the secret in the sequence given; `offset` is -1 when the hit is in a name.
+    `form` names the decoders that revealed it, outermost first ("raw", "percent", "json>form", "base64").
     """
 
     path: Path
@@ -115,77 +48,38 @@ class Hit:
         return f"{where}: secret #{self.secret + 1} ({self.form} form) {at}"
 
 
-@dataclass(frozen=True)
-class _Needle:
-    pattern: bytes
-    secret: int
-    form: str
-    digits: bool
-    hex: bool
-
-
 class _Needles:
-    """The byte patterns of a set of secrets, ready to search; build once, search many blobs."""
+    """The secrets, ready to search blobs and names with; build once, search many."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        seen: set[bytes] = set()
-        needles: list[_Needle] = []
-        for index, secret in enumerate(secrets):
-            for form, text in (secret_forms(secret) if secret else {}).items():
-                pattern = text.encode()
-                if pattern not in seen:
-                    seen.add(pattern)
-                    needles.append(
-                        _Needle(pattern, index, form, _only(pattern, _DIGITS), _only(pattern, _HEX))
-                    )
-        self._needles = tuple(needles)
+        given = list(secrets)
+        # A scan looks for what it is given, however short: only the redactor refuses short secrets.
+        self._matcher = Matcher(given, strict=False)
+        first: dict[str, int] = {}
+        for index, secret in enumerate(given):
+            first.setdefault(canonical(secret or ""), index)
+        self._index = tuple(first[s] for s in self._matcher.secrets)  # back to the caller's numbering
 
     def __bool__(self) -> bool:
-        return bool(self._needles)
+        return bool(self._matcher)
 
     def search(self, data: bytes, path: Path, entry: str | None) -> list[Hit]:
-        """Every occurrence of every pattern in `data`, overlaps included."""
-        hits: list[Hit] = []
-        for needle in self._needles:
-            start = data.find(needle.pattern)
-            while start != -1:
-                embedded = _embedded(data, start, start + len(needle.pattern), needle)
-                hits.append(Hit(path, entry, needle.form, start, needle.secret, embedded))
-                start = data.find(needle.pattern, start + 1)
-        return hits
+        """Every occurrence of every secret in `data`, in every form."""
+        text = data.decode("utf-8", "surrogateescape")
+        return [
+            Hit(path, entry, m.form, _byte_offset(text, m.start), self._index[m.secret], m.embedded)
+            for m in self._matcher.find(text)
+        ]
 
     def search_name(self, name: str, path: Path, entry: str | None) -> list[Hit]:
         """Hits in a file or entry name, reported with offset -1."""
         return [
-            Hit(path, entry, hit.form, -1, hit.secret, hit.embedded)
-            for hit in self.search(name.encode(), path, entry)
+            Hit(path, entry, m.form, -1, self._index[m.secret], m.embedded) for m in self._matcher.find(name)
         ]
 
 
-def _only(pattern: bytes, alphabet: frozenset[int]) -> bool:
-    return all(byte in alphabet for byte in pattern)
-
-
-def _run(data: bytes, start: int, end: int, alphabet: frozenset[int]) -> bytes:
-    """The run of `alphabet` bytes around data[start:end], looking at most _RUN_REACH bytes each way."""
-    first, last = max(0, start - _RUN_REACH), min(len(data), end + _RUN_REACH)
-    while start > first and data[start - 1] in alphabet:
-        start -= 1
-    while end < last and data[end] in alphabet:
-        end += 1
-    return data[start:end]
-
-
-def _embedded(data: bytes, start: int, end: int, needle: _Needle) -> bool:
-    """True when the match is only part of a longer number or of a hash/id, so it is not the secret."""
-    size = end - start
-    if needle.digits and len(_run(data, start, end, _NUMBER).strip(b".")) > size:
-        return True
-    if needle.hex:
-        run = _run(data, start, end, _HEX_ID)
-        hex_digits = sum(byte in _HEX for byte in run)
-        return hex_digits >= _MIN_HEX_RUN and len(run) > size
-    return False
+def _byte_offset(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-8", "surrogateescape"))
 
 
 def find_secrets(root: Path, secrets: Iterable[str], *, include_embedded: bool = False) -> list[Hit]:

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import quote_plus
 
-from automation.evidence.scan import find_secrets, secret_forms
+from automation.evidence.scan import find_secrets
 
 PASSWORD = "Pa ss/wörd&<1!"
 CODE = "730519"
@@ -41,12 +41,14 @@ def test_finds_the_secret_in_each_encoding_a_browser_or_server_writes(tmp_path: 
     assert {hit.path.stem for hit in hits} == set(lines)
 
 
-def test_forms_are_named_and_deduplicated() -> None:
-    forms = secret_forms("Canary-Pass-8421!")
+def test_hits_name_the_decoders_that_revealed_the_secret(tmp_path: Path) -> None:
+    (tmp_path / "raw.txt").write_text("Canary-Pass-8421!")
+    (tmp_path / "percent.txt").write_text("p=Canary-Pass-8421%21")
+    (tmp_path / "stacked.json").write_text('{"body": "p=Canary\\u002dPass-8421%21"}')  # JSON, then URL
 
-    assert forms["raw"] == "Canary-Pass-8421!"
-    assert forms["url"] == "Canary-Pass-8421%21"
-    assert len(set(forms.values())) == len(forms)
+    forms = {hit.path.name: hit.form for hit in find_secrets(tmp_path, ["Canary-Pass-8421!"])}
+
+    assert forms == {"raw.txt": "raw", "percent.txt": "percent", "stacked.json": "percent>json"}
 
 
 def test_looks_inside_zip_entries_nested_zips_and_gzip(tmp_path: Path) -> None:
@@ -105,7 +107,7 @@ def test_finds_a_password_inside_a_basic_authorization_header(tmp_path: Path) ->
 
     hits = find_secrets(tmp_path, ["Canary-Pass-8421!"])
 
-    assert len(hits) == 1 and hits[0].form.startswith("base64@")
+    assert len(hits) == 1 and hits[0].form == "base64"
 
 
 def test_a_hit_never_shows_the_secret(tmp_path: Path) -> None:
