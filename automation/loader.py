@@ -270,14 +270,15 @@ def read_yaml_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise RunbookLoadError(f"cannot read the file: {exc.strerror}", path=source) from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
+        if not stat.S_ISREG(info.st_mode):  # a folder, a FIFO, a device
             raise RunbookLoadError("this is not a regular file", path=source)
-        try:
-            data = handle.read(max_bytes + 1)
-        except OSError as exc:
-            raise RunbookLoadError(f"cannot read the file: {exc.strerror}", path=source) from None
+        data = os.read(fd, max_bytes + 1)
+    except OSError as exc:
+        raise RunbookLoadError(f"cannot read the file: {exc.strerror}", path=source) from None
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:
         raise RunbookLoadError(_too_big(max(info.st_size, len(data)), max_bytes), path=source)
     try:

@@ -267,3 +267,8 @@ def test_a_broken_file_in_the_catalog_does_not_stop_the_others(tmp_path: Path) -
     assert sorted(Path(p.path or "").name for p in problems) == ["bomb.yaml", "latin1.yaml"]
     assert all(p.line for p in problems)
     assert catalog.get("good").name == "good"
+
+
+def test_a_folder_given_as_a_runbook_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RunbookLoadError, match="not a regular file"):
+        load_runbook(tmp_path)
