@@ -1,0 +1,48 @@
+"""Concurrent runs against one served sandbox, each reset before it runs: each keeps the state it reset."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fault_kit import served_config
+
+from automation.sandbox import SandboxServer
+
+
+@pytest.fixture
+def served_alone() -> Iterator[SandboxServer]:
+    """A sandbox of this test's own, as `runbook sandbox serve` would be."""
+    with SandboxServer() as server:
+        yield server
+
+
+def test_concurrent_runs_against_one_served_sandbox_each_resolve(
+    served_alone: SandboxServer, tmp_path: Path
+) -> None:
+    config = served_config(tmp_path, served_alone.urls, resettable=True)
+    procs = []
+    for n in range(3):
+        env = {
+            **os.environ,
+            "RUNBOOK_CONFIG": str(config),
+            "RUNBOOK_TRACES": str(tmp_path / f"traces-{n}"),
+            "RUNBOOK_DATA": str(tmp_path / "data"),
+        }
+        argv = [sys.executable, "-m", "automation.cli", "run", "resend-verify"]
+        procs.append(
+            subprocess.Popen(
+                argv + ["--email", "unverified@example.com", "--no-input"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
+    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(outputs)
+    assert all("RESOLVED: verified" in out for out in outputs)
