@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint setup chromium bench clean
+.PHONY: run test lint setup chromium bench clean fuzz
 
 setup: $(STAMP) chromium
 
@@ -28,6 +28,10 @@ run: setup
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The fuzz and property tests with many more examples than `make test` runs (minutes, not seconds).
+fuzz: setup
+	RUNBOOK_FUZZ=long $(BIN)/pytest tests/security -k fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check automation tests bench
