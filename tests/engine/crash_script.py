@@ -18,18 +18,32 @@ from automation.environments import Target
 from automation.loader import Catalog
 
 
-def _browser_pids() -> list[int]:
-    """Chromium's main processes (not its helpers, which carry --type=) among our descendants."""
-    found = []
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if b"chrom" in argv[0] and not any(a.startswith(b"--type=") for a in argv):
-            found.append(int(entry.name))
+        tree.setdefault(parent, []).append(int(entry.name))
+    return tree
+
+
+def _browser_pids() -> list[int]:
+    """Chromium's main processes (not its helpers, which carry --type=) among this process's descendants
+    only: the machine may run other browsers, which are none of this test's business."""
+    tree, found, todo = _children(), [], [os.getpid()]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            todo.append(child)
+            try:
+                argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"chrom" in argv[0] and not any(a.startswith(b"--type=") for a in argv):
+                found.append(child)
     return found
 
 
@@ -39,7 +53,7 @@ def _kill_browser_once_waiting(traces: Path) -> None:
     time.sleep(0.5)  # inside the long wait of step 2
     for pid in _browser_pids():
         try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)  # the browser process itself: its helpers go with it
         except ProcessLookupError:
             pass
 
