@@ -63,8 +63,10 @@ def describe(config: ChecksConfig) -> list[dict[str, Any]]:
 
 
 def _alert_text(check: Check) -> str:
+    from .schedule import format_period
+
     rule = check.rule
-    within = f" within {rule.within_s:g}s" if rule.within_s else " in a row"
+    within = f" within {format_period(rule.within_s)}" if rule.within_s else " in a row"
     return f"after {rule.after} failures{within}; recovers after {rule.recover_after} passes"
 
 

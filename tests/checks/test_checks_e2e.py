@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from automation.checks.config import ChecksConfig, load_checks
@@ -18,6 +19,7 @@ from automation.checks.history import History
 from automation.checks.runner import Host, run_check
 from automation.checks.scheduler import Scheduler
 from automation.checks.status import status_rows
+from automation.checks.web import create_app
 from automation.environments import resolve, sandbox_target
 from automation.sandbox import SandboxServer
 from automation.tickets import TicketStore
@@ -136,6 +138,15 @@ def test_a_slow_login_is_degraded_not_failed_and_every_view_names_the_step(
 
     row = status_rows(host.history, [config.checks["portal-login"].info()], host.clock())[0]
     assert row.health == "degraded" and "Log In" in " ".join(row.slow_steps)
+    app = create_app(
+        host.history,
+        [config.checks["portal-login"].info()],
+        metrics=host.metrics,
+        evidence_root=tmp_path,
+        clock=host.clock,
+    )
+    page = TestClient(app).get("/").text
+    assert "DEGRADED" in page.upper() and "Log In" in page
 
 
 def test_a_run_over_its_timeout_is_timed_out_with_its_evidence_kept(

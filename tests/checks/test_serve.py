@@ -3,6 +3,7 @@ mid-run, and SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -61,8 +62,7 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture
-def served(tmp_path: Path, sandbox: SandboxServer) -> Iterator[dict[str, Any]]:
+def write_files(tmp_path: Path, sandbox: SandboxServer, every: str = "5s") -> dict[str, str]:
     urls = sandbox.urls
     (tmp_path / "environments.yaml").write_text(
         "environments:\n  target:\n"
@@ -71,21 +71,26 @@ def served(tmp_path: Path, sandbox: SandboxServer) -> Iterator[dict[str, Any]]:
     )
     (tmp_path / "checks.yaml").write_text(
         "defaults: {env: target, retries: {attempts: 1}, timeout: 40s}\n"
-        "checks:\n  portal-login:\n    runbook: synthetic-login\n    every: 5s\n"
+        f"checks:\n  portal-login:\n    runbook: synthetic-login\n    every: {every}\n"
     )
-    env = {**os.environ, "RUNBOOK_CONFIG": str(tmp_path / "environments.yaml"), "PYTHONUNBUFFERED": "1"}
-    command = [
-        *RUNBOOK,
-        "checks",
-        "serve",
-        "--port",
-        "0",
-        "--grace",
-        "5",
+    return {**os.environ, "RUNBOOK_CONFIG": str(tmp_path / "environments.yaml"), "PYTHONUNBUFFERED": "1"}
+
+
+def places(tmp_path: Path) -> list[str]:
+    return [
         "--file",
         str(tmp_path / "checks.yaml"),
+        "--data",
+        str(tmp_path / "data"),
+        "--traces",
+        str(tmp_path / "traces"),
     ]
-    command += ["--data", str(tmp_path / "data"), "--traces", str(tmp_path / "traces")]
+
+
+@pytest.fixture
+def served(tmp_path: Path, sandbox: SandboxServer) -> Iterator[dict[str, Any]]:
+    env = write_files(tmp_path, sandbox)
+    command = [*RUNBOOK, "checks", "serve", "--port", "0", "--grace", "2", *places(tmp_path)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     first = proc.stdout.readline()  # type: ignore[union-attr]
     assert "status page" in first, first + proc.stdout.read()  # type: ignore[union-attr]
@@ -154,3 +159,41 @@ def test_serve_exposes_metrics_survives_a_browser_kill_and_stops_cleanly_on_sigt
     assert proc.returncode == 0, out
     assert "Stopped." in out and "Traceback" not in out
     assert not [pid for pid in browsers if alive(pid)]
+
+
+def test_sigterm_during_a_run_records_it_aborted_with_its_evidence_after_the_grace(
+    served: dict[str, Any],
+) -> None:
+    proc, url, data, sandbox = served["proc"], served["url"], served["data"], served["sandbox"]
+    httpx.post(
+        sandbox.urls["portal"] + "/_sandbox/faults",
+        json={"route": "/auth/login", "method": "POST", "latency_ms": 30000},
+    )
+    wait_for("a run in flight", lambda: httpx.get(url + "/healthz", timeout=5).json()["running"])
+    time.sleep(1.0)
+    browsers = [pid for pid, name in descendants(proc.pid).items() if "chrom" in name]
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "Cut short (recorded aborted): portal-login" in out
+    run = runs_of(data)[0]
+    assert run.status == "aborted" and "scheduler stopped" in run.summary
+    assert (Path(run.evidence_dir or "") / "run.json").exists()
+    assert not [pid for pid in browsers if alive(pid)]
+
+
+def test_checks_run_exits_0_when_all_pass_and_1_when_one_fails(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    env = write_files(tmp_path, sandbox)
+    command = [*RUNBOOK, "checks", "run", *places(tmp_path)]
+    passed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "portal-login" in passed.stdout and "passed" in passed.stdout
+    httpx.post(
+        sandbox.urls["portal"] + "/_sandbox/settings",
+        json={"portal_unknown_error_for": ["monitor@example.com"]},
+    )
+    failed = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert json.loads(failed.stdout)[0]["status"] == "failed"
