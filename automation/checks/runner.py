@@ -67,6 +67,21 @@ class Host:
 
         return Notifier(self.history, channel)
 
+    def flush(self, checks: dict[str, Check]) -> int:
+        """Deliver what waits in the outbox, counting what was sent; returns how many still wait."""
+
+        def sent(check: Check, channel: str, kind: str) -> None:
+            self.metrics.alert_sent(check.name, check.runbook, check.env, channel, kind)
+
+        return self.notifier().flush(checks, on_sent=sent)
+
+    def prime_metrics(self, checks: dict[str, Check]) -> None:
+        """After a restart, the metrics start from each check's last recorded run, not from nothing."""
+        for check in checks.values():
+            last = self.history.last_run(check.name)
+            if last is not None:
+                self.metrics.observe(last, health(self.history.state(check.name)))
+
 
 def execute_check(check: Check, scheduled_at: datetime, host: Host, *, deadline: Any = None) -> CheckRun:
     """Run the check's attempts (retrying failures after its backoff) and return the run, not yet recorded."""
@@ -222,13 +237,8 @@ def settle(check: Check, run: CheckRun, host: Host, config: ChecksConfig | None 
     new_state = new_state.with_(last_tick=max(filter(None, (state.last_tick, run.scheduled_at))))
     word = health(new_state, in_maintenance=run.status == "skipped")
     host.history.save_state(check.name, new_state, health=word, at=now)
-    notifier = host.notifier()
-    notifier.queue(check, notes)
-    checks = config.checks if config else {check.name: check}
-    notifier.flush(
-        checks,
-        on_sent=lambda c, channel, kind: host.metrics.alert_sent(c.name, c.runbook, c.env, channel, kind),
-    )
+    host.notifier().queue(check, notes)
+    host.flush(config.checks if config else {check.name: check})
     host.metrics.observe(recorded, word)
     return recorded
 

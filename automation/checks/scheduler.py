@@ -141,7 +141,7 @@ class Scheduler:
     def _housekeeping(self, now: datetime) -> None:
         # The outbox: notifications whose channel was down are tried again on every tick.
         if self.host.history.pending_notifications():
-            self.host.notifier().flush(self.config.checks)
+            self.host.flush(self.config.checks)
         if self._last_prune is None or (now - self._last_prune).total_seconds() >= PRUNE_EVERY_S:
             self._last_prune = now
             prune(self.config, self.host)

@@ -34,6 +34,7 @@ class Service:
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self.config, self.host, concurrency=self.concurrency, grace_s=self.grace_s)
+        self.host.prime_metrics(self.config.checks)
 
     def start_web(self) -> Service:
         """Serve the status page, /metrics and /healthz. Raises TargetUnreachableError if the port is taken."""
