@@ -37,7 +37,8 @@ def _start(lab_url: str, tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     )
     deadline = time.monotonic() + 60
     while not list(traces.glob("*/screenshots/002-*.png")) and time.monotonic() < deadline:
-        time.sleep(0.2)  # until the fill is done: the run is inside the long wait
+        time.sleep(0.2)  # until the fill is done
+    time.sleep(1.0)  # and the long wait has begun (its step is the one in flight); it lasts 60 s
     return proc, traces
 
 
