@@ -21,6 +21,7 @@ from .errors import (
     SandboxInUse,
     TargetUnreachableError,
 )
+from .evidence.canon import SecretTooShort, check_secret
 from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
 from .result import RunResult
 from .schema import Ask, Input, SandboxArrangement, Use
@@ -68,11 +69,29 @@ def _coerce(name: str, spec: Input, raw: Any) -> Any:
         raise InputValueError(name, f"'{value}' is not an email address")
     if spec.type == "enum" and value not in (spec.choices or []):
         raise InputValueError(name, f"'{value}' is not one of {', '.join(spec.choices or [])}")
+    if spec.type == "secret":
+        _check_secret(name, value)
     if spec.pattern and not re.fullmatch(spec.pattern, value):
         shown = "the value given" if spec.type == "secret" else f"'{value}'"
         rule = spec.pattern_hint or f"the expected form ({spec.pattern})"
         raise InputValueError(name, f"{shown} does not meet {rule}")
     return value
+
+
+def _check_secret(name: str, value: str) -> None:
+    """A secret is used stripped, and masked as used; one too short to mask is refused (InputValueError)."""
+    try:
+        check_secret(value)
+    except SecretTooShort as exc:
+        raise InputValueError(name, str(exc)) from None
+
+
+def check_secret_answers(loaded: LoadedRunbook, answers: dict[str, Any], catalog: Catalog | None) -> None:
+    """Answers given up front to secret questions must be long enough to mask. Raises InputValueError."""
+    for step in _asks(loaded, catalog):
+        answer = answers.get(step.ask)
+        if step.secret and step.kind != "yes_no" and answer not in (None, ""):
+            _check_secret(f"{step.ask} (--answer {step.ask}=...)", str(answer))
 
 
 def _asked(loaded: LoadedRunbook) -> set[str]:
@@ -276,6 +295,7 @@ def run(
         target.base_url(loaded.model.app)  # raises ConfigError naming the app and how to give it
     target.session_for(loaded.model.app)  # a configured session must exist before a browser starts
     preflight_answers(loaded, values, answers or {}, target, prompter, catalog)
+    check_secret_answers(loaded, answers or {}, catalog)
     from .evidence.folder import new_run_id
 
     run_id = run_id or new_run_id(loaded.name)

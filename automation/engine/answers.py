@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import httpx
 
 from ..errors import StepFailed
+from ..evidence.canon import canonical, check_secret
 from ..schema import Ask, FromMail
 from .templating import render
 
@@ -25,7 +26,9 @@ class Prompter(Protocol):
 
 
 def normalise(step: Ask, raw: Any) -> Any:
-    """Check an answer against the step; returns the value to store. Raises ValueError with a reason."""
+    """Check an answer against the step; returns the value to store, which is also the value masked.
+
+    Raises ValueError with a reason (a secret too short to mask is refused: SecretTooShort)."""
     if step.kind == "yes_no":
         if isinstance(raw, bool):
             return raw
@@ -35,7 +38,9 @@ def normalise(step: Ask, raw: Any) -> Any:
         if text in NO:
             return False
         raise ValueError("answer yes or no")
-    text = str(raw).strip()
+    text = canonical(str(raw))
+    if step.secret:
+        check_secret(text)
     if step.pattern and not re.fullmatch(step.pattern, text):
         raise ValueError(f"it does not have the expected form ({step.pattern})")
     return text

@@ -237,7 +237,7 @@ def _ticket_model(ctx: RunContext, result: RunResult) -> Any:
         steps=steps,
         outcome=result.outcome or result.status,
         runbook=result.runbook,
-        target=f"{ctx.target.name} {ctx.base_url}",
+        target=ctx.mask(f"{ctx.target.name} {ctx.base_url}") or "",  # a URL may carry user:pass@
         run_id=result.run_id,
         evidence_dir=folder,
         attachments=[Attachment(name=f.name, path=f) for f in files if f.exists()],

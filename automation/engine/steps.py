@@ -190,7 +190,7 @@ def dialog(ctx: RunContext, step: DialogStep, record: Any, path: tuple[Any, ...]
         raise StepFailed(f"expected a native dialog, but none appeared within {timeout_s:g}s")
     seen = next(d for d in ctx.dialogs.seen if not d.consumed)
     seen.consumed = True
-    record.detail = f'{seen.kind} "{seen.message}" ({seen.answered})'
+    record.detail = ctx.mask(f'{seen.kind} "{seen.message}" ({seen.answered})')  # a page may alert a secret
     if step.message and _render(ctx, step.message).lower() not in seen.message.lower():
         raise StepFailed(f'the dialog said "{seen.message}", not "{step.message}"')
     if step.save:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError
-from .canon import Matcher
+from .canon import Match, Matcher
 from .scan import find_secrets
 
 MARKER = "[REDACTED]"
@@ -95,6 +95,10 @@ class Redactor:
     def mentions(self, text: str, *, base64: bool = True) -> bool:
         """True if any secret occurs in `text` in any form (base64 too, unless told otherwise)."""
         return self._matcher.mentions(text, base64=base64)
+
+    def find(self, text: str) -> list[Match]:
+        """Where secrets occur in `text` (whole values, embedded digits flagged), never what they are."""
+        return self._matcher.find(text)
 
     def redact_text(self, text: str) -> str:
         """`text` with every value holding a secret replaced by the marker."""

@@ -1,0 +1,177 @@
+"""Property: whatever the secret, and however a page sends it on, no artifact of the run holds it in any form.
+
+Secrets are drawn from printable Unicode (spaces, `~ ! * | { } ^ % + & # " < >` and letters whose upper case
+is longer, such as "ß", included). Each is given as a secret input to a runbook that fills it into a form,
+posts it, has the page show it (text, upper case, title, a pre-filled field), log it, alert it, send it in a
+JSON fetch with a header and a cookie, then opens it in a query string and escalates. Every artifact of that
+run, the terminal and `--json` output, run.json, report.html, the trace unzipped, the screenshots, the ticket
+store and the audit log, is scanned for it in every decoded form (scan.py): zero hits. Every screenshot taken
+once the secret was on the page has masked regions, or was withheld and its step says so.
+
+Bounded in `make test` (each example is a real Chromium run); RUNBOOK_FUZZ=long runs many more.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+from leak_site import Site, serve
+
+from automation.api import run
+from automation.console import ConsoleReporter, render_result
+from automation.engine.context import CHANGES_PAGE
+from automation.environments import Target
+from automation.evidence.canon import MIN_SECRET_LENGTH, canonical
+from automation.evidence.scan import find_secrets
+from automation.loader import Catalog
+from automation.result import RunResult
+
+LONG = os.environ.get("RUNBOOK_FUZZ") == "long"
+PROBE = """name: leak-probe
+title: Send a secret every way a page can
+app: site
+inputs:
+  secret: {type: secret, help: The value the page is sent}
+outcomes:
+  sent: {status: escalated, summary: The secret went every way a page can send it.}
+steps:
+  - goto: /form
+  - fill: {label: Secret}
+    with: "{{ secret }}"
+  - click: {role: button, name: Post}
+  - expect: {text: Posted Echoed}
+  - click: {role: button, name: Alert}
+  - dialog: accept
+  - click: {role: button, name: Fetch}
+  - expect: {text: Fetched}
+  - goto: "/query?s={{ secret }}"
+  - expect: {text: Query Echoed}
+  - escalate: {queue: security, title: Leak probe, customer: {account: probe}, notes: Sent every way}
+  - end: sent
+"""
+BASELINE_SECRET = "Baseline-Secret-4821"
+# What Chromium leaves unencoded in a query or encodes unusually, and what escapes HTML, JSON and forms.
+AWKWARD = " ~!*|{}^%+&#\"'<>\\/=?;:@,ßİﬀ"
+SECRETS = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(AWKWARD),
+        st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Co", "Cn", "Zl", "Zp", "Zs", "Cf")),
+    ),
+    min_size=MIN_SECRET_LENGTH,
+    max_size=24,
+).filter(lambda s: len(canonical(s)) >= MIN_SECRET_LENGTH)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    with serve() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    books = tmp_path_factory.mktemp("books")
+    (books / "leak-probe.yaml").write_text(PROBE)
+    return Catalog([books])
+
+
+def probe(site: Site, catalog: Catalog, browser: Any, root: Path, secret: str) -> RunResult:
+    """Run the probe, as the CLI does: terminal output and --json are written next to the evidence."""
+    terminal = io.StringIO()
+    result = run(
+        "leak-probe",
+        {"secret": secret},
+        target=Target(name="site", apps={"site": site.url}),
+        catalog=catalog,
+        reporter=ConsoleReporter(terminal),
+        evidence_root=root / "traces",
+        data_dir=root / "data",
+        browser=browser,
+    )
+    terminal.write(render_result(result) + "\n" + json.dumps(result.to_json()))
+    (root / "terminal.txt").write_text(terminal.getvalue())
+    return result
+
+
+@pytest.fixture(scope="module")
+def baseline(site: Site, catalog: Catalog, browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The artifacts of a run with a known secret: a drawn secret already in them is not told apart."""
+    root = tmp_path_factory.mktemp("baseline")
+    result = probe(site, catalog, browser, root, BASELINE_SECRET)
+    assert result.outcome == "sent", result.error
+    return root
+
+
+def masked_pixels(browser: Any, png: bytes) -> int:
+    """How many pixels of a screenshot are Playwright's mask colour (#FF00FF), counted in Chromium."""
+    page = browser.new_page()
+    try:
+        page.set_content(f'<img id="shot" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+        return int(
+            page.locator("#shot").evaluate(
+                """img => { const c = document.createElement('canvas');
+                   c.width = img.naturalWidth; c.height = img.naturalHeight;
+                   const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+                   const d = g.getImageData(0, 0, c.width, c.height).data; let n = 0;
+                   for (let i = 0; i < d.length; i += 4)
+                     if (d[i] > 240 && d[i + 1] < 16 && d[i + 2] > 240) n++;
+                   return n; }"""
+            )
+        )
+    finally:
+        page.close()
+
+
+def assert_screenshots_masked(result: RunResult, browser: Any, *, skip: set[str]) -> None:
+    """From the fill on, each page showed the secret: its screenshot has masks, or its step says it was
+    withheld. Steps in `skip` showed what was left of it (a query cut short at "&" or "#")."""
+    for step in result.steps[1:]:
+        if step.number in skip:
+            continue
+        if step.screenshot is None:
+            assert step.action not in CHANGES_PAGE or "screenshot withheld" in (step.detail or ""), (
+                f"step {step.number} has no screenshot and does not say why"
+            )
+            continue
+        png = (Path(result.evidence_dir) / step.screenshot).read_bytes()
+        assert masked_pixels(browser, png) > 0, f"step {step.number}'s screenshot shows no mask"
+
+
+def reached(secret: str, received: str | None) -> bool:
+    """Whether an echo page got the secret whole (a "&" or "#" in a query cuts it short)."""
+    return received is not None and secret.casefold() in received.casefold()
+
+
+@settings(
+    max_examples=200 if LONG else 15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(secret=SECRETS)
+@example(secret=" Tok~en!*  sp|{ac}^e ")  # the shapes the review used: spaces around, ~, ! with *, | { } ^
+@example(secret="straße-Œuvre-ﬀ")  # upper case is longer than the secret, or folds differently
+def test_no_secret_reaches_any_artifact(
+    secret: str, site: Site, catalog: Catalog, browser: Any, baseline: Path, tmp_path_factory: Any
+) -> None:
+    used = canonical(secret)
+    assume(not find_secrets(baseline, [used]))  # e.g. "Post" or "null": part of every run's own evidence
+    root = tmp_path_factory.mktemp("probe")
+
+    result = probe(site, catalog, browser, root, secret)
+
+    assert result.outcome == "sent", result.error
+    assert result.ticket and result.ticket.get("id"), result.ticket
+    assert (root / "data" / "audit.log").exists() and (Path(result.evidence_dir) / "trace.zip").exists()
+    hits = find_secrets(root, [used])
+    assert not hits, [str(hit.path.relative_to(root)) + f" {hit.entry or ''} {hit.form}" for hit in hits]
+    assert reached(used, site.received.get("form")), "a form post carries any value whole"
+    assert_screenshots_masked(result, browser, skip=set() if reached(used, site.received["query"]) else {"9"})
