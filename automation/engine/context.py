@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlparse
 
 from ..environments import Target
 from ..errors import Interrupted, RunbookError, RunTimedOut, StepFailed, TargetUnreachableError
+from ..evidence.canon import SecretTooShort, canonical, check_secret
 from ..evidence.folder import RunFolder
 from ..evidence.redact import Redactor
 from ..loader import Catalog, LoadedRunbook
@@ -23,6 +24,8 @@ from ..result import StepRecord
 from ..schema import Branch, DialogStep, StepBase, seconds
 from .answers import Prompter
 from .conditions import DialogSeen
+from .shots import UNSTEADY, Shot, withhold_showing
+from .shots import take as take_screenshot
 from .templating import PLACEHOLDER
 
 ACTION_TIMEOUT = 10.0
@@ -114,6 +117,7 @@ class RunContext:
     secrets: set[str] = field(default_factory=set)
     secret_locators: list[Any] = field(default_factory=list)
     records: list[StepRecord] = field(default_factory=list)
+    shots: list[Shot] = field(default_factory=list)  # what each screenshot's page showed, in memory only
     dialogs: DialogBook = field(default_factory=DialogBook)
     escalations: list[Escalation] = field(default_factory=list)
     reported: set[int] = field(default_factory=set)
@@ -168,14 +172,24 @@ class RunContext:
     # -- secrets ----------------------------------------------------------------------------------------
 
     def add_secret(self, value: Any) -> None:
-        """Remember a secret. A secret link's query values are secrets too: traces list them on their own."""
-        if not isinstance(value, str) or not value.strip():
+        """Remember a secret in the form it is used (stripped: what is used is what is masked).
+
+        A secret link's query values are secrets too: traces list them on their own. Screenshots taken
+        before that showed the secret are withheld. Raises StepFailed if it is too short to mask.
+        """
+        if not isinstance(value, str) or not canonical(value):
             return
-        self.secrets.add(value)
+        try:
+            found = {check_secret(value)}
+        except SecretTooShort as exc:
+            raise StepFailed(f"this value cannot be kept secret: {exc}.") from None
         if "?" in value and "://" in value or value.startswith("/"):
-            for _, item in parse_qsl(urlparse(value).query):
-                if len(item) >= 6:
-                    self.secrets.add(item)
+            query = urlparse(canonical(value)).query
+            found |= {canonical(item) for _, item in parse_qsl(query) if len(canonical(item)) >= 6}
+        new = found - self.secrets
+        if new:
+            self.secrets |= new
+            withhold_showing(self.shots, new)
 
     @property
     def redactor(self) -> Redactor:
@@ -196,7 +210,7 @@ class RunContext:
             for match in PLACEHOLDER.finditer(text):
                 head = match.group(1).split(".")[0]
                 value = self.variables.get(head)
-                if head == "credentials" or (isinstance(value, str) and value in self.secrets):
+                if head == "credentials" or (isinstance(value, str) and self.redactor.mentions(value)):
                     used[head] = MASK
                 elif value is not None:
                     used[head] = str(value)
@@ -221,15 +235,22 @@ class RunContext:
     # -- screenshots ------------------------------------------------------------------------------------
 
     def screenshot(self, record: StepRecord) -> None:
-        """Take the step's screenshot with secret fields masked; a failure to take it never fails the run."""
+        """Take the step's screenshot with secrets masked; a failure to take it never fails the run.
+
+        Masked: fields typed into, fields whose value holds a secret (pre-filled by the page), elements
+        showing one in any form. What the page showed is kept in memory, so that a screenshot is withheld
+        if a value it showed is learned as a secret later.
+        """
         path = self.folder.screenshot_path(record.number, record.label)
-        # Fields we typed secrets into, and any element whose text shows a secret (a code echoed back).
-        shown = [self.page.get_by_text(s) for s in self.secrets if len(s) >= 4]
         try:
-            self.page.screenshot(path=str(path), mask=self.secret_locators + shown, timeout=5000)
-            record.screenshot = self.folder.relative(path)
+            kept, seen = take_screenshot(self.page, path, self.redactor, self.secret_locators)
         except Exception:  # noqa: BLE001 - the page may be closing; the trace still has the frames
-            pass
+            return
+        if not kept:
+            record.detail = f"{record.detail}; {UNSTEADY}" if record.detail else UNSTEADY
+            return
+        record.screenshot = self.folder.relative(path)
+        self.shots.append(Shot(record, path, seen))
 
     def page_state(self) -> tuple[str | None, str | None]:
         """The URL and the visible text (alerts first), as shown in a failure report.
