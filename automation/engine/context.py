@@ -41,6 +41,7 @@ MASK = "••••••"
 STATE_TIMEOUT_MS = 1500
 # Below this much time left, a wait that timed out was cut short by the run's time limit.
 OUT_OF_TIME_S = 0.05
+STILL_LOADING = "(the page was still loading)"
 
 
 class StepReported(StepFailed):
@@ -264,7 +265,7 @@ class RunContext:
             texts, body = self.page.locator("body").evaluate(_PAGE_TEXT_JS, timeout=STATE_TIMEOUT_MS)
         except Exception as exc:  # noqa: BLE001 - still loading, or gone: say so rather than wait
             gone = "closed" in str(exc) or "crash" in str(exc).lower()
-            return url, "(the browser was gone)" if gone else "(the page was still loading)"
+            return url, "(the browser was gone)" if gone else STILL_LOADING
         texts = [t.strip() for t in texts if t.strip()]
         text = " | ".join(texts) + ("\n" if texts else "") + " ".join(body.split())[:600]
         return url, self.mask(text.strip())
@@ -421,7 +422,8 @@ def _fault(ctx: RunContext, record: StepRecord, exc: RunbookError) -> None:
     record.error = ctx.mask(str(exc))
     if "the browser closed or crashed" not in str(exc):  # a dead browser has nothing left to show
         record.page_url, record.page_text = ctx.page_state()
-        ctx.screenshot(record)
+        if record.page_text != STILL_LOADING:
+            ctx.screenshot(record)
     lines = failure_message(record).splitlines()
     if isinstance(exc, RunTimedOut):
         where = f"{record.file}:{record.line}" if record.line else (record.file or "")
@@ -443,7 +445,8 @@ def _fail(ctx: RunContext, step: StepBase, record: StepRecord, exc: RunbookError
     record.status = "failed"
     record.error = ctx.mask(str(exc))
     record.page_url, record.page_text = ctx.page_state()  # bounded: the page may still be loading
-    ctx.screenshot(record)
+    if record.page_text != STILL_LOADING:  # a loading page has nothing new to show; the trace has its frames
+        ctx.screenshot(record)
     raise StepReported(failure_message(record)) from exc
 
 
