@@ -16,6 +16,7 @@ ENDINGS = {
     "failed": "NOT RESOLVED",
     "error": "ERROR",
     "aborted": "INTERRUPTED",
+    "timed-out": "TIMED OUT",
 }
 
 
