@@ -109,7 +109,7 @@ def config_path() -> Path:
 
 def load_config(path: Path | None = None) -> ConfigFile:
     """Read and check the whole environments file, trackers included. Raises ConfigError (with file:line)."""
-    from .loader import parse_yaml, read_yaml_text
+    from .yamlfile import parse_yaml, read_yaml_text
 
     path = path or config_path()
     try:
@@ -142,7 +142,7 @@ class _Where:
     positions: dict[Any, tuple[int, int]]
 
     def error(self, message: str, key_path: tuple[str | int, ...]) -> ConfigError:
-        from .loader import error_at_key
+        from .yamlfile import error_at_key
 
         return ConfigError(str(error_at_key(message, self.source, self.text, self.positions, key_path)))
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from automation.errors import RunbookLoadError
-from automation.loader import MAX_YAML_BYTES, Catalog, load_runbook, load_text, parse_yaml, read_yaml_text
+from automation.loader import Catalog, load_runbook, load_text
+from automation.yamlfile import MAX_YAML_BYTES, parse_yaml, read_yaml_text
 
 HEAD = "name: x\ntitle: t\napp: portal\noutcomes: {done: {status: resolved}}\n"
 

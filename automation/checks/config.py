@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from ..errors import ConfigError, RunbookLoadError
-from ..loader import Catalog, LoadedRunbook, _data_path, parse_yaml, read_yaml_text, suggest, walk_steps
-from ..loader import _Ctx as _Where
+from ..loader import Catalog, LoadedRunbook, _data_path, suggest, walk_steps
+from ..yamlfile import Path_, error_at_key, parse_yaml, read_yaml_text
 from .model import CheckInfo
 from .policy import AlertRule
 from .schedule import Schedule, Window, describe, parse_duration, with_spread
@@ -30,6 +30,18 @@ CHECKS_FILE = "checks.yaml"
 
 class ChecksFileError(RunbookLoadError):
     """The checks file is malformed (file:line:column, the key, a suggestion). Exit 2; nothing ran."""
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The file being read, for errors at a key's line."""
+
+    source: str
+    text: str
+    positions: dict[Path_, tuple[int, int]]
+
+    def error(self, message: str, path: tuple[Any, ...]) -> RunbookLoadError:
+        return error_at_key(message, self.source, self.text, self.positions, path)
 
 
 @dataclass(frozen=True)
