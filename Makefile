@@ -31,7 +31,7 @@ test: setup
 
 # The fuzz and property tests with many more examples than `make test` runs (minutes, not seconds).
 fuzz: setup
-	RUNBOOK_FUZZ=long $(BIN)/pytest tests/security -k fuzz
+	RUNBOOK_FUZZ=long $(BIN)/pytest tests/security $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check automation tests bench
