@@ -8,6 +8,6 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 
-for script in ("bench_sandbox.py", "bench_engine.py", "bench_redaction.py"):
+for script in ("bench_sandbox.py", "bench_engine.py", "bench_redaction.py", "bench_checks.py"):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)
