@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 from ..errors import RunbookError
@@ -137,7 +138,8 @@ def _attempt(check: Check, number: int, host: Host, deadline: Any) -> tuple[Atte
             browser=host.browser,
             evidence_root=host.evidence_root / check.name,
             data_dir=host.data_dir,
-            run_id=f"{started:%Y%m%d-%H%M%S}-{check.name}-{number}",
+            # the random part keeps two runs started in the same second (or on a frozen clock) apart
+            run_id=f"{started:%Y%m%d-%H%M%S}-{check.name}-{number}-{token_hex(2)}",
             deadline_s=_time_left(check, deadline),
         )
     except RunbookError as exc:

@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from .config import Check, ChecksConfig
-from .model import FAILING_STATUSES, CheckRun
+from .model import FAILING_STATUSES, CheckRun, CheckStatus
 from .runner import Host, execute_check, in_window, prune, settle, skip_check
 from .schedule import due
 
@@ -36,8 +36,17 @@ class Deadline:
     """A run's time limit that the scheduler can cut short from another thread (on stop)."""
 
     def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
         self._at = time.monotonic() + seconds
         self.reason = "timed-out"
+        self.started = False
+
+    def start(self) -> None:
+        """The run begins now (a worker took it): time waiting in the queue is not the run's."""
+        if not self.started:
+            self.started = True
+            if self.reason != "aborted":  # a limit cut before the start stays cut
+                self._at = time.monotonic() + self.seconds
 
     def remaining(self) -> float:
         return max(0.0, self._at - time.monotonic())
@@ -105,6 +114,7 @@ class Scheduler:
         return True
 
     def _run(self, check: Check, tick: datetime, deadline: Deadline) -> None:
+        deadline.start()
         try:
             run = self.execute(check, tick, self.host, deadline=deadline)
             if deadline.reason == "aborted" and run.status in FAILING_STATUSES:
@@ -120,7 +130,16 @@ class Scheduler:
             with self._lock:
                 self._running.pop(check.name, None)
 
+    def _not_run(self, check: Check, tick: datetime) -> None:
+        self._record(check, tick, "aborted", "aborted: the scheduler stopped before this run could start")
+        with self._lock:
+            self._running.pop(check.name, None)
+
     def _record_crash(self, check: Check, tick: datetime, exc: Exception) -> None:
+        summary = f"error: the check could not be run ({type(exc).__name__}: {exc}); see the scheduler's log"
+        self._record(check, tick, "error", summary)
+
+    def _record(self, check: Check, tick: datetime, status: CheckStatus, summary: str) -> None:
         now = self.host.clock()
         run = CheckRun(
             check=check.name,
@@ -129,14 +148,14 @@ class Scheduler:
             scheduled_at=tick,
             started_at=now,
             finished_at=now,
-            status="error",
+            status=status,
             duration_s=0.0,
-            summary=f"error: the check could not be run ({type(exc).__name__}: {exc}); see the scheduler's log",
+            summary=summary,
         )
         try:
             settle(check, run, self.host, self.config)
         except Exception:  # noqa: BLE001 - the history itself is failing: the log line above stands
-            log.debug("recording the crash of %s failed", check.name, exc_info=True)
+            log.debug("recording a run of %s failed", check.name, exc_info=True)
 
     def _housekeeping(self, now: datetime) -> None:
         # The outbox: notifications whose channel was down are tried again on every tick.
@@ -163,14 +182,23 @@ class Scheduler:
                 if job is _STOP:
                     return
                 check, tick, deadline = job  # type: ignore[misc]
+                if self.host.stop.is_set():
+                    self._not_run(check, tick)  # stopping: a run still waiting for a worker is not started
+                    continue
                 self._run(check, tick, deadline)
         finally:
             _close_thread_browser()
 
     @property
     def running(self) -> list[str]:
+        """Checks whose run is under way (not those waiting for a worker)."""
         with self._lock:
-            return sorted(self._running)
+            return sorted(name for name, deadline in self._running.items() if deadline.started)
+
+    @property
+    def queued(self) -> list[str]:
+        with self._lock:
+            return sorted(name for name, deadline in self._running.items() if not deadline.started)
 
     # -- the loop ----------------------------------------------------------------------------------------
 

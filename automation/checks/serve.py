@@ -71,6 +71,7 @@ class Service:
             "ok": not self.host.stop.is_set(),
             "checks": len(self.config.checks),
             "running": self.scheduler.running,
+            "queued": self.scheduler.queued,
             "runs_started": self.scheduler.runs_started,
         }
 

@@ -173,3 +173,26 @@ def test_one_check_crashing_does_not_stop_the_others(config: ChecksConfig, tmp_p
     assert len([n for n, _ in runs.calls if n == "verification-email"]) == 3
     crashed = scheduler.host.history.runs("portal-login")
     assert crashed and all(r.status == "error" and "boom" in r.summary for r in crashed)
+
+
+def test_time_waiting_for_a_worker_is_not_taken_from_a_runs_time_limit(
+    config: ChecksConfig, tmp_path: Path
+) -> None:
+    scheduler, clock, runs = make(config, tmp_path, DAY + timedelta(hours=10))
+    scheduler.concurrency = 1  # two checks due, one worker: the second waits for the first
+    left: list[float] = []
+
+    def slow(check: Check, tick: datetime, host: Host, *, deadline: Any = None) -> CheckRun:
+        left.append(deadline.remaining())
+        threading.Event().wait(0.6)
+        return runs(check, tick, host, deadline=deadline)
+
+    scheduler.execute = slow
+    assert len(scheduler.tick(clock.now)) == 2
+    for _ in range(100):
+        if len(left) == 2 and not scheduler.running:
+            break
+        threading.Event().wait(0.05)
+    scheduler.shutdown()
+    timeout = config.checks["portal-login"].timeout_s
+    assert len(left) == 2 and all(timeout - 0.3 < value <= timeout for value in left)
