@@ -283,6 +283,7 @@ def run(
     deadline_s: float | None = None,
 ) -> RunResult:
     """Load, validate and run a runbook. Raises UsageError (exit 2) before any browser starts on bad input."""
+    from .engine.credentials import target_secrets
     from .engine.runner import RunOptions, execute
 
     catalog = catalog or Catalog.default()
@@ -296,6 +297,7 @@ def run(
     target.session_for(loaded.model.app)  # a configured session must exist before a browser starts
     preflight_answers(loaded, values, answers or {}, target, prompter, catalog)
     check_secret_answers(loaded, answers or {}, catalog)
+    target_secrets(target)  # a password too short to mask is refused before anything is prepared
     from .evidence.folder import new_run_id
 
     run_id = run_id or new_run_id(loaded.name)

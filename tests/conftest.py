@@ -3,6 +3,7 @@ and pytest-playwright's browser launched as our engine launches it (Debian's Chr
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,30 @@ def run_runbook(sandbox_env: Target, tmp_path: Path, browser: Any) -> Callable[.
         )
 
     return _run
+
+
+@pytest.fixture
+def masked_pixels(browser: Any) -> Callable[[Path], int]:
+    """Count the pixels of a screenshot painted in Playwright's mask colour (#FF00FF), in Chromium."""
+
+    def count(png: Path) -> int:
+        page = browser.new_page()
+        try:
+            page.set_content(
+                f'<img src="data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}">'
+            )
+            return int(page.locator("img").evaluate(_COUNT_MASKED_JS))
+        finally:
+            page.close()
+
+    return count
+
+
+_COUNT_MASKED_JS = """img => {
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data; let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 240 && d[i + 1] < 16 && d[i + 2] > 240) n++;
+  return n;
+}"""

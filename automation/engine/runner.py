@@ -69,35 +69,18 @@ def _variables(loaded: LoadedRunbook, inputs: dict[str, Any], target: Target) ->
 
 
 def _secrets(loaded: LoadedRunbook, variables: dict[str, Any], target: Target) -> set[str]:
-    """Secret inputs, credentials' passwords and passwords written into app URLs (user:pass@host).
+    """Secret inputs (as used: stripped), credentials' passwords and passwords in app URLs (user:pass@host).
 
-    Raises ConfigError (exit 2, before a browser starts) for a credential too short to mask."""
-    # Imported here: this function is the secrets' part of the runner, kept in one place.
-    from urllib.parse import unquote, urlsplit
-
-    from ..errors import ConfigError
-    from ..evidence.canon import SecretTooShort, canonical, check_secret
+    Raises ConfigError (exit 2, before a browser starts) for a password too short to mask."""
+    from ..evidence.canon import canonical  # imported here: the secrets' part of the runner is this function
+    from .credentials import target_secrets
 
     found = {
         canonical(str(variables[n]))
         for n, spec in loaded.model.inputs.items()
         if spec.type == "secret" and variables.get(n)
     }
-    given = [(f"the password of credentials '{n}'", c.get("password")) for n, c in target.credentials.items()]
-    for app, url in target.apps.items():
-        try:
-            password = urlsplit(url).password
-        except ValueError:  # a malformed URL: the browser will say so; it names no password we can tell
-            password = None
-        given.append((f"the password in the URL of app '{app}'", unquote(password) if password else None))
-    for what, password in given:
-        if not password:
-            continue
-        try:
-            found.add(check_secret(password))
-        except SecretTooShort as exc:
-            raise ConfigError(f"environment '{target.name}': {what} cannot be kept secret: {exc}.") from None
-    return found
+    return found | target_secrets(target)
 
 
 def execute(

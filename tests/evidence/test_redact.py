@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import shutil
@@ -13,12 +14,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from automation.errors import EvidenceError
+from automation.evidence.canon import SecretTooShort
 from automation.evidence.redact import MARKER, Redactor, scrub_trace
 from automation.evidence.scan import find_secrets
 
@@ -98,6 +100,80 @@ def test_redactor_ignores_empty_secrets_and_never_shows_them() -> None:
     assert redactor.secrets == (PASSWORD,)
     assert PASSWORD not in repr(redactor)
     assert not Redactor([""]) and Redactor([""]).redact_text("anything") == "anything"
+
+
+# --- Redactor: decode, then match, then replace the whole value --------------------------------------------
+
+AWKWARD = "Tok~en!* sp|{ac}^e"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Tok%7Een%21%2A+sp%7C%7Bac%7D%5Ee",  # a form post: "+" for the space, every symbol encoded
+        "Tok%7een%21%2a%20sp%7c%7bac%7d%5ee",  # lower-case hex, %20 for the space
+        "Tok~en!*%20sp|{ac}^e",  # as Chromium leaves a query: only the space encoded
+        "Tok%7Een!*+sp|%7Bac}^e",  # partly encoded
+        "Tok~en!* sp|&#123;ac&#x7D;^e",  # HTML entities, decimal and hex
+        "Tok~en!* sp|\\u007bac\\u007d^e",  # JSON escapes
+        "Tok%7Een%21%2A+sp%7C%7Bac%7D%5Ee".replace("%", "%25"),  # encoded twice
+        "TOK~EN!* SP|{AC}^E",  # a page that shouts it
+        "Tok~en!*   sp|{ac}^e",  # a title that collapsed (or a page that widened) its spaces
+    ],
+)
+def test_every_encoding_of_a_secret_is_decoded_and_replaced(written: str) -> None:
+    assert (
+        Redactor([AWKWARD]).redact_text(f"GET /q?token={written}&next=1") == f"GET /q?token={MARKER}&next=1"
+    )
+
+
+def test_base64_in_a_header_or_body_is_decoded_and_the_whole_run_replaced() -> None:
+    token = base64.b64encode(f"agent:{AWKWARD}".encode()).decode()
+    body = base64.b64encode(f"password={quote_plus(AWKWARD)}&x=1".encode()).decode()
+
+    redactor = Redactor([AWKWARD])
+
+    assert redactor.redact_text(f"Basic {token}") == f"Basic {MARKER}"
+    assert redactor.redact_text(f'{{"body": "{body}"}}') == f'{{"body": "{MARKER}"}}'
+
+
+def test_the_whole_value_holding_a_secret_is_replaced_so_no_piece_survives() -> None:
+    redactor = Redactor(["s3cret-token"])
+
+    assert redactor.redact_text("/reset?t=xx-s3cret-token.v2&u=1 done") == f"/reset?t={MARKER}&u=1 done"
+    assert redactor.redact_text("<b>S3CRET-TOKEN</b>") == f"<b>{MARKER}</b>"
+
+
+def test_a_secret_used_with_spaces_around_it_is_kept_and_masked_as_used() -> None:
+    redactor = Redactor(["  Tok-en-42 "])
+
+    assert redactor.secrets == ("Tok-en-42",)
+    assert redactor.redact_text("fill(Tok-en-42)") == f"fill({MARKER})"
+
+
+@pytest.mark.parametrize("short", ["x", "ab", " ab ", "123"])
+def test_a_secret_under_four_characters_is_refused_saying_why(short: str) -> None:
+    with pytest.raises(SecretTooShort, match="at least 4 characters"):
+        Redactor([short])
+
+
+def test_labels_run_ids_and_url_paths_are_left_alone() -> None:
+    redactor = Redactor(["730519", "Sunshine-Portal-7q"])
+    texts = [
+        "20261123-014631-resend-verify-98c5",  # a run id
+        "step 4.2.1 Open the verification page for the customer's email",  # a label
+        "/auth/verifyCode?email=unverified%40example.com",  # a URL path and query
+        "started 1795394730519",  # a timestamp holding the code's digits
+        f"resources/ab{CODE}0123456789abcdef0123456789abcdef.html",  # a sha1 name holding them
+    ]
+
+    assert [redactor.redact_text(text) for text in texts] == texts
+
+
+def test_a_code_is_replaced_where_it_stands_alone_and_kept_inside_a_longer_number() -> None:
+    assert (
+        Redactor([CODE]).redact_text(f"code {CODE}, sent at 1{CODE}00") == f"code {MARKER}, sent at 1{CODE}00"
+    )
 
 
 # --- scrub_trace on hand-made traces --------------------------------------------------------------------

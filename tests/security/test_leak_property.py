@@ -13,11 +13,10 @@ Bounded in `make test` (each example is a real Chromium run); RUNBOOK_FUZZ=long 
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +57,10 @@ steps:
   - escalate: {queue: security, title: Leak probe, customer: {account: probe}, notes: Sent every way}
   - end: sent
 """
+# Without the fetch: a page opened with user:pass@ in its URL may not fetch (the URL it resolves holds them).
+URL_PROBE = PROBE.replace("name: leak-probe", "name: url-probe").replace(
+    "  - click: {role: button, name: Fetch}\n  - expect: {text: Fetched}\n", ""
+)
 BASELINE_SECRET = "Baseline-Secret-4821"
 # What Chromium leaves unencoded in a query or encodes unusually, and what escapes HTML, JSON and forms.
 AWKWARD = " ~!*|{}^%+&#\"'<>\\/=?;:@,ßİﬀ"
@@ -81,6 +84,7 @@ def site() -> Iterator[Site]:
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     books = tmp_path_factory.mktemp("books")
     (books / "leak-probe.yaml").write_text(PROBE)
+    (books / "url-probe.yaml").write_text(URL_PROBE)
     return Catalog([books])
 
 
@@ -111,27 +115,9 @@ def baseline(site: Site, catalog: Catalog, browser: Any, tmp_path_factory: pytes
     return root
 
 
-def masked_pixels(browser: Any, png: bytes) -> int:
-    """How many pixels of a screenshot are Playwright's mask colour (#FF00FF), counted in Chromium."""
-    page = browser.new_page()
-    try:
-        page.set_content(f'<img id="shot" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
-        return int(
-            page.locator("#shot").evaluate(
-                """img => { const c = document.createElement('canvas');
-                   c.width = img.naturalWidth; c.height = img.naturalHeight;
-                   const g = c.getContext('2d'); g.drawImage(img, 0, 0);
-                   const d = g.getImageData(0, 0, c.width, c.height).data; let n = 0;
-                   for (let i = 0; i < d.length; i += 4)
-                     if (d[i] > 240 && d[i + 1] < 16 && d[i + 2] > 240) n++;
-                   return n; }"""
-            )
-        )
-    finally:
-        page.close()
-
-
-def assert_screenshots_masked(result: RunResult, browser: Any, *, skip: set[str]) -> None:
+def assert_screenshots_masked(
+    result: RunResult, masked_pixels: Callable[[Path], int], *, skip: set[str]
+) -> None:
     """From the fill on, each page showed the secret: its screenshot has masks, or its step says it was
     withheld. Steps in `skip` showed what was left of it (a query cut short at "&" or "#")."""
     for step in result.steps[1:]:
@@ -142,8 +128,8 @@ def assert_screenshots_masked(result: RunResult, browser: Any, *, skip: set[str]
                 f"step {step.number} has no screenshot and does not say why"
             )
             continue
-        png = (Path(result.evidence_dir) / step.screenshot).read_bytes()
-        assert masked_pixels(browser, png) > 0, f"step {step.number}'s screenshot shows no mask"
+        shot = Path(result.evidence_dir) / step.screenshot
+        assert masked_pixels(shot) > 0, f"step {step.number}'s screenshot shows no mask"
 
 
 def reached(secret: str, received: str | None) -> bool:
@@ -160,7 +146,13 @@ def reached(secret: str, received: str | None) -> bool:
 @example(secret=" Tok~en!*  sp|{ac}^e ")  # the shapes the review used: spaces around, ~, ! with *, | { } ^
 @example(secret="straße-Œuvre-ﬀ")  # upper case is longer than the secret, or folds differently
 def test_no_secret_reaches_any_artifact(
-    secret: str, site: Site, catalog: Catalog, browser: Any, baseline: Path, tmp_path_factory: Any
+    secret: str,
+    site: Site,
+    catalog: Catalog,
+    browser: Any,
+    baseline: Path,
+    tmp_path_factory: Any,
+    masked_pixels: Callable[[Path], int],
 ) -> None:
     used = canonical(secret)
     assume(not find_secrets(baseline, [used]))  # e.g. "Post" or "null": part of every run's own evidence
@@ -174,4 +166,28 @@ def test_no_secret_reaches_any_artifact(
     hits = find_secrets(root, [used])
     assert not hits, [str(hit.path.relative_to(root)) + f" {hit.entry or ''} {hit.form}" for hit in hits]
     assert reached(used, site.received.get("form")), "a form post carries any value whole"
-    assert_screenshots_masked(result, browser, skip=set() if reached(used, site.received["query"]) else {"9"})
+    assert_screenshots_masked(
+        result, masked_pixels, skip=set() if reached(used, site.received["query"]) else {"9"}
+    )
+
+
+def test_a_password_in_the_app_url_is_a_secret(
+    site: Site, catalog: Catalog, browser: Any, tmp_path: Path
+) -> None:
+    password = "Url-Pass-9931"
+    with_credentials = site.url.replace("http://", f"http://probe:{password}@")
+
+    result = run(
+        "url-probe",
+        {"secret": BASELINE_SECRET},
+        target=Target(name="site", apps={"site": with_credentials}),
+        catalog=catalog,
+        evidence_root=tmp_path / "traces",
+        data_dir=tmp_path / "data",
+        browser=browser,
+    )
+
+    assert result.outcome == "sent", result.error
+    assert list((tmp_path / "data").rglob("*.db")), "the ticket store is scanned too"
+    hits = find_secrets(tmp_path, [password, BASELINE_SECRET])
+    assert not hits, [f"{hit.path.relative_to(tmp_path)} {hit.entry or ''} {hit.form}" for hit in hits]

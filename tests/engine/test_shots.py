@@ -1,0 +1,62 @@
+"""Screenshots never show a secret: a field the page pre-filled with one is masked, a screenshot taken before a
+value turned out to be secret is withheld (and its step says so), and a value too short to mask is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from automation.engine.shots import WITHHELD
+from automation.evidence.scan import find_secrets
+from automation.result import RunResult
+
+TOKEN = "Pre-Filled-Token-6620"
+CODE = "48213957"  # what secrets.html shows as the one-time code
+OUTCOMES = "outcomes:\n  done: {status: resolved}\n"
+
+
+def test_a_field_pre_filled_with_a_secret_is_masked(
+    lab_run: Callable[..., RunResult], masked_pixels: Callable[[Path], int]
+) -> None:
+    result = lab_run(
+        OUTCOMES + "inputs:\n  token: {type: secret}\nsteps:\n  - goto: '/secrets.html#{{ token }}'\n",
+        inputs={"token": TOKEN},
+    )
+
+    assert result.status == "passed", result.error
+    shot = Path(result.evidence_dir) / (result.steps[0].screenshot or "")
+    assert shot.is_file() and masked_pixels(shot) > 0
+
+
+def test_a_screenshot_taken_before_a_value_turned_secret_is_withheld(
+    lab_run: Callable[..., RunResult], masked_pixels: Callable[[Path], int]
+) -> None:
+    result = lab_run(
+        OUTCOMES + "steps:\n"
+        "  - goto: /secrets.html\n"
+        "  - extract: {css: '#code'}\n    into: code\n    secret: true\n"
+        "  - screenshot: after\n"
+    )
+
+    assert result.status == "passed", result.error
+    before, _, after = result.steps
+    assert before.screenshot is None and WITHHELD in (before.detail or "")
+    assert after.screenshot and masked_pixels(Path(result.evidence_dir) / after.screenshot) > 0
+    folder = Path(result.evidence_dir)
+    assert [p.name for p in (folder / "screenshots").iterdir()] == [Path(after.screenshot).name]
+    assert not find_secrets(folder, [CODE]), "the report, run.json and trace carry no picture or text of it"
+    assert WITHHELD in (folder / "report.html").read_text()
+
+
+def test_an_extracted_secret_too_short_to_mask_fails_the_step_saying_why(
+    lab_run: Callable[..., RunResult],
+) -> None:
+    result = lab_run(
+        OUTCOMES
+        + "steps:\n  - goto: /secrets.html\n  - extract: {css: '#short'}\n    into: pin\n    secret: true\n"
+    )
+
+    assert result.status == "failed"
+    failed = result.steps[1]
+    assert failed.status == "failed" and "at least 4 characters" in (failed.error or "")
+    assert "cannot be kept secret" in (result.error or "")
