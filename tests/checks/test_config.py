@@ -129,3 +129,14 @@ def test_the_committed_schema_matches_the_models() -> None:
 def test_checks_schema_prints_the_schema() -> None:
     result = CliRunner().invoke(app, ["checks", "schema"])
     assert result.exit_code == 0 and json.loads(result.output)["title"] == "runbook checks file"
+
+
+def test_a_checks_folder_merges_its_files_and_refuses_a_name_defined_twice(tmp_path: Path) -> None:
+    folder = tmp_path / "checks"
+    folder.mkdir()
+    (folder / "portal.yaml").write_text(GOOD)
+    (folder / "netsuite.yaml").write_text("checks:\n  netsuite-login: {runbook: netsuite-login, every: 10m}\n")
+    assert set(load_checks(folder).checks) == {"portal-login", "netsuite-login"}
+    (folder / "again.yaml").write_text(GOOD)
+    with pytest.raises(ChecksFileError, match="check 'portal-login' is defined twice"):
+        load_checks(folder)
