@@ -258,7 +258,7 @@ class RunContext:
 
         Bounded: one evaluation with a timeout (evaluations without one wait for a pending navigation)."""
         try:
-            url = self.page.url
+            url = self.mask(self.page.url)  # a goto may have put a secret in the query
         except Exception:  # noqa: BLE001 - the page may be gone
             return None, None
         try:
