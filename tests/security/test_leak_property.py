@@ -61,6 +61,20 @@ steps:
 URL_PROBE = PROBE.replace("name: leak-probe", "name: url-probe").replace(
     "  - click: {role: button, name: Fetch}\n  - expect: {text: Fetched}\n", ""
 )
+# Fails on the page a secret query opened: the failure names that page.
+FAILING_PROBE = """name: failing-probe
+title: Fail on a page opened with a secret in its query
+app: site
+inputs:
+  secret: {type: secret}
+outcomes:
+  sent: {status: resolved}
+steps:
+  - goto: "/query?s={{ secret }}"
+  - expect: {text: This never appears}
+    timeout: 1s
+  - end: sent
+"""
 BASELINE_SECRET = "Baseline-Secret-4821"
 # What Chromium leaves unencoded in a query or encodes unusually, and what escapes HTML, JSON and forms.
 AWKWARD = " ~!*|{}^%+&#\"'<>\\/=?;:@,ßİﬀ"
@@ -85,6 +99,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     books = tmp_path_factory.mktemp("books")
     (books / "leak-probe.yaml").write_text(PROBE)
     (books / "url-probe.yaml").write_text(URL_PROBE)
+    (books / "failing-probe.yaml").write_text(FAILING_PROBE)
     return Catalog([books])
 
 
@@ -190,4 +205,28 @@ def test_a_password_in_the_app_url_is_a_secret(
     assert result.outcome == "sent", result.error
     assert list((tmp_path / "data").rglob("*.db")), "the ticket store is scanned too"
     hits = find_secrets(tmp_path, [password, BASELINE_SECRET])
+    assert not hits, [f"{hit.path.relative_to(tmp_path)} {hit.entry or ''} {hit.form}" for hit in hits]
+
+
+def test_a_failure_on_a_page_opened_with_a_secret_query_shows_no_secret(
+    site: Site, catalog: Catalog, browser: Any, tmp_path: Path
+) -> None:
+    secret = "Tok|{en}^ with spaces"  # Chromium sends | { } ^ as they are, and spaces as %20
+
+    terminal = io.StringIO()
+    result = run(
+        "failing-probe",
+        {"secret": secret},
+        target=Target(name="site", apps={"site": site.url}),
+        catalog=catalog,
+        reporter=ConsoleReporter(terminal),
+        evidence_root=tmp_path / "traces",
+        data_dir=tmp_path / "data",
+        browser=browser,
+    )
+
+    assert result.status == "failed" and "/query?s=" in (result.steps[1].page_url or "")
+    (tmp_path / "terminal.txt").write_text(terminal.getvalue() + render_result(result))
+    (tmp_path / "result.json").write_text(json.dumps(result.to_json()))  # what --json prints
+    hits = find_secrets(tmp_path, [secret])
     assert not hits, [f"{hit.path.relative_to(tmp_path)} {hit.entry or ''} {hit.form}" for hit in hits]
