@@ -5,13 +5,12 @@ on one loopback port (uvicorn in a thread). SIGTERM or SIGINT stops it as schedu
 from __future__ import annotations
 
 import signal
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import TargetUnreachableError
+from ..listen import listen
 from .config import ChecksConfig
 from .runner import Host, in_window
 from .scheduler import Scheduler
@@ -53,7 +52,7 @@ class Service:
             clock=self.host.clock,
             healthy=self.health,
         )
-        sock = _bind(self.address, self.port)
+        sock = listen(self.address, self.port, who="checks serve")
         self.url = f"http://{self.address}:{sock.getsockname()[1]}"
         config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
@@ -99,17 +98,3 @@ class Service:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
-
-
-def _bind(address: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((address, port))
-    except OSError as exc:
-        sock.close()
-        raise TargetUnreachableError(
-            f"checks serve cannot listen on {address}:{port} ({exc.strerror}). Choose another --port."
-        ) from exc
-    sock.listen(64)
-    return sock

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import TargetUnreachableError
+from ..listen import listen
 from .store import DEFAULT_SEED, Store
 
 APPS = ("portal", "netsuite")
@@ -30,21 +31,6 @@ class _PortDispatch:
         port = (scope.get("server") or (None, None))[1]
         app = self.by_port.get(port) or next(iter(self.by_port.values()))
         await app(scope, receive, send)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise TargetUnreachableError(
-            f"The sandbox cannot listen on {host}:{port} ({exc.strerror}). Choose another --port."
-        ) from exc
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
 
 
 class SandboxServer:
@@ -72,7 +58,7 @@ class SandboxServer:
 
     def _sockets(self) -> list[socket.socket]:
         ports = [0, 0] if self.port == 0 else [self.port, self.port + 1]
-        return [_bind(self.host, p) for p in ports]
+        return [listen(self.host, p, who="The sandbox") for p in ports]
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
         """Start serving in a background thread; returns once both apps answer."""
