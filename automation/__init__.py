@@ -7,7 +7,10 @@ result.status, result.outcome, result.evidence_dir
 
 from __future__ import annotations
 
-from .api import prepare_sandbox, run, validate_inputs
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The errors are plain classes over an IntEnum: cheap, and every submodule imports them anyway.
 from .errors import (
     ConfigError,
     EvidenceError,
@@ -22,8 +25,25 @@ from .errors import (
     TrackerUnavailable,
     UsageError,
 )
-from .loader import Catalog, LoadedRunbook, load_runbook, load_text
-from .result import RunResult, StepRecord
+
+if TYPE_CHECKING:
+    from .api import prepare_sandbox, run, validate_inputs
+    from .loader import Catalog, LoadedRunbook, load_runbook, load_text
+    from .result import RunResult, StepRecord
+
+# Imported on first access (PEP 562): `import automation.cli` runs this file, and the CLI must not pay for
+# httpx, pydantic's schema and the engine before `runbook --help` (issue 12).
+_LAZY = {
+    "prepare_sandbox": "api",
+    "run": "api",
+    "validate_inputs": "api",
+    "Catalog": "loader",
+    "LoadedRunbook": "loader",
+    "load_runbook": "loader",
+    "load_text": "loader",
+    "RunResult": "result",
+    "StepRecord": "result",
+}
 
 __all__ = [
     "Catalog",
@@ -48,3 +68,16 @@ __all__ = [
     "run",
     "validate_inputs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engine.context import describe_step
 from .errors import RunbookLoadError
 from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
 
@@ -38,6 +37,10 @@ def listing(catalog: Catalog | None = None) -> tuple[list[dict[str, Any]], list[
 
 
 def render_show(name: str) -> str:
+    # Imported here: the engine's context pulls in httpx, the evidence and the redaction modules, which
+    # list and validate never need.
+    from .engine.context import describe_step
+
     loaded = load_runbook(name)
     model = loaded.model
     lines = [f"{model.name}: {model.title}", f"  app: {model.app}   file: {loaded.path}"]

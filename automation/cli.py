@@ -9,13 +9,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import click
 import typer
 
 from .cli_checks import checks_app
 from .errors import ExitCode, RunbookError
+
+if TYPE_CHECKING:
+    import click
+
+# Start-up cost is paid on every `runbook ...`, --help included: this module imports typer and the errors
+# only. click (typer carries its own copy), the loader, the schema and the engine are imported by the
+# commands that use them (issue 12; tests/test_startup.py).
 
 app = typer.Typer(
     help="Run support runbooks in a real browser, with evidence.",
@@ -57,6 +63,8 @@ COMMON = ("env", "base_url", "headed", "as_json", "chromium", "traces", "no_inpu
 
 
 def _common_options() -> list[click.Option]:
+    import click
+
     return [
         click.Option(
             ["--env"], help="Environment from the environments file (default: the embedded sandbox)."
@@ -85,6 +93,8 @@ def _common_options() -> list[click.Option]:
 
 
 def _input_option(name: str, spec: Any) -> click.Option:
+    import click
+
     flag = "--" + name.replace("_", "-")
     help_text = (spec.help or "") + ("" if spec.required else " (optional)")
     if spec.type == "bool":
@@ -99,6 +109,8 @@ def _input_option(name: str, spec: Any) -> click.Option:
 
 def _runbook_command(name: str, as_json: bool) -> click.Command:
     """A click command whose options are this runbook's inputs plus the common run options."""
+    import click
+
     from .loader import load_runbook
 
     try:
@@ -123,6 +135,8 @@ def run_command(
     ),
 ) -> None:
     """Run a runbook: runbook run NAME --input VALUE ... (runbook run NAME --help lists its inputs)."""
+    import click
+
     if name in (None, "--help", "-h"):
         from .loader import Catalog
 
@@ -153,6 +167,8 @@ def _help(model: Any) -> str:
 
 
 def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
+    import click
+
     from . import api
     from .console import ConsolePrompter, ConsoleReporter, is_interactive, render_result
     from .environments import parse_base_urls

@@ -15,14 +15,19 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .engine.templating import TemplateError, references
 from .errors import RunbookLoadError
-from .schema import ACTIONS, SUBMITTING_ACTIONS, Branch, Escalate, Runbook, StepBase, Use
 from .yamlfile import Path_, error_at_key, parse_yaml, read_yaml_text
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from .schema import Runbook, StepBase, Use
+
+# The schema (pydantic builds every step model when it is imported) is imported by the functions that
+# validate: finding runbooks by name (Catalog.names, `runbook run --help`) reads the files' `name:` only.
 
 PROJECT_RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
 
@@ -55,6 +60,8 @@ class LoadedRunbook:
 
 
 def _vocabulary() -> list[str]:
+    from .schema import ACTIONS, Runbook
+
     words: set[str] = set(ACTIONS)
     for model in {*ACTIONS.values(), Runbook}:
         for name, info in model.model_fields.items():
@@ -83,6 +90,8 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
 
 
 def _describe(error: dict[str, Any], data: Any, where: Path_) -> str:
+    from .schema import ACTIONS, StepBase
+
     kind, loc = error["type"], error["loc"]
     key = where[-1] if where else None
     if kind == "extra_forbidden":
@@ -138,6 +147,8 @@ class _Ctx:
 
 def walk_steps(steps: list[Any], here: Path_) -> Iterator[tuple[Path_, StepBase]]:
     """Every step in document order, with its path, arms included."""
+    from .schema import Branch
+
     for index, step in enumerate(steps):
         path = here + (index,)
         yield path, step
@@ -160,6 +171,8 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _defines(step: StepBase) -> list[str]:
+    from .schema import Branch, Use
+
     names = [
         getattr(step, attr) for attr in ("ask", "into", "save") if isinstance(getattr(step, attr, None), str)
     ]
@@ -171,6 +184,8 @@ def _defines(step: StepBase) -> list[str]:
 
 
 def _check_templates(step: StepBase, path: Path_, known: set[str], ctx: _Ctx) -> None:
+    from .schema import Branch
+
     dumped = step.model_dump(by_alias=True, exclude={"label"})
     if isinstance(step, Branch):  # the arms' steps are checked on their own, in order
         dumped = {
@@ -208,6 +223,8 @@ def _check_regexes(step: StepBase, path: Path_, ctx: _Ctx) -> None:
 
 
 def _check_step(step: StepBase, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
+    from .schema import SUBMITTING_ACTIONS, Branch, Escalate, Use
+
     outcomes = set(rb.outcomes)
     ends = [getattr(step, "end", None)] if step.action == "end" else []
     if isinstance(step, Branch):
@@ -239,6 +256,8 @@ def _check_step(step: StepBase, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Ca
 
 
 def _check_use(step: Use, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
+    from .schema import StepBase
+
     if catalog is None:
         return
     sub = catalog.get(step.use, near=ctx, where=path)
@@ -312,6 +331,10 @@ def load_text(
     text: str, source: str = "<runbook>", *, catalog: Catalog | None = None, path: Path | None = None
 ) -> LoadedRunbook:
     """Validate runbook YAML text. Raises RunbookLoadError."""
+    from pydantic import ValidationError
+
+    from .schema import Runbook
+
     data, positions = parse_yaml(text, source)
     ctx = _Ctx(source, text, positions)
     if not isinstance(data, dict):

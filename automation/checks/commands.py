@@ -8,13 +8,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..evidence.folder import evidence_root as default_evidence_root
 from .config import Check, ChecksConfig, load_checks
-from .history import History
 from .model import CheckRun
-from .runner import Host, run_check, skip_check, utcnow
+
+if TYPE_CHECKING:
+    from .history import History
+    from .runner import Host
+
+# The history store (SQLAlchemy), the runner (metrics, alerts, the engine) and the evidence folder are
+# imported in the functions that use them: `runbook checks validate` and `list` only read the checks file.
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,9 @@ class Places:
 
     def host(self, **kwargs: Any) -> Host:
         from ..environments import data_dir as default_data_dir
+        from ..evidence.folder import evidence_root as default_evidence_root
+        from .history import History
+        from .runner import Host
 
         data = self.data_dir or default_data_dir()
         return Host(
@@ -102,10 +109,10 @@ def run_checks(
         scheduler.tick(host.clock())
         after = [host.history.last_run(c.name) for c in chosen]
         return RunOutcome(tuple(r for c, r in zip(chosen, after, strict=True) if r and r != before[c.name]))
+    from .runner import in_window, run_check, skip_check
+
     runs = []
     for check in chosen:
-        from .runner import in_window
-
         now = host.clock()
         window = in_window(check, now)
         runs.append(skip_check(check, now, host, window) if window else run_check(check, host, config=config))
@@ -114,7 +121,8 @@ def run_checks(
 
 def status(config: ChecksConfig, places: Places, *, now: datetime | None = None) -> list[Any]:
     """`checks status`: one row per check (the status page's data)."""
-    from .runner import in_window
+    from .history import History
+    from .runner import in_window, utcnow
     from .status import status_rows
 
     with History(data_dir=places.data_dir) if places.data_dir else _default_history() as history:
@@ -130,6 +138,9 @@ def history(
     config: ChecksConfig, name: str, places: Places, *, since_s: float = 86400.0, now: datetime | None = None
 ) -> list[CheckRun]:
     """`checks history NAME`: its runs, newest first. Raises ConfigError for an unknown check."""
+    from .history import History
+    from .runner import utcnow
+
     config.select([name])
     since = (now or utcnow()) - timedelta(seconds=since_s)
     with History(data_dir=places.data_dir) if places.data_dir else _default_history() as store:
@@ -137,6 +148,8 @@ def history(
 
 
 def _default_history() -> History:
+    from .history import History
+
     return History()
 
 
