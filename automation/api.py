@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from .engine.answers import Prompter, how_to_give
+from .engine.answers import Prompter, how_to_give, text_problem
 from .engine.context import Reporter
 from .environments import Target, resolve
 from .errors import (
@@ -32,20 +31,9 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def check_text(name: str, raw: Any) -> None:
     """Refuse a value the browser, the report and the ticket store cannot carry faithfully: bytes that are
     not UTF-8 (they reach us as surrogates) and control characters. Raises InputValueError naming it."""
-    if not isinstance(raw, str):
-        return
-    for index, char in enumerate(raw, start=1):
-        kind = unicodedata.category(char)
-        if kind == "Cs":
-            raise InputValueError(
-                name,
-                f"is not valid UTF-8 text (character {index}): check the encoding of the terminal or "
-                "script that passed it, and give it again",
-            )
-        if kind == "Cc":
-            raise InputValueError(
-                name, f"contains a control character (U+{ord(char):04X}, character {index}): remove it"
-            )
+    problem = text_problem(raw) if isinstance(raw, str) else None
+    if problem:
+        raise InputValueError(name, problem)
 
 
 def _coerce(name: str, spec: Input, raw: Any) -> Any:

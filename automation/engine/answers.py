@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -25,6 +26,21 @@ class Prompter(Protocol):
     def ask(self, prompt: str, *, secret: bool = False, yes_no: bool = False) -> str: ...
 
 
+def text_problem(text: str) -> str | None:
+    """Why a typed value cannot be carried faithfully (bytes that are not UTF-8 reach us as surrogates; control
+    characters), or None."""
+    for index, char in enumerate(text, start=1):
+        kind = unicodedata.category(char)
+        if kind == "Cs":
+            return (
+                f"is not valid UTF-8 text (character {index}): check the encoding of the terminal or "
+                "script that passed it, and give it again"
+            )
+        if kind == "Cc":
+            return f"contains a control character (U+{ord(char):04X}, character {index}): remove it"
+    return None
+
+
 def normalise(step: Ask, raw: Any) -> Any:
     """Check an answer against the step; returns the value to store, which is also the value masked.
 
@@ -38,6 +54,9 @@ def normalise(step: Ask, raw: Any) -> Any:
         if text in NO:
             return False
         raise ValueError("answer yes or no")
+    problem = text_problem(str(raw))
+    if problem:
+        raise ValueError(f"the answer {problem}")
     text = canonical(str(raw))
     if step.secret:
         check_secret(text)
