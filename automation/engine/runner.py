@@ -149,6 +149,9 @@ def _execute_steps(ctx: RunContext, options: RunOptions, run_id: str, guard: Sig
         except TargetUnreachableError as exc:
             ending.status, ending.error, ending.exit_code = "error", ctx.mask(str(exc)), ExitCode.UNREACHABLE
         except KeyboardInterrupt as exc:
+            # From the first signal on, more signals are only noted: raised again inside Playwright's event
+            # dispatch they print its tracebacks; the `finally:` steps have a budget of their own instead.
+            guard.shield()
             name, code = describe(exc)
             ending.status, ending.exit_code = "aborted", code
             ending.error = f"interrupted ({name}); the evidence gathered so far is saved"
