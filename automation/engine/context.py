@@ -382,7 +382,9 @@ def _attempts(
             _check_target(ctx)  # a page that became chrome-error:// means the target, not the step
             if attempt < attempts:
                 failed = f"attempt {attempt} of {attempts} failed: {ctx.mask(str(exc))}"
-                record.detail = f"{record.detail}; {failed}" if record.detail else failed  # every attempt kept
+                record.detail = (
+                    f"{record.detail}; {failed}" if record.detail else failed
+                )  # every attempt kept
                 time.sleep(ctx.clamp_s(interval or 0))
                 continue
             if step.optional:

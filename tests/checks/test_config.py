@@ -135,7 +135,9 @@ def test_a_checks_folder_merges_its_files_and_refuses_a_name_defined_twice(tmp_p
     folder = tmp_path / "checks"
     folder.mkdir()
     (folder / "portal.yaml").write_text(GOOD)
-    (folder / "netsuite.yaml").write_text("checks:\n  netsuite-login: {runbook: netsuite-login, every: 10m}\n")
+    (folder / "netsuite.yaml").write_text(
+        "checks:\n  netsuite-login: {runbook: netsuite-login, every: 10m}\n"
+    )
     assert set(load_checks(folder).checks) == {"portal-login", "netsuite-login"}
     (folder / "again.yaml").write_text(GOOD)
     with pytest.raises(ChecksFileError, match="check 'portal-login' is defined twice"):
