@@ -180,8 +180,10 @@ def _open_context(ctx: RunContext, browser: Any, run_id: str) -> Any:
             viewport={"width": 1280, "height": 900}, storage_state=str(session) if session else None
         )
         # Named, so that what was recorded before a browser crash can be found in the live traces folder.
+        # No screencast: the scrubber must drop its frames whenever a secret is set (nothing reads a secret off
+        # a picture), they cost about a tenth of a run, and the per-step screenshots are the pictures we keep.
         context.tracing.start(
-            screenshots=True,
+            screenshots=False,
             snapshots=True,
             sources=False,
             name=run_id,
