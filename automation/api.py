@@ -22,7 +22,7 @@ from .errors import (
 )
 from .evidence.canon import SecretTooShort, check_secret
 from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
-from .result import RunResult
+from .result import SCREENSHOT_POLICIES, RunResult
 from .schema import Ask, Input, SandboxArrangement, Use
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -269,11 +269,19 @@ def run(
     run_id: str | None = None,
     data_dir: Path | None = None,
     deadline_s: float | None = None,
+    screenshots: str = "each-step",
 ) -> RunResult:
-    """Load, validate and run a runbook. Raises UsageError (exit 2) before any browser starts on bad input."""
+    """Load, validate and run a runbook. Raises UsageError (exit 2) before any browser starts on bad input.
+
+    `screenshots`: "each-step" (a picture per step that changes the page), "on-failure" (the failing step's,
+    and explicit `screenshot:` steps) or "off"."""
     from .engine.credentials import target_secrets
     from .engine.runner import RunOptions, execute
 
+    if screenshots not in SCREENSHOT_POLICIES:
+        raise InputValueError(
+            "screenshots", f"'{screenshots}' is not one of {', '.join(SCREENSHOT_POLICIES)}"
+        )
     catalog = catalog or Catalog.default()
     loaded = runbook if isinstance(runbook, LoadedRunbook) else load_runbook(runbook, catalog=catalog)
     values = validate_inputs(loaded, dict(inputs or {}))
@@ -301,6 +309,7 @@ def run(
         run_id=run_id,
         data_dir=data_dir,
         deadline_s=deadline_s,
+        screenshots=screenshots,
     )
     try:
         return execute(

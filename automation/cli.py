@@ -59,7 +59,7 @@ def _json_error(message: str, code: int) -> None:
 
 # -- runbook run NAME --input ... ----------------------------------------------------------------------------
 
-COMMON = ("env", "base_url", "headed", "as_json", "chromium", "traces", "no_input", "answer")
+COMMON = ("env", "base_url", "headed", "as_json", "chromium", "traces", "no_input", "answer", "screenshots")
 
 
 def _common_options() -> list[click.Option]:
@@ -88,6 +88,13 @@ def _common_options() -> list[click.Option]:
             multiple=True,
             metavar="NAME=VALUE",
             help="Answer a question of the runbook up front (repeatable), e.g. --answer ends_with_symbol=no.",
+        ),
+        click.Option(
+            ["--screenshots"],
+            type=click.Choice(["each-step", "on-failure", "off"]),
+            default="each-step",
+            show_default=True,
+            help="Pictures: one per step that changes the page, only the failing step's, or none.",
         ),
     ]
 
@@ -190,6 +197,7 @@ def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
             reporter=ConsoleReporter(stream),
             headed=common["headed"],
             chromium=common["chromium"],
+            screenshots=common["screenshots"],
             evidence_root=Path(common["traces"]) if common["traces"] else None,
         )
     except RunbookError as exc:

@@ -368,6 +368,7 @@ def run_case(
 
     item: CaseItem = request.node  # type: ignore[assignment]
     case, folder = item.case, Path(output_path)
+    pictures = evidence_policy(request.config, "--screenshot", "runbook_screenshot")
     result = run(
         item.loaded,
         case.inputs,
@@ -379,6 +380,7 @@ def run_case(
         reset_sandbox=False,
         catalog=catalog(request.config),
         data_dir=runbook_data_dir,
+        screenshots="off" if pictures == "off" else "each-step",  # off: not taken at all, not just deleted
     )
     config = request.config
     failed = result.outcome != case.expect
@@ -386,7 +388,7 @@ def run_case(
         Path(result.evidence_dir),
         failed,
         tracing=evidence_policy(config, "--tracing", "runbook_tracing"),
-        screenshot=evidence_policy(config, "--screenshot", "runbook_screenshot"),
+        screenshot=pictures,
     )
     item.user_properties.extend((f"runbook_{kind}", _display(path, config)) for kind, path in kept)
     if failed:

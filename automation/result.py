@@ -8,6 +8,10 @@ from typing import Any, Literal
 from .errors import ExitCode
 
 RunStatus = Literal["passed", "escalated", "failed", "error", "aborted", "timed-out"]
+# Which pictures a run takes: one per step that changes the page (the default), only the failing step's (and
+# explicit `screenshot:` steps), or none.
+Screenshots = Literal["each-step", "on-failure", "off"]
+SCREENSHOT_POLICIES: tuple[str, ...] = ("each-step", "on-failure", "off")
 StepStatus = Literal["passed", "failed", "warning", "skipped"]
 
 

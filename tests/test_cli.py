@@ -249,3 +249,8 @@ def test_validate_names_every_broken_file_and_exits_2(catalog_with_broken_files:
 def test_a_broken_neighbour_does_not_stop_a_run(catalog_with_broken_files: dict[str, str]) -> None:
     proc = runbook(["run", "resend-verify", "--email", "not-an-email"], catalog_with_broken_files)
     assert_refused_before_browser(proc, catalog_with_broken_files, "'not-an-email' is not an email address")
+
+
+def test_an_unknown_screenshot_policy_is_refused_naming_the_choices(env: dict[str, str]) -> None:
+    proc = runbook(["run", "synthetic-login", "--screenshots", "sometimes"], env)
+    assert_refused_before_browser(proc, env, "--screenshots", "each-step")

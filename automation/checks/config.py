@@ -78,6 +78,7 @@ class Check:
     rule: AlertRule = field(default_factory=AlertRule)
     channels: tuple[ChannelConfig, ...] = ()
     windows: tuple[Window, ...] = ()
+    screenshots: str = "each-step"
     enabled: bool = True
     line: int | None = None
 
@@ -251,6 +252,7 @@ def _resolve(
         rule=_rule(alert),
         channels=tuple(_channel(c) for c in alert.channels),
         windows=tuple(w for w in global_windows if not w.checks or name in w.checks) + own,
+        screenshots=spec.screenshots or defaults.screenshots,
         enabled=spec.enabled,
         line=where.positions.get(here, (None, None))[0],
     )

@@ -141,6 +141,7 @@ def _attempt(check: Check, number: int, host: Host, deadline: Any) -> tuple[Atte
             # the random part keeps two runs started in the same second (or on a frozen clock) apart
             run_id=f"{started:%Y%m%d-%H%M%S}-{check.name}-{number}-{token_hex(2)}",
             deadline_s=_time_left(check, deadline),
+            screenshots=check.screenshots,
         )
     except RunbookError as exc:
         error = secrets.redact_text(str(exc))

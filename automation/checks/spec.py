@@ -199,10 +199,16 @@ class FromCredential(_Model):
 InputValue = str | int | bool | FromEnv | FromCredential
 
 
+Pictures = Literal["each-step", "on-failure", "off"]
+
+
 class Defaults(_Model):
     """Applied to every check that does not say otherwise."""
 
     env: str | None = None
+    screenshots: Pictures = Field(
+        default="each-step", description="A picture per step, only the failing step's (cheaper), or none"
+    )
     timezone: str = "UTC"
     timeout: Duration = "2m"
     retries: Retries = Field(default_factory=Retries)
@@ -230,6 +236,7 @@ class CheckSpec(_Model):
     degraded: Degraded | None = None
     alert: Alert | None = None
     maintenance: list[Maintenance] = Field(default_factory=list)
+    screenshots: Pictures | None = Field(default=None, description="Default: defaults.screenshots")
     enabled: bool = True
 
     _d = field_validator("every", "timeout")(_duration)

@@ -129,6 +129,7 @@ class RunContext:
     file: str | None = None  # set for sub-runbooks
     deadline: float | None = None  # time.monotonic() at which the run's time limit is reached
     time_limit_s: float | None = None  # the limit as the user gave it, for messages
+    screenshots: str = "each-step"  # result.Screenshots
     limit_text: str = "the run hit its {limit:g}s time limit"
     net: NetLog = field(default_factory=NetLog)
 
@@ -143,7 +144,8 @@ class RunContext:
     def report_early(self, record: StepRecord) -> None:
         """Show a step as done before the steps it leads to run (a branch's decision)."""
         record.duration_s = round(time.monotonic() - self._step_started, 3)
-        self.screenshot(record)
+        if self.screenshots == "each-step":
+            self.screenshot(record)
         self.reporter.step_finished(record)
         self.reported.add(id(record))
 
@@ -352,7 +354,7 @@ def run_step(
     finally:
         record.duration_s = round(time.monotonic() - started, 3)
         record.variables = ctx.masked_variables(step)
-        if step.action in CHANGES_PAGE and record.screenshot is None and record.status != "failed":
+        if _pictured(ctx, step) and record.screenshot is None and record.status != "failed":
             ctx.screenshot(record)
         if id(record) not in ctx.reported:
             ctx.reporter.step_finished(record)
@@ -425,7 +427,7 @@ def _fault(ctx: RunContext, record: StepRecord, exc: RunbookError) -> None:
     record.error = ctx.mask(str(exc))
     if "the browser closed or crashed" not in str(exc):  # a dead browser has nothing left to show
         record.page_url, record.page_text = ctx.page_state()
-        if record.page_text != STILL_LOADING:
+        if record.page_text != STILL_LOADING and ctx.screenshots != "off":
             ctx.screenshot(record)
     lines = failure_message(record).splitlines()
     if isinstance(exc, RunTimedOut):
@@ -448,9 +450,18 @@ def _fail(ctx: RunContext, step: StepBase, record: StepRecord, exc: RunbookError
     record.status = "failed"
     record.error = ctx.mask(str(exc))
     record.page_url, record.page_text = ctx.page_state()  # bounded: the page may still be loading
-    if record.page_text != STILL_LOADING:  # a loading page has nothing new to show; the trace has its frames
+    # a loading page has nothing new to show; the trace has its frames
+    if record.page_text != STILL_LOADING and ctx.screenshots != "off":
         ctx.screenshot(record)
     raise StepReported(failure_message(record)) from exc
+
+
+def _pictured(ctx: RunContext, step: StepBase) -> bool:
+    """Whether this step gets its picture under the run's screenshot policy (an explicit `screenshot:` step
+    always does, unless pictures are off)."""
+    if ctx.screenshots == "off" or step.action not in CHANGES_PAGE:
+        return False
+    return ctx.screenshots == "each-step" or step.action == "screenshot"
 
 
 def failure_message(record: StepRecord) -> str:

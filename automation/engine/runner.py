@@ -46,6 +46,7 @@ class RunOptions:
     browser: Any = None  # a Playwright Browser to use instead of the pool's (pytest-playwright's fixture)
     data_dir: Path | None = None  # the ticket store's folder (None: RUNBOOK_DATA or ./.runbook)
     deadline_s: float | None = None  # a wall-clock cap on the whole run, from the start of execute()
+    screenshots: str = "each-step"  # result.Screenshots: each-step, on-failure or off
 
 
 @dataclass
@@ -115,6 +116,7 @@ def execute(
         data_dir=options.data_dir,
         deadline=started + options.deadline_s if options.deadline_s else None,
         time_limit_s=options.deadline_s,
+        screenshots=options.screenshots,
     )
     for secret in _secrets(loaded, variables, target):
         ctx.add_secret(secret)

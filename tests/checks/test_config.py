@@ -142,3 +142,13 @@ def test_a_checks_folder_merges_its_files_and_refuses_a_name_defined_twice(tmp_p
     (folder / "again.yaml").write_text(GOOD)
     with pytest.raises(ChecksFileError, match="check 'portal-login' is defined twice"):
         load_checks(folder)
+
+
+def test_checks_may_take_only_the_failing_steps_picture(tmp_path: Path) -> None:
+    text = (
+        "defaults: {screenshots: on-failure}\n"
+        + GOOD
+        + "  other: {runbook: netsuite-login, every: 10m, screenshots: off}\n"
+    )
+    checks = load_checks(write(tmp_path, text)).checks
+    assert (checks["portal-login"].screenshots, checks["other"].screenshots) == ("on-failure", "off")
