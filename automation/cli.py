@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from .cli_base import fail as _fail
+from .cli_base import json_error as _json_error
 from .cli_checks import checks_app
+from .cli_tickets import tickets_app
 from .errors import ExitCode, RunbookError
 
 if TYPE_CHECKING:
@@ -33,28 +36,12 @@ sandbox_app = typer.Typer(
     help="The embedded sandbox of the customer portal and NetSuite.", no_args_is_help=True
 )
 app.add_typer(sandbox_app, name="sandbox")
-tickets_app = typer.Typer(help="Escalation tickets: the local store and its outbox.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
 session_app = typer.Typer(
     help="Saved signed-in sessions for real targets (e.g. NetSuite behind 2FA).", no_args_is_help=True
 )
 app.add_typer(session_app, name="session")
 app.add_typer(checks_app, name="checks")
-
-
-def _fail(exc: RunbookError, *, as_json: bool = False) -> NoReturn:
-    """Say what went wrong (stderr) and exit with its code; with --json, also one JSON object on stdout."""
-    from .console import error
-
-    error(str(exc))
-    if as_json:
-        _json_error(str(exc), int(exc.exit_code))
-    raise typer.Exit(int(exc.exit_code))
-
-
-def _json_error(message: str, code: int) -> None:
-    # A caller parsing --json gets an answer on every path, not an empty stdout.
-    sys.stdout.write(json.dumps({"status": "error", "exit_code": code, "error": message}, indent=2) + "\n")
 
 
 # -- runbook run NAME --input ... ----------------------------------------------------------------------------
@@ -382,76 +369,6 @@ def test_command(
     except RunbookError as exc:
         _fail(exc)
     raise typer.Exit(code)
-
-
-# -- tickets ----------------------------------------------------------------------------------------------------
-
-
-@tickets_app.command("list")
-def tickets_list(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    status: str = typer.Option(None, help="open, closed, local, queued or delivered"),
-    queue: str = typer.Option(None, help="Only this queue"),
-) -> None:
-    """List tickets, newest first."""
-    from .tickets.commands import list_tickets
-
-    try:
-        items = list_tickets(status=status, queue=queue)
-    except RunbookError as exc:
-        _fail(exc, as_json=as_json)
-    if as_json:
-        typer.echo(json.dumps(items, indent=2))
-        return
-    for t in items:
-        typer.echo(f"{t['id']:<7} {t['state']:<6} {t['delivery']:<9} {t['queue']:<22} {t['title']}")
-    if not items:
-        typer.echo("No tickets.")
-
-
-@tickets_app.command("show")
-def tickets_show(ticket_id: str = typer.Argument(..., metavar="ID")) -> None:
-    """Show one ticket as its tracker would."""
-    from .tickets.commands import show_ticket
-
-    try:
-        typer.echo(show_ticket(ticket_id))
-    except RunbookError as exc:
-        _fail(exc)
-
-
-@tickets_app.command("export")
-def tickets_export(
-    ticket_id: str = typer.Argument(..., metavar="ID"), dest: Path = typer.Argument(...)
-) -> None:
-    """Write a ticket (ticket.json, body.md, attachments) into a folder."""
-    from .tickets.commands import export_ticket
-
-    try:
-        typer.echo(str(export_ticket(ticket_id, dest)))
-    except RunbookError as exc:
-        _fail(exc)
-
-
-@tickets_app.command("retry")
-def tickets_retry(
-    env: str = typer.Option(
-        None,
-        help="Deliver every waiting ticket to this environment's tracker "
-        "(default: each to the environment it was opened in).",
-    ),
-) -> None:
-    """Deliver the tickets waiting in the outbox (a retry never opens a second ticket)."""
-    from .tickets.commands import retry
-
-    try:
-        receipts = retry(env=env)
-    except RunbookError as exc:
-        _fail(exc)
-    for r in receipts:
-        typer.echo(f"{r.local_id:<7} {r.status:<13} {r.message}")
-    if not receipts:
-        typer.echo("The outbox is empty.")
 
 
 @session_app.command("save")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
+from .cli_base import fail as _fail
 from .errors import RunbookError
 
 checks_app = typer.Typer(
@@ -25,13 +25,6 @@ DATA_OPTION = typer.Option(
     None, "--data", help="History and tickets folder (default: RUNBOOK_DATA or ./.runbook)."
 )
 TRACES_OPTION = typer.Option(None, "--traces", help="Evidence root (default: RUNBOOK_TRACES or ./traces).")
-
-
-def _fail(exc: RunbookError) -> NoReturn:
-    from .console import error
-
-    error(str(exc))
-    raise typer.Exit(int(exc.exit_code))
 
 
 def _places(file: Path | None, data: Path | None = None, traces: Path | None = None):  # noqa: ANN202
