@@ -4,6 +4,7 @@ and pytest-playwright's browser launched as our engine launches it (Debian's Chr
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,17 @@ _COUNT_MASKED_JS = """img => {
   for (let i = 0; i < d.length; i += 4) if (d[i] > 240 && d[i + 1] < 16 && d[i + 2] > 240) n++;
   return n;
 }"""
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """An environment whose 'Chromium' only leaves a marker: if it exists, a browser was started."""
+    fake = tmp_path / "fake-chromium"
+    fake.write_text(f"#!/bin/sh\ntouch {tmp_path / 'BROWSER-STARTED'}\nexit 1\n")
+    fake.chmod(0o755)
+    return {
+        **os.environ,
+        "RUNBOOK_CHROMIUM": str(fake),
+        "RUNBOOK_TRACES": str(tmp_path / "traces"),
+        "RUNBOOK_DATA": str(tmp_path / "data"),
+    }

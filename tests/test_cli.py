@@ -14,20 +14,6 @@ RUNBOOK = [sys.executable, "-m", "automation.cli"]
 HEAD = "name: x\ntitle: t\napp: portal\noutcomes: {done: {status: resolved}}\n"
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """An environment whose 'Chromium' only leaves a marker: if it exists, a browser was started."""
-    fake = tmp_path / "fake-chromium"
-    fake.write_text(f"#!/bin/sh\ntouch {tmp_path / 'BROWSER-STARTED'}\nexit 1\n")
-    fake.chmod(0o755)
-    return {
-        **os.environ,
-        "RUNBOOK_CHROMIUM": str(fake),
-        "RUNBOOK_TRACES": str(tmp_path / "traces"),
-        "RUNBOOK_DATA": str(tmp_path / "data"),
-    }
-
-
 def runbook(
     args: list[str], env: dict[str, str], cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

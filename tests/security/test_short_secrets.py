@@ -4,28 +4,11 @@ rewrite the evidence's own names, labels, run ids and URLs."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 WHY = "at least 4 characters"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """An environment whose 'Chromium' only leaves a marker: if it exists, a browser was started."""
-    fake = tmp_path / "fake-chromium"
-    fake.write_text(f"#!/bin/sh\ntouch {tmp_path / 'BROWSER-STARTED'}\nexit 1\n")
-    fake.chmod(0o755)
-    return {
-        **os.environ,
-        "RUNBOOK_CHROMIUM": str(fake),
-        "RUNBOOK_TRACES": str(tmp_path / "traces"),
-        "RUNBOOK_DATA": str(tmp_path / "data"),
-    }
 
 
 def refused(args: list[str], env: dict[str, str]) -> str:
