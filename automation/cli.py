@@ -349,7 +349,9 @@ def trace(
     try:
         proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
+        pass
+    finally:
+        viewer.stop(proc)  # the viewer runs in a session of its own: a terminal's Ctrl-C does not reach it
 
 
 @app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -53,14 +55,25 @@ def serve(trace: Path, port: int = 0) -> tuple[subprocess.Popen[str], str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # `python -m playwright` runs the viewer in a node child: stop() ends both
     )
     assert proc.stdout is not None
     for line in proc.stdout:
         match = re.search(r"(http://127\.0\.0\.1:\d+\S*)", line)
         if match:
             return proc, match.group(1)
-    proc.kill()
+    stop(proc)
     raise EvidenceError("the trace viewer did not start")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Stop the viewer and the node process it runs (its whole process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def open_in_chromium(url: str) -> subprocess.Popen[bytes] | None:

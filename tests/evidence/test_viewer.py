@@ -29,5 +29,17 @@ def test_viewer_is_served_on_loopback(run_runbook: Callable[..., RunResult]) -> 
         page = httpx.get(url, follow_redirects=True, timeout=10)
         assert page.status_code == 200 and "<html" in page.text.lower()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        viewer.stop(proc)
+    trace = result.artifacts["trace"]
+    left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _serves(p, trace)]
+    assert left == [], "the viewer left a process behind"
+
+
+def _serves(proc_dir: Path, trace: str) -> bool:
+    """Whether this live process is a viewer of `trace` (its command line names the file)."""
+    try:
+        command = (proc_dir / "cmdline").read_bytes().decode(errors="replace")
+        state = (proc_dir / "stat").read_text()
+    except OSError:
+        return False
+    return trace in command and state[state.rindex(")") + 2] != "Z"
