@@ -17,9 +17,7 @@ threads each own a browser:
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import statistics
 import tempfile
 import threading
@@ -30,6 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from run_bench import QUICK, rss_mb, write_results
+
 import automation.checks.scheduler as scheduler_module
 from automation.checks.config import Check, ChecksConfig, load_checks
 from automation.checks.history import History
@@ -39,9 +39,6 @@ from automation.checks.scheduler import Deadline, Scheduler
 from automation.environments import sandbox_target
 from automation.sandbox import SandboxServer
 
-HERE = Path(__file__).parent
-RESULTS = HERE / "results.json"
-QUICK = os.environ.get("BENCH_QUICK") == "1"
 LEVELS = (1, 2, 4)
 SPARE_CHECKS = (
     2  # checks beyond the concurrency: every worker always has a due check waiting, the backlog is short
@@ -266,40 +263,6 @@ def print_overhead(label: str, timers: Timers) -> dict[str, float]:
 # -- 3: memory -------------------------------------------------------------------------------------------------
 
 
-def rss_mb() -> dict[str, float]:
-    """VmRSS in MB of this process, of its Chromium descendants and of its other descendants (the driver)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            stat = _read(f"/proc/{entry}/stat")
-            if stat:
-                children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
-    sums = {"python": _vm_rss(os.getpid()), "chromium": 0.0, "driver": 0.0}
-    todo = list(children.get(os.getpid(), []))
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        stat = _read(f"/proc/{pid}/stat")
-        kind = "chromium" if "chrom" in stat[stat.find("(") + 1 : stat.rfind(")")] else "driver"
-        sums[kind] += _vm_rss(pid)
-    return sums
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return ""
-
-
-def _vm_rss(pid: int) -> float:
-    for line in _read(f"/proc/{pid}/status").splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def memory(server: SandboxServer, root: Path) -> dict[str, Any]:
     scheduler = make_scheduler(server, root / "memory", 1)
     timers = instrument(scheduler)
@@ -333,9 +296,9 @@ def slope(points: list[tuple[int, float]]) -> float:
 def report_memory(samples: list[tuple[int, dict[str, float]]], timers: Timers) -> dict[str, Any]:
     after = [(n, s) for n, s in samples if n > SKIP_RUNS]
     fitted, skipped = (after, SKIP_RUNS) if len(after) >= 2 else (samples, 0)  # BENCH_QUICK: too few after
-    kinds = ("python", "chromium", "driver")
+    kinds = ("runner", "chromium", "driver")  # chromium_pss is another view of chromium: not added
     slopes = {k: slope([(n, s[k]) for n, s in fitted]) for k in kinds}
-    slopes["total"] = slope([(n, sum(s.values())) for n, s in fitted])
+    slopes["total"] = slope([(n, sum(s[k] for k in kinds)) for n, s in fitted])
     print(f"memory over {len(timers.done_at)} runs at concurrency 1")
     print(
         f"  slope over the samples after {skipped} runs (MB per 100 runs; aim: 0): "
@@ -362,19 +325,6 @@ def report_memory(samples: list[tuple[int, dict[str, float]]], timers: Timers) -
 
 
 # -- results ---------------------------------------------------------------------------------------------------
-
-
-def write_results(figures: dict[str, Any]) -> None:
-    """Merge this benchmark's keys into bench/results.json (other benchmarks' keys stay)."""
-    results: dict[str, Any] = {}
-    if RESULTS.exists():
-        try:
-            results = json.loads(RESULTS.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            results = {}
-    results.update(figures)
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"figures written to {RESULTS}")
 
 
 def main() -> None:
