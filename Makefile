@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint setup chromium bench clean fuzz
+.PHONY: run test lint setup chromium services bench clean fuzz
 
 setup: $(STAMP) chromium
 
@@ -23,14 +23,25 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 
+# The real servers the tests start on loopback: Redis (Celery's broker), PostgreSQL (shared history) and
+# Dovecot (an IMAP mailbox). Installed, never started here: each test starts its own on a free port.
+SERVICE_BINS := /usr/bin/redis-server /usr/lib/postgresql/15/bin/postgres /usr/sbin/dovecot
+services:
+	@missing=""; for bin in $(SERVICE_BINS); do [ -x $$bin ] || missing="$$missing $$bin"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian's redis-server, postgresql and dovecot-imapd (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			redis-server postgresql dovecot-imapd; \
+	fi
+
 run: setup
 	$(BIN)/runbook run resend-verify --email unverified@example.com
 
-test: setup
+test: setup services
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The fuzz and property tests with many more examples than `make test` runs (minutes, not seconds).
-fuzz: setup
+fuzz: setup services
 	RUNBOOK_FUZZ=long $(BIN)/pytest tests/security $(PYTEST_ARGS)
 
 lint: $(STAMP)
