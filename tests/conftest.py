@@ -106,3 +106,31 @@ def env(tmp_path: Path) -> dict[str, str]:
         "RUNBOOK_TRACES": str(tmp_path / "traces"),
         "RUNBOOK_DATA": str(tmp_path / "data"),
     }
+
+
+# Real servers (tests/servers.py), one of each per session and xdist worker, started only when a test asks.
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    from servers import postgres_server
+
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: Any, request: pytest.FixtureRequest) -> str:
+    """A new, empty PostgreSQL database for this test (SQLAlchemy URL, psycopg 3)."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:8]
+    return postgres.create_database(name)
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[Any]:
+    """A redis-server of this test's own (so a test may restart or kill it)."""
+    from servers import redis_server
+
+    with redis_server() as server:
+        yield server
