@@ -131,12 +131,14 @@ def preflight_answers(
     prompter: Prompter | None,
     catalog: Catalog | None = None,
 ) -> None:
-    """Without a terminal, an `ask` backed by an input (e.g. --code) must be answerable before the browser
-    starts. Questions on branches not yet known are checked when reached (exit 2 there too, never a wait).
-    Raises MissingAnswerError."""
+    """Without a terminal, an `ask` that every path reaches and an input (e.g. --code) could answer must be
+    answerable before the browser starts. Questions on some paths only (in a branch arm, after a step that
+    may end the run) are checked when reached (exit 2 there too, never a wait). Raises MissingAnswerError."""
+    from .preflight import asks_on_every_path
+
     if prompter is not None:
         return
-    for step in _asks(loaded, catalog):
+    for step in asks_on_every_path(loaded, catalog):
         if step.ask not in loaded.model.inputs or not step.check_before_run:
             continue
         if values.get(step.ask) not in (None, "") or answers.get(step.ask) not in (None, ""):
@@ -287,10 +289,14 @@ def run(
     values = validate_inputs(loaded, dict(inputs or {}))
     for name, answer in (answers or {}).items():
         check_text(name, answer)
-    target = target or resolve(env, base_urls)
+    from .preflight import apps_used, check_credentials
+
+    # the apps it opens decide whether the embedded sandbox is started at all
+    target = target or resolve(env, base_urls, needs=apps_used(loaded, catalog))
     if loaded.model.app not in target.apps:
         target.base_url(loaded.model.app)  # raises ConfigError naming the app and how to give it
     target.session_for(loaded.model.app)  # a configured session must exist before a browser starts
+    check_credentials(loaded, target, catalog)  # each one used, and its variables, before a browser starts
     preflight_answers(loaded, values, answers or {}, target, prompter, catalog)
     check_secret_answers(loaded, answers or {}, catalog)
     target_secrets(target)  # a password too short to mask is refused before anything is prepared

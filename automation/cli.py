@@ -252,6 +252,7 @@ def _json_summary(result: Any) -> dict[str, Any]:
         "ticket",
         "error",
         "environment",
+        "base_urls",
         "duration_s",
         "evidence_dir",
     )

@@ -66,6 +66,8 @@ class Target:
     sandbox: Any = None  # the SandboxServer when this is the embedded sandbox
     resettable: bool = False  # a sandbox reached over HTTP (never true for a real target)
     sessions: dict[str, Path] = field(default_factory=dict)  # app -> saved signed-in session (storage state)
+    # credentials name -> part (user, password) -> the variable it is read from, to name it when unset
+    credential_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def session_for(self, app: str) -> Path | None:
         """The saved session for an app. Raises ConfigError if one is configured but missing or readable by others."""
@@ -257,6 +259,13 @@ def _credentials(spec: EnvironmentSpec) -> dict[str, dict[str, str]]:
     return out
 
 
+def _credential_env(spec: EnvironmentSpec) -> dict[str, dict[str, str]]:
+    return {
+        name: {part: env for part in ("user", "password") if (env := getattr(cred, f"{part}_env"))}
+        for name, cred in spec.credentials.items()
+    }
+
+
 def sandbox_target(server: Any, name: str = "sandbox") -> Target:
     """A Target for a running SandboxServer, with the sandbox's accounts as credentials."""
     spec = load_config(PACKAGED).environments["sandbox"]
@@ -269,14 +278,23 @@ def sandbox_target(server: Any, name: str = "sandbox") -> Target:
     )
 
 
-def resolve(name: str | None = None, base_urls: dict[str, str] | None = None) -> Target:
-    """The environment to run in: --env, else RUNBOOK_ENV, else the file's default. Raises ConfigError."""
+def resolve(
+    name: str | None = None, base_urls: dict[str, str] | None = None, *, needs: set[str] | None = None
+) -> Target:
+    """The environment to run in: --env, else RUNBOOK_ENV, else the file's default. Raises ConfigError.
+
+    `needs`: the apps the run opens. When each of them has a URL of its own (--base-url,
+    RUNBOOK_BASE_URL_<APP>, the environment's apps:), a sandbox environment does not start the embedded
+    sandbox: the target is then named 'base-url', without the sandbox's accounts and mail outbox."""
     config = load_config()
     name = name or os.environ.get("RUNBOOK_ENV") or config.default
     if name not in config.environments:
         known = ", ".join(sorted(config.environments))
         raise ConfigError(f"--env '{name}': no such environment (known: {known}) in {config_path()}")
     spec = config.environments[name]
+    if spec.sandbox and needs is not None and needs <= {*spec.apps, *_url_overrides(), *(base_urls or {})}:
+        spec = spec.model_copy(update={"sandbox": False, "credentials": {}, "mailbox": None})
+        name = "base-url"
     apps = dict(spec.apps)
     mailbox = spec.mailbox
     server = None
@@ -285,13 +303,7 @@ def resolve(name: str | None = None, base_urls: dict[str, str] | None = None) ->
         apps = {**server.urls, **apps}
         if mailbox == "sandbox":
             mailbox = server.urls["portal"] + "/_sandbox/mail"
-    for key, value in os.environ.items():
-        if key.startswith("RUNBOOK_BASE_URL_") and value:
-            if not _is_http_url(value):
-                raise ConfigError(
-                    f"{key}='{value[:80]}': give an http(s) URL, e.g. https://staging.example.com"
-                )
-            apps[key.removeprefix("RUNBOOK_BASE_URL_").lower()] = value
+    apps.update(_url_overrides())
     apps.update(base_urls or {})
     return Target(
         name=name,
@@ -301,4 +313,18 @@ def resolve(name: str | None = None, base_urls: dict[str, str] | None = None) ->
         tickets=spec.tickets,
         sandbox=server,
         resettable=spec.resettable,
+        credential_env=_credential_env(spec),
     )
+
+
+def _url_overrides() -> dict[str, str]:
+    """app -> URL from RUNBOOK_BASE_URL_<APP> variables. Raises ConfigError for one that is not http(s)."""
+    found: dict[str, str] = {}
+    for key, value in os.environ.items():
+        if key.startswith("RUNBOOK_BASE_URL_") and value:
+            if not _is_http_url(value):
+                raise ConfigError(
+                    f"{key}='{value[:80]}': give an http(s) URL, e.g. https://staging.example.com"
+                )
+            found[key.removeprefix("RUNBOOK_BASE_URL_").lower()] = value
+    return found

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .engine.templating import TemplateError, references
 from .errors import RunbookLoadError
-from .yamlfile import Path_, error_at_key, parse_yaml, read_yaml_text
+from .yamlfile import Path_, error_at, error_at_key, parse_yaml, read_yaml_text
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -70,9 +70,52 @@ def _vocabulary() -> list[str]:
 
 
 def suggest(word: str, choices: list[str] | None = None) -> str:
-    """' (did you mean fill?)' for a near miss, else ''."""
-    close = difflib.get_close_matches(word, choices or _vocabulary(), n=1, cutoff=0.6)
+    """' (did you mean fill?)' for a near miss, else ''. Never the word itself: a key that exists but is
+    misplaced is said by `_misplaced`."""
+    others = [c for c in (choices if choices is not None else _vocabulary()) if c != word]
+    close = difflib.get_close_matches(word, others, n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _places() -> dict[str, list[type[Any]]]:
+    """Where each key of the language may be written, as the models that declare it."""
+    from .schema import ACTIONS, Case, FromMail, Input, Locator, Outcome, Runbook, StepBase
+
+    places: dict[str, list[type[Any]]] = {}
+    for model in (Runbook, Input, Outcome, Case, Locator, FromMail, StepBase, *ACTIONS.values()):
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            if model is not StepBase and key in StepBase.model_fields:
+                continue  # a common option belongs to every step, said once
+            places.setdefault(key, []).append(model)
+    return places
+
+
+def _place_name(model: type[Any]) -> str:
+    from .schema import ACTIONS, Case, FromMail, Input, Locator, Outcome, Runbook, StepBase
+
+    named = {
+        Runbook: "the top level of the runbook",
+        Input: "an input",
+        Outcome: "an outcome",
+        Case: "a case",
+        Locator: "a locator",
+        FromMail: "from_mail:",
+        StepBase: "any step",
+    }
+    if model in named:
+        return named[model]
+    action = next(a for a, m in ACTIONS.items() if m is model)
+    return f"an {action} step" if action[0] in "aeiou" else f"a {action} step"
+
+
+def _misplaced(key: str) -> str:
+    """'; it belongs on an ask step' for a key of the language written in the wrong place, else ''."""
+    models = _places().get(key)
+    if not models:
+        return ""
+    where = sorted({_place_name(m) for m in models})
+    return f"; '{key}' belongs on {' or '.join(where)}, not here"
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
@@ -96,7 +139,7 @@ def _describe(error: dict[str, Any], data: Any, where: Path_) -> str:
     key = where[-1] if where else None
     if kind == "extra_forbidden":
         bad = str(loc[-1])
-        return f"unknown key '{bad}'{suggest(bad)}"
+        return f"unknown key '{bad}'{_misplaced(bad) or suggest(bad)}"
     if kind == "unknown_step":
         step = _value_at(data, where)
         if isinstance(step, dict):
@@ -142,7 +185,34 @@ class _Ctx:
     positions: dict[Path_, tuple[int, int]]
 
     def error(self, message: str, where: Path_) -> RunbookLoadError:
-        return error_at_key(message, self.source, self.text, self.positions, where)
+        """The error at `where`'s line, its step named by the number the terminal and run.json show."""
+        number, rest = step_number(where)
+        if number is None:
+            return error_at_key(message, self.source, self.text, self.positions, where)
+        at = error_at_key(message, self.source, self.text, self.positions, where)
+        inside = f" ({'.'.join(str(p) for p in rest)})" if rest else ""
+        return error_at(f"step {number}{inside}: {message}", self.source, self.text, at.line, at.column)
+
+
+def step_number(where: Path_) -> tuple[str | None, Path_]:
+    """('steps', 3, 'fill') -> ('4', ('fill',)): the 1-based number a run gives that step ("4.2" in a
+    branch arm, "f1" in finally:), and the keys inside it; (None, where) outside the steps."""
+    if len(where) < 2 or where[0] not in ("steps", "finally") or not isinstance(where[1], int):
+        return None, where
+    number = ("f" if where[0] == "finally" else "") + str(where[1] + 1)
+    rest = where[2:]
+    while True:  # into a branch arm: ..., 'branch', 'when', a, 'steps', j  or  'branch', 'else', 'steps', j
+        if rest[:2] == ("branch", "when") and len(rest) >= 5 and rest[3] == "steps":
+            index = rest[4]
+            rest = rest[5:]
+        elif rest[:3] == ("branch", "else", "steps") and len(rest) >= 4:
+            index = rest[3]
+            rest = rest[4:]
+        else:
+            return number, rest
+        if not isinstance(index, int):
+            return number, rest
+        number += f".{index + 1}"
 
 
 def walk_steps(steps: list[Any], here: Path_) -> Iterator[tuple[Path_, StepBase]]:
@@ -153,8 +223,8 @@ def walk_steps(steps: list[Any], here: Path_) -> Iterator[tuple[Path_, StepBase]
         path = here + (index,)
         yield path, step
         if isinstance(step, Branch):
-            for arm_index, arm in enumerate(step.branch.when):
-                yield from walk_steps(arm.steps, path + ("branch", "when", arm_index, "steps"))
+            for index, arm in enumerate(step.branch.when):
+                yield from walk_steps(arm.steps, path + ("branch", "when", index, "steps"))
             if step.branch.else_:
                 yield from walk_steps(step.branch.else_.steps, path + ("branch", "else", "steps"))
 

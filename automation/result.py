@@ -51,6 +51,7 @@ class RunResult:
     ticket: dict[str, Any] | None = None
     error: str | None = None
     environment: str = "sandbox"
+    base_urls: dict[str, str] = field(default_factory=dict)  # app -> URL the run reached (passwords masked)
     duration_s: float = 0.0
     exit_code: int = int(ExitCode.RESOLVED)
 

@@ -71,13 +71,19 @@ def test_unknown_variable_is_refused(env: dict[str, str], tmp_path: Path) -> Non
     assert_refused_before_browser(proc, env, "bad.yaml:6:5", "unknown variable 'query'")
 
 
-def test_missing_answer_without_a_terminal_names_the_option(env: dict[str, str], tmp_path: Path) -> None:
-    # An environment without a mail outbox: the code can only come from --code or from the agent.
-    config = tmp_path / "environments.yaml"
-    config.write_text("default: bare\nenvironments:\n  bare:\n    apps: {portal: 'http://127.0.0.1:9'}\n")
-    proc = runbook(
-        ["run", "resend-verify", "--email", "unverified@example.com"], {**env, "RUNBOOK_CONFIG": str(config)}
-    )
+ASKS_CODE = (
+    HEAD.replace("app: portal", "app: site")
+    + "inputs: {code: {type: string, required: false}}\nsteps:\n  - goto: /\n"
+    + "  - ask: code\n    prompt: The code from the email\n"
+)
+
+
+def test_a_question_every_path_reaches_is_demanded_before_the_browser(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    book = tmp_path / "asks.yaml"
+    book.write_text(ASKS_CODE)
+    proc = runbook(["run", str(book), "--base-url", "site=http://127.0.0.1:9"], env)
     assert_refused_before_browser(proc, env, "'code' is needed", "pass --code VALUE")
 
 

@@ -249,7 +249,7 @@ def test_on_is_a_key_and_yes_a_string_as_in_yaml_1_2() -> None:
 )
 def test_goto_refuses_anything_but_app_paths_and_http_urls(goto: str) -> None:
     err = error_of(HEAD + "inputs: {email: {type: email}}\nsteps:\n  - goto: " + goto + "\n")
-    assert err.line == 7 and "steps.0.goto" in str(err)
+    assert err.line == 7 and "step 1 (goto)" in str(err)
     assert "http(s) URL can be opened" in str(err) or "control character" in str(err)
 
 
@@ -273,3 +273,20 @@ def test_a_broken_file_in_the_catalog_does_not_stop_the_others(tmp_path: Path) -
 def test_a_folder_given_as_a_runbook_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RunbookLoadError, match="not a regular file"):
         load_runbook(tmp_path)
+
+
+def test_a_key_in_the_wrong_place_says_where_it_belongs_not_itself() -> None:
+    err = error_of(HEAD + "inputs:\n  code: {type: string, check_before_run: false}\nsteps:\n  - goto: /\n")
+    assert "did you mean check_before_run" not in str(err)
+    assert "'check_before_run' belongs on an ask step" in str(err) and err.line == 6
+
+
+def test_load_errors_number_steps_as_the_run_does() -> None:
+    # the terminal and run.json number the third step 3, a branch arm's second step 3.2, finally's first f1
+    err = error_of(HEAD + "steps:\n  - goto: /\n  - say: a\n  - clik: {text: Go}\n")
+    assert "step 3:" in str(err) and "steps.2" not in str(err)
+    arm = "      when:\n        - text: hi\n          steps:\n            - say: x\n            - clik: {text: Go}\n"
+    err = error_of(HEAD + "steps:\n  - goto: /\n  - say: a\n  - branch:\n" + arm)
+    assert "step 3.2:" in str(err) and err.line == 13
+    err = error_of(HEAD + "steps:\n  - goto: /\nfinally:\n  - fill: {label: Email, lable: x}\n    with: a\n")
+    assert "step f1 (fill.lable):" in str(err)

@@ -162,7 +162,7 @@ def test_malformed_runbook_is_a_collection_error_naming_its_line(qa: pytest.Pyte
     result = qa.runpytest_subprocess("--collect-only", path, timeout=TIMEOUT)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
-        [f"{path}:{line_of(MISSING_BUTTON, '- click:')}:5: steps.1: *(did you mean click?)"]
+        [f"{path}:{line_of(MISSING_BUTTON, '- click:')}:5: step 2: *(did you mean click?)"]
     )
 
 

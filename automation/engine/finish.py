@@ -147,6 +147,7 @@ def finish_evidence(
         steps=tuple(ctx.records),
         error=ctx.mask(error),
         environment=ctx.target.name,
+        base_urls={app: ctx.mask(url) or "" for app, url in ctx.target.apps.items()},
         duration_s=round(duration_s, 3),
         exit_code=exit_code,
     )
