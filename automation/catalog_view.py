@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .errors import RunbookLoadError
-from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
+from .loader import (
+    Catalog,
+    LoadedRunbook,
+    is_file_ref,
+    load_runbook,
+    runbook_files,
+    step_number,
+    walk_steps,
+)
+from .yamlfile import Path_
 
 
 def describe(loaded: LoadedRunbook) -> dict[str, Any]:
@@ -30,10 +40,63 @@ def describe_all(catalog: Catalog | None = None) -> list[dict[str, Any]]:
     return [describe(r) for r in sorted((catalog or Catalog.default()).all(), key=lambda r: r.name)]
 
 
-def listing(catalog: Catalog | None = None) -> tuple[list[dict[str, Any]], list[RunbookLoadError]]:
-    """Every runbook that loads, described, and the load error of each file that does not."""
-    loaded, problems = (catalog or Catalog.default()).load_all()
+def listing(
+    paths: list[str] | None = None, catalog: Catalog | None = None
+) -> tuple[list[dict[str, Any]], list[RunbookLoadError]]:
+    """Every runbook that loads (of `paths`, files or folders; default: the catalog), described, and the
+    load error of each file that does not."""
+    if paths:
+        loaded, problems = _load_paths(paths)
+    else:
+        loaded, problems = (catalog or Catalog.default()).load_all()
     return [describe(r) for r in sorted(loaded, key=lambda r: r.name)], problems
+
+
+def _load_paths(paths: list[str]) -> tuple[list[LoadedRunbook], list[RunbookLoadError]]:
+    """Each runbook named, or file given, or found in a folder given; every one tried."""
+    loaded: list[LoadedRunbook] = []
+    problems: list[RunbookLoadError] = []
+    for given in paths:
+        try:
+            files = runbook_files(Path(given)) if is_file_ref(given) else [given]
+            if Path(given).is_dir():  # files there that cannot be read as YAML text, names used twice
+                problems += Catalog([Path(given)]).problems()
+            for file in files:
+                try:
+                    loaded.append(load_runbook(file))
+                except RunbookLoadError as exc:
+                    problems.append(exc)
+        except RunbookLoadError as exc:
+            problems.append(exc)
+    return loaded, problems
+
+
+def show_record(name: str) -> dict[str, Any]:
+    """`runbook show --json`: the runbook described, with its steps numbered as a run numbers them."""
+    from .engine.context import describe_step
+
+    loaded = load_runbook(name)
+    record = describe(loaded)
+    record["steps"] = [
+        {
+            "number": number,
+            "label": step.label or describe_step(step),
+            "action": step.action,
+            "line": loaded.line_of(path),
+        }
+        for number, path, step in numbered_steps(loaded)
+    ]
+    return record
+
+
+def numbered_steps(loaded: LoadedRunbook) -> list[tuple[str, Path_, Any]]:
+    """(number, path, step) of every step, numbered as the terminal and run.json number them."""
+    out = []
+    for block in ("steps", "finally"):
+        steps = loaded.model.steps if block == "steps" else loaded.model.finally_
+        for path, step in walk_steps(steps, (block,)):
+            out.append((step_number(path)[0] or "?", path, step))
+    return out
 
 
 def render_show(name: str) -> str:
@@ -54,9 +117,10 @@ def render_show(name: str) -> str:
     ]
     lines += ["", "outcomes:"] + [f"  {n} ({o.status})  {o.summary or ''}" for n, o in model.outcomes.items()]
     lines += ["", "steps:"]
-    for path, step in walk_steps(model.steps, ("steps",)):
-        depth = (len(path) - 2) // 4
-        lines.append(f"  {'  ' * depth}- {step.label or describe_step(step)}  (line {loaded.line_of(path)})")
+    for number, path, step in numbered_steps(loaded):
+        depth = number.count(".")
+        label = step.label or describe_step(step)
+        lines.append(f"  {'  ' * depth}{number:<5} {label}  (line {loaded.line_of(path)})")
     if model.cases:
         lines += ["", "cases:"] + [f"  {c.name} -> {c.expect}" for c in model.cases]
     return "\n".join(lines)
@@ -64,14 +128,16 @@ def render_show(name: str) -> str:
 
 def validate_all(names: list[str]) -> tuple[list[str], list[RunbookLoadError]]:
     """'ok name (file)' per runbook that loads, and the load error of each that does not (all are tried)."""
-    catalog = Catalog.default()
-    if not names:
-        loaded, problems = catalog.load_all()
-    else:
-        loaded, problems = [], []
-        for name in names:
-            try:
-                loaded.append(load_runbook(name, catalog=catalog))
-            except RunbookLoadError as exc:
-                problems.append(exc)
+    loaded, problems = _load_paths(names) if names else Catalog.default().load_all()
     return [f"ok  {r.name:<32} {r.path}" for r in loaded], problems
+
+
+def validate_record(names: list[str]) -> dict[str, Any]:
+    """`runbook validate --json`: each runbook that loads, and each problem with its file:line."""
+    loaded, problems = _load_paths(names) if names else Catalog.default().load_all()
+    return {
+        "ok": [{"name": r.name, "file": str(r.path)} for r in loaded],
+        "problems": [
+            {"file": p.path, "line": p.line, "column": p.column, "message": p.message} for p in problems
+        ],
+    }

@@ -43,10 +43,43 @@ session_app = typer.Typer(
 app.add_typer(session_app, name="session")
 app.add_typer(checks_app, name="checks")
 
+CATALOG_HELP = "Also find runbooks in this folder (repeatable; before RUNBOOK_PATH or ./runbooks)."
+
+
+@app.callback()
+def _root(
+    catalog: list[Path] = typer.Option(None, "--catalog", metavar="DIR", help=CATALOG_HELP),
+) -> None:
+    """Run support runbooks in a real browser, with evidence."""
+    _add_catalogs(catalog)
+
+
+def _add_catalogs(folders: list[Path] | None, *, as_json: bool = False) -> None:
+    """--catalog DIR, given to `runbook` or to a command. Exit 2 for one that is not a folder."""
+    if not folders:
+        return  # the loader is imported by the commands that use it (start-up cost, tests/test_startup.py)
+    from .loader import add_catalogs
+
+    try:
+        add_catalogs(list(folders))
+    except RunbookError as exc:
+        _fail(exc, as_json=as_json)
+
 
 # -- runbook run NAME --input ... ----------------------------------------------------------------------------
 
-COMMON = ("env", "base_url", "headed", "as_json", "chromium", "traces", "no_input", "answer", "screenshots")
+COMMON = (
+    "env",
+    "base_url",
+    "headed",
+    "as_json",
+    "chromium",
+    "traces",
+    "no_input",
+    "answer",
+    "screenshots",
+    "catalog",
+)
 
 
 def _common_options() -> list[click.Option]:
@@ -83,6 +116,7 @@ def _common_options() -> list[click.Option]:
             show_default=True,
             help="Pictures: one per step that changes the page, only the failing step's, or none.",
         ),
+        click.Option(["--catalog"], multiple=True, metavar="DIR", help=CATALOG_HELP),
     ]
 
 
@@ -105,17 +139,28 @@ def _runbook_command(name: str, as_json: bool) -> click.Command:
     """A click command whose options are this runbook's inputs plus the common run options."""
     import click
 
-    from .loader import load_runbook
+    from .loader import catalog_for, load_runbook
 
     try:
-        loaded = load_runbook(name)
+        catalog = catalog_for(name)  # a file outside the catalog finds its `use:` neighbours
+        loaded = load_runbook(name, catalog=catalog)
     except RunbookError as exc:
         _fail(exc, as_json=as_json)
     params: list[click.Parameter] = _common_options()
     params += [_input_option(n, spec) for n, spec in loaded.model.inputs.items()]
     return click.Command(
-        name, params=params, callback=lambda **kw: _run_command(loaded, kw), help=_help(loaded.model)
+        name,
+        params=params,
+        callback=lambda **kw: _run_command(loaded, kw, catalog),
+        help=_help(loaded.model),
     )
+
+
+def _catalog_args(args: list[str]) -> list[Path]:
+    """The --catalog DIR of a run's options, needed before its runbook is looked up by name."""
+    found = [Path(a.split("=", 1)[1]) for a in args if a.startswith("--catalog=")]
+    found += [Path(args[i + 1]) for i, a in enumerate(args[:-1]) if a == "--catalog"]
+    return found
 
 
 @app.command(
@@ -131,6 +176,9 @@ def run_command(
     """Run a runbook: runbook run NAME --input VALUE ... (runbook run NAME --help lists its inputs)."""
     import click
 
+    options = ctx.args[: ctx.args.index("--")] if "--" in ctx.args else ctx.args
+    as_json = "--json" in options  # known before click parses: its errors are answered in JSON too
+    _add_catalogs(_catalog_args(list(options)), as_json=as_json)
     if name in (None, "--help", "-h"):
         from .loader import Catalog
 
@@ -139,8 +187,6 @@ def run_command(
             typer.echo(f"  {known}")
         typer.echo("\nrunbook run NAME --help lists a runbook's inputs and options.")
         raise typer.Exit(0 if name else int(ExitCode.BAD_INPUT))
-    options = ctx.args[: ctx.args.index("--")] if "--" in ctx.args else ctx.args
-    as_json = "--json" in options  # known before click parses: its errors are answered in JSON too
     command = _runbook_command(name, as_json)
     try:
         # standalone_mode=False: click returns the code of a click Exit instead of raising it
@@ -160,7 +206,7 @@ def _help(model: Any) -> str:
     return f"{model.title}\n\n{(model.description or '').strip()}\n\nOutcomes: {outcomes}"
 
 
-def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
+def _run_command(loaded: Any, kwargs: dict[str, Any], catalog: Any) -> None:
     import click
 
     from . import api
@@ -186,6 +232,7 @@ def _run_command(loaded: Any, kwargs: dict[str, Any]) -> None:
             chromium=common["chromium"],
             screenshots=common["screenshots"],
             evidence_root=Path(common["traces"]) if common["traces"] else None,
+            catalog=catalog,
         )
     except RunbookError as exc:
         _fail(exc, as_json=common["as_json"])
@@ -268,11 +315,16 @@ def _json_summary(result: Any) -> dict[str, Any]:
 
 
 @app.command("list")
-def list_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def list_command(
+    paths: list[str] = typer.Argument(None, help="Runbook files or folders (default: the catalog)"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    catalog: list[Path] = typer.Option(None, "--catalog", metavar="DIR", help=CATALOG_HELP),
+) -> None:
     """List the runbooks: name, title, app, inputs, outcomes, cases."""
     from .catalog_view import listing
 
-    items, problems = listing()
+    _add_catalogs(catalog, as_json=as_json)
+    items, problems = listing(paths or [])
     if as_json:
         typer.echo(json.dumps(items, indent=2))
     else:
@@ -296,27 +348,58 @@ def _report_problems(problems: list[Any], then: str) -> None:
 
 
 @app.command()
-def show(name: str = typer.Argument(..., help="Runbook name or file")) -> None:
-    """Show a runbook: its inputs, outcomes, steps and cases."""
-    from .catalog_view import render_show
+def show(
+    name: str = typer.Argument(..., help="Runbook name or file"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    catalog: list[Path] = typer.Option(None, "--catalog", metavar="DIR", help=CATALOG_HELP),
+) -> None:
+    """Show a runbook: its inputs, outcomes, steps (numbered as a run numbers them) and cases."""
+    from .catalog_view import render_show, show_record
 
+    _add_catalogs(catalog, as_json=as_json)
     try:
-        typer.echo(render_show(name))
+        typer.echo(json.dumps(show_record(name), indent=2) if as_json else render_show(name))
     except RunbookError as exc:
-        _fail(exc)
+        _fail(exc, as_json=as_json)
 
 
 @app.command()
-def validate(paths: list[str] = typer.Argument(None, help="Runbook files or names (default: all)")) -> None:
+def validate(
+    paths: list[str] = typer.Argument(None, help="Runbook files, folders or names (default: all)"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: the runbooks that load, the problems."),
+    catalog: list[Path] = typer.Option(None, "--catalog", metavar="DIR", help=CATALOG_HELP),
+) -> None:
     """Check runbooks without running them (each bad one named with file:line; exit 2 if any)."""
-    from .catalog_view import validate_all
+    from .catalog_view import validate_all, validate_record
 
+    _add_catalogs(catalog, as_json=as_json)
+    if as_json:
+        record = validate_record(paths or [])
+        typer.echo(json.dumps(record, indent=2))
+        raise typer.Exit(int(ExitCode.BAD_INPUT) if record["problems"] else 0)
     ok, problems = validate_all(paths or [])
     for line in ok:
         typer.echo(line)
     _report_problems(problems, "fix them at the lines named")
     if problems:
         raise typer.Exit(int(ExitCode.BAD_INPUT))
+
+
+@app.command()
+def new(
+    name: str = typer.Argument(..., help="The runbook's name, e.g. reset-password"),
+    app_name: str = typer.Option(..., "--app", metavar="APP", help="The app it targets, e.g. portal"),
+    dest: Path = typer.Option(None, "--to", help="A folder, or the file to write (default: ./NAME.yaml)"),
+    force: bool = typer.Option(False, "--force", help="Overwrite a file that exists."),
+) -> None:
+    """Write a commented skeleton runbook that validates, to edit into your procedure."""
+    from .scaffold import write_skeleton
+
+    try:
+        path = write_skeleton(name, app_name, dest, force=force)
+    except RunbookError as exc:
+        _fail(exc)
+    typer.echo(f"Wrote {path}. Edit it, then: runbook validate {path}")
 
 
 @app.command()
@@ -363,9 +446,12 @@ def test_command(
     ),
     keyword: str | None = typer.Option(None, "-k", help="Only cases matching this pytest -k expression"),
     workers: str | None = typer.Option(None, "-n", help="Parallel workers (pytest-xdist), e.g. 2 or auto"),
+    catalog: list[Path] = typer.Option(None, "--catalog", metavar="DIR", help=CATALOG_HELP),
 ) -> None:
     """Run the runbooks' example cases as a regression suite (pytest); extra options go to pytest."""
     from .qa import run_tests
+
+    _add_catalogs(catalog)
 
     try:
         code = run_tests(paths or [], keyword=keyword, workers=workers, extra=ctx.args)

@@ -417,18 +417,60 @@ def load_text(
     return LoadedRunbook(model=model, path=path, text=text, positions=positions)
 
 
+def is_file_ref(name_or_path: str | Path) -> bool:
+    """A file path rather than a runbook's name."""
+    candidate = Path(name_or_path)
+    return candidate.suffix in (".yaml", ".yml") or candidate.exists()
+
+
 def load_runbook(name_or_path: str | Path, *, catalog: Catalog | None = None) -> LoadedRunbook:
     """Load a runbook by name (from the catalog) or by file path. Raises RunbookLoadError."""
-    catalog = catalog or Catalog.default()
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        return catalog.load_file(candidate)
+    catalog = catalog or catalog_for(name_or_path)
+    if is_file_ref(name_or_path):
+        return catalog.load_file(Path(name_or_path))
     return catalog.get(str(name_or_path))
 
 
+def catalog_for(name_or_path: str | Path) -> Catalog:
+    """The default catalog, and for a file outside it the file's own folder first, so that its `use:`
+    finds the runbooks beside it."""
+    catalog = Catalog.default()
+    if is_file_ref(name_or_path):
+        folder = Path(name_or_path).resolve().parent
+        if folder.is_dir() and folder not in {r.resolve() for r in catalog.roots}:
+            return Catalog([folder, *catalog.roots])
+    return catalog
+
+
+# Folders added by `--catalog DIR` for this process; searched before $RUNBOOK_PATH or the default folder.
+_EXTRA_ROOTS: list[Path] = []
+
+
+def add_catalogs(folders: list[Path]) -> None:
+    """Add folders to the default catalog of this process (`--catalog DIR`). Raises RunbookLoadError for
+    one that is not a folder."""
+    for folder in folders:
+        if not folder.is_dir():
+            raise RunbookLoadError(
+                "--catalog: this is not a folder: give a folder that holds runbook files", path=str(folder)
+            )
+        if folder.resolve() not in {r.resolve() for r in _EXTRA_ROOTS}:
+            _EXTRA_ROOTS.append(folder)
+
+
+def runbook_files(path: Path) -> list[Path]:
+    """A runbook file itself, or every runbook file under a folder (other YAML, such as a checks file, is
+    left out). Raises RunbookLoadError for a path that does not exist."""
+    if path.is_dir():
+        return sorted(Catalog([path])._scan()[0].values())
+    if not path.exists():
+        raise RunbookLoadError("no such file or folder", path=str(path))
+    return [path]
+
+
 class Catalog:
-    """Where runbooks are found by name: $RUNBOOK_PATH (os.pathsep-separated folders), else ./runbooks,
-    else the project's runbooks/ folder."""
+    """Where runbooks are found by name: the `--catalog` folders, then $RUNBOOK_PATH (os.pathsep-separated
+    folders), else ./runbooks, else the project's runbooks/ folder."""
 
     def __init__(self, roots: list[Path]) -> None:
         self.roots = [r for r in roots if r.is_dir()]
@@ -439,9 +481,9 @@ class Catalog:
     def default(cls) -> Catalog:
         env = os.environ.get("RUNBOOK_PATH")
         if env:
-            return cls([Path(p) for p in env.split(os.pathsep) if p])
+            return cls([*_EXTRA_ROOTS, *(Path(p) for p in env.split(os.pathsep) if p)])
         local = Path.cwd() / "runbooks"
-        return cls([local] if local.is_dir() else [PROJECT_RUNBOOKS])
+        return cls([*_EXTRA_ROOTS, local if local.is_dir() else PROJECT_RUNBOOKS])
 
     def files(self) -> list[Path]:
         found: list[Path] = []
