@@ -36,14 +36,24 @@ def tickets_list(
 
 
 @tickets_app.command("show")
-def tickets_show(ticket_id: str = typer.Argument(..., metavar="ID")) -> None:
+def tickets_show(
+    ticket_id: str = typer.Argument(..., metavar="ID"),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print JSON: the fields of `tickets list`, and the body."
+    ),
+) -> None:
     """Show one ticket as its tracker would."""
-    from .tickets.commands import show_ticket
+    from .tickets.commands import list_tickets, show_ticket
 
     try:
-        typer.echo(show_ticket(ticket_id))
+        text = show_ticket(ticket_id)  # an unknown or malformed id is bad input (exit 2)
+        if not as_json:
+            typer.echo(text)
+            return
+        record = next(t for t in list_tickets() if t["id"] == text.split(maxsplit=1)[0])
     except RunbookError as exc:
-        _fail(exc)
+        _fail(exc, as_json=as_json)
+    typer.echo(json.dumps({**record, "body": text.split("\n\n", 1)[-1]}, indent=2))
 
 
 @tickets_app.command("export")
