@@ -447,8 +447,13 @@ def _raise_unexpected_dialog(ctx: RunContext) -> None:
 
 
 def _fail(ctx: RunContext, step: StepBase, record: StepRecord, exc: RunbookError) -> None:
+    from .locators import nearest_names, step_locator
+
     record.status = "failed"
-    record.error = ctx.mask(str(exc))
+    loc = step_locator(step)
+    # a locator that matched nothing: the names of that kind the page does have ("did you mean 'Username'?")
+    hint = nearest_names(ctx.page, loc, ctx.variables) if loc and "did not appear" in str(exc) else ""
+    record.error = ctx.mask(str(exc) + hint)
     record.page_url, record.page_text = ctx.page_state()  # bounded: the page may still be loading
     # a loading page has nothing new to show; the trace has its frames
     if record.page_text != STILL_LOADING and ctx.screenshots != "off":
