@@ -246,3 +246,40 @@ def test_a_broken_neighbour_does_not_stop_a_run(catalog_with_broken_files: dict[
 def test_an_unknown_screenshot_policy_is_refused_naming_the_choices(env: dict[str, str]) -> None:
     proc = runbook(["run", "synthetic-login", "--screenshots", "sometimes"], env)
     assert_refused_before_browser(proc, env, "--screenshots", "each-step")
+
+
+def test_new_writes_a_commented_skeleton_that_validates(env: dict[str, str], tmp_path: Path) -> None:
+    made = runbook(["new", "reset-password", "--app", "myapp"], env, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    text = (tmp_path / "reset-password.yaml").read_text()
+    assert (
+        "name: reset-password" in text and "app: myapp" in text and "# give its URL with --base-url" in text
+    )
+    checked = runbook(["validate", "--json", str(tmp_path)], env, cwd=tmp_path)
+    assert json.loads(checked.stdout) == {
+        "ok": [{"name": "reset-password", "file": str(tmp_path / "reset-password.yaml")}],
+        "problems": [],
+    }
+    again = runbook(["new", "reset-password", "--app", "myapp"], env, cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_validate_json_names_each_problem_with_its_line(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(HEAD + "steps:\n  - goto: /\n  - clik: {text: Go}\n")
+    proc = runbook(["validate", "--json", str(tmp_path)], env)
+    assert proc.returncode == 2
+    [problem] = json.loads(proc.stdout)["problems"]
+    assert problem["line"] == 7 and problem["message"].startswith("step 2:")
+
+
+def test_show_json_numbers_the_steps_as_a_run_does(env: dict[str, str]) -> None:
+    proc = runbook(["show", "resend-verify", "--json"], env)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)
+    assert shown["name"] == "resend-verify" and "email" in shown["inputs"]
+    assert [s["number"] for s in shown["steps"]][:5] == ["1", "2", "3", "4", "4.1"]
+
+
+def test_an_unknown_catalog_folder_is_refused_naming_the_option(env: dict[str, str], tmp_path: Path) -> None:
+    proc = runbook(["list", "--catalog", str(tmp_path / "nope")], env)
+    assert proc.returncode == 2 and "--catalog" in proc.stderr and "not a folder" in proc.stderr
