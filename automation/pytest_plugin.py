@@ -199,22 +199,17 @@ def _decide_placement(config: pytest.Config) -> Placement:
 
 def needs_sandbox(loaded: LoadedRunbook, case: Case) -> str | None:
     """Why this case can only run on a sandbox, or None."""
-    from .loader import walk_steps
-    from .schema import Ask
+    from .preflight import asks_on_every_path
 
     if case.sandbox.settings:
         return "it sets sandbox settings: " + ", ".join(case.sandbox.settings)
     if case.sandbox.requests:
         return "it arranges sandbox state (" + ", ".join(r.post for r in case.sandbox.requests) + ")"
-    # like api.preflight_answers: an input read from the mail outbox is needed before the browser starts
+    # like api.preflight_answers: an input read from the mail outbox that every path needs is needed before
+    # the browser starts (one on a branch is needed only when reached)
     given = {**case.inputs, **case.answers}
-    for _, step in walk_steps(loaded.model.steps, ()):
-        if (
-            isinstance(step, Ask)
-            and step.from_mail
-            and step.ask in loaded.model.inputs
-            and given.get(step.ask) in (None, "")
-        ):
+    for step in asks_on_every_path(loaded, None):
+        if step.from_mail and step.ask in loaded.model.inputs and given.get(step.ask) in (None, ""):
             return f"it reads '{step.ask}' from the sandbox's mail outbox"
     return None
 
