@@ -1,8 +1,8 @@
 """The history store: runs with their attempts and step timings, each check's alert state and health changes,
 the claimed schedule ticks, and the notifications outbox.
 
-SQLAlchemy Core over SQLite by default (WAL, busy timeout, foreign keys), written so that a PostgreSQL URL works
-too. Times go in and come out as timezone-aware UTC. The scheduler writes here; the status page, `checks status`
+SQLAlchemy Core over SQLite by default (WAL, busy timeout, foreign keys), or over the fleet's shared database
+(RUNBOOK_DATABASE_URL, PostgreSQL with psycopg 3), with the same statements on both. Times go in and come out as timezone-aware UTC. The scheduler writes here; the status page, `checks status`
 and `checks history` only read.
 """
 
@@ -22,10 +22,10 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from ..database import database_url, lock_for_transaction, make_engine
 from .history_schema import (
     attempts,
     check_states,
-    make_engine,
     metadata,
     notifications,
     runs,
@@ -62,28 +62,22 @@ class History:
     """The history store; one per process is enough, two on one file (or two processes) are safe."""
 
     def __init__(self, url: str | None = None, *, data_dir: Path | None = None) -> None:
-        if url is None:
-            from ..environments import data_dir as default_data_dir
-
-            folder = data_dir if data_dir is not None else default_data_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{folder / 'checks.db'}"
-        self.url = url
-        self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        self.url = url if url is not None else database_url(data_dir, "checks.db")
+        self.engine = make_engine(self.url)
+        with self.engine.connect() as conn:
+            conn.execution_options(runbook_immediate=True)
+            with conn.begin():
+                # two processes starting together on one PostgreSQL must not both create the tables
+                lock_for_transaction(conn, "runbook-schema")
+                metadata.create_all(conn)
 
     # -- schedule ticks -------------------------------------------------------------------------------------
 
     def claim(self, check: str, scheduled_at: datetime) -> bool:
         """True the first time a (check, tick) is claimed, by anyone; False for a duplicate."""
-        try:
-            with self._write() as conn:
-                conn.execute(
-                    insert(ticks).values(check_name=check, scheduled_at=scheduled_at, claimed_at=_now())
-                )
-        except IntegrityError:
-            return False
-        return True
+        values = {"check_name": check, "scheduled_at": scheduled_at, "claimed_at": _now()}
+        with self._write() as conn:
+            return _insert_once(conn, ticks, values)
 
     # -- runs -----------------------------------------------------------------------------------------------
 
@@ -174,23 +168,19 @@ class History:
 
         Without `health` the stored word stays (a bookkeeping save, such as the last tick, must not turn
         "maintenance" back into "passing"); a check's first save derives it with model.health(state)."""
-        at = at or state.last_run_at or _now()
+        with self.holding(check) as held:
+            held.save(state, health=health, at=at)
+
+    @contextmanager
+    def holding(self, check: str) -> Iterator[HeldState]:
+        """The check's state under a lock per check until the block ends, for a read-decide-write.
+
+        Two workers settling runs of one check at the same moment take turns: the second reads what the first
+        saved, so the alert policy opens one ticket, not two. The outbox rows queued through the handle commit
+        with the state, or neither does."""
         with self._write() as conn:
-            before = conn.execute(
-                select(check_states.c.health).where(check_states.c.check_name == check)
-            ).scalar_one_or_none()
-            word = health or before or health_word(state)
-            row = {"state": _to_json(state), "health": word, "updated_at": at}
-            if before is None:
-                conn.execute(insert(check_states).values(check_name=check, **row))
-            else:
-                conn.execute(update(check_states).where(check_states.c.check_name == check).values(**row))
-            if (before or "unknown") != word:
-                conn.execute(
-                    insert(state_changes).values(
-                        check_name=check, at=at, from_health=before or "unknown", to_health=word
-                    )
-                )
+            lock_for_transaction(conn, f"check-state:{check}")
+            yield HeldState(conn, check)
 
     def state_changes(self, check: str, since: datetime | None = None) -> list[tuple[datetime, str, str]]:
         """(at, from, to) for each change of the check's health word, oldest first."""
@@ -207,22 +197,8 @@ class History:
 
     def add_notification(self, n: Notification, channel: str) -> int:
         """Queue a notification for a channel; returns its id. Delivery is the channel's job."""
-        values = {
-            "check_name": n.check,
-            "channel": channel,
-            "kind": n.kind,
-            "at": n.at,
-            "message": n.message,
-            "payload": _to_json(n),
-            "status": "queued",
-            "attempts": 0,
-            "detail": "",
-            "updated_at": _now(),
-        }
         with self._write() as conn:
-            key = conn.execute(insert(notifications).values(**values)).inserted_primary_key
-        assert key is not None
-        return int(key[0])
+            return _add_notification(conn, n, channel)
 
     def pending_notifications(self, channel: str | None = None) -> list[tuple[int, str, Notification]]:
         """(id, channel, notification) still to deliver (queued, or failed and due a retry), oldest first."""
@@ -303,6 +279,77 @@ class History:
             conn.execution_options(runbook_immediate=True)
             with conn.begin():
                 yield conn
+
+
+class HeldState:
+    """A check's alert state read and written inside History.holding's transaction (under its lock)."""
+
+    def __init__(self, conn: Connection, check: str) -> None:
+        self.conn, self.check = conn, check
+        raw = conn.execute(
+            select(check_states.c.state, check_states.c.health).where(_is_check(check))
+        ).first()
+        self.health: str | None = None if raw is None else raw.health
+        self.state: CheckState = CheckState() if raw is None else _from_json(CheckState, raw.state)
+
+    def save(self, state: CheckState, *, health: str | None = None, at: datetime | None = None) -> None:
+        """As History.save_state, in this transaction."""
+        at = at or state.last_run_at or _now()
+        before = self.health
+        word = health or before or health_word(state)
+        row = {"state": _to_json(state), "health": word, "updated_at": at}
+        if before is None:
+            self.conn.execute(insert(check_states).values(check_name=self.check, **row))
+        else:
+            self.conn.execute(update(check_states).where(_is_check(self.check)).values(**row))
+        if (before or "unknown") != word:
+            changed = {"from_health": before or "unknown", "to_health": word}
+            self.conn.execute(insert(state_changes).values(check_name=self.check, at=at, **changed))
+        self.state, self.health = state, word
+
+    def add_notification(self, n: Notification, channel: str) -> int:
+        """Queue a notification; it commits with the state."""
+        return _add_notification(self.conn, n, channel)
+
+
+def _is_check(check: str) -> Any:
+    return check_states.c.check_name == check
+
+
+def _insert_once(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """Insert a row unless its key exists; True if this call inserted it (the duplicate is not an error)."""
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        key = next(iter(table.primary_key.columns))
+        query = dialect_insert(table).values(**values).on_conflict_do_nothing().returning(key)
+        return conn.execute(query).first() is not None  # rowcount is not reliable here on every driver
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(table).values(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _add_notification(conn: Connection, n: Notification, channel: str) -> int:
+    values = {
+        "check_name": n.check,
+        "channel": channel,
+        "kind": n.kind,
+        "at": n.at,
+        "message": n.message,
+        "payload": _to_json(n),
+        "status": "queued",
+        "attempts": 0,
+        "detail": "",
+        "updated_at": _now(),
+    }
+    key = conn.execute(insert(notifications).values(**values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 # -- rows <-> model -------------------------------------------------------------------------------------------

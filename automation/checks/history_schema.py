@@ -1,4 +1,4 @@
-"""The history store's tables, its UTC datetime type and its engine (SQLite pragmas, or any SQLAlchemy URL).
+"""The history store's tables and its UTC datetime type (the engine is automation.database.make_engine).
 
 Kept apart from history.py so the schema reads on one screen: one row per claimed tick, runs with their
 attempts and steps (so per-step timings can be queried), each check's alert state and health changes, and the
@@ -23,13 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    create_engine,
-    event,
 )
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import StaticPool
-
-BUSY_TIMEOUT_MS = 10_000
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -145,34 +139,3 @@ notifications = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_notifications_status", "status", "channel"),
 )
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for the URL; SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE for writes."""
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}}
-    if memory:
-        kwargs["poolclass"] = StaticPool  # one connection, or each would see its own empty database
-    engine = create_engine(url, **kwargs)
-    _sqlite_pragmas(engine)
-    return engine
-
-
-def _sqlite_pragmas(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # pysqlite's own implicit BEGIN only starts at the first write; we emit BEGIN ourselves (below).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers (the status page) never block the scheduler
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")  # attempts and steps go with their run
-        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a commit is not an fsync
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("runbook_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -235,12 +235,15 @@ def settle(check: Check, run: CheckRun, host: Host, config: ChecksConfig | None 
     """Record the run, apply the alert policy, queue and deliver its notifications, update the metrics."""
     recorded = host.history.record(run)
     now = host.clock()
-    state = host.history.state(check.name)
-    new_state, notes = decide(check.rule, state, recorded, now)
-    new_state = new_state.with_(last_tick=max(filter(None, (state.last_tick, run.scheduled_at))))
-    word = health(new_state, in_maintenance=run.status == "skipped")
-    host.history.save_state(check.name, new_state, health=word, at=now)
-    host.notifier().queue(check, notes)
+    # Read, decide and write under the check's lock: two workers finishing runs of one check together take
+    # turns, so the second decides from the first's state and one ticket opens, not two.
+    with host.history.holding(check.name) as held:
+        state = held.state
+        new_state, notes = decide(check.rule, state, recorded, now)
+        new_state = new_state.with_(last_tick=max(filter(None, (state.last_tick, run.scheduled_at))))
+        word = health(new_state, in_maintenance=run.status == "skipped")
+        held.save(new_state, health=word, at=now)
+        Notifier(held, host.notifier().channels).queue(check, notes)  # queued with the state, or not at all
     host.flush(config.checks if config else {check.name: check})
     host.metrics.observe(recorded, word)
     return recorded
