@@ -23,10 +23,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..database import database_url, lock_for_transaction, make_engine
+from ..migrations import upgrade
 from .history_schema import (
     attempts,
     check_states,
-    metadata,
     notifications,
     runs,
     state_changes,
@@ -64,12 +64,7 @@ class History:
     def __init__(self, url: str | None = None, *, data_dir: Path | None = None) -> None:
         self.url = url if url is not None else database_url(data_dir, "checks.db")
         self.engine = make_engine(self.url)
-        with self.engine.connect() as conn:
-            conn.execution_options(runbook_immediate=True)
-            with conn.begin():
-                # two processes starting together on one PostgreSQL must not both create the tables
-                lock_for_transaction(conn, "runbook-schema")
-                metadata.create_all(conn)
+        upgrade(self.engine, "history")  # an older file, or one made before migrations, keeps its rows
 
     # -- schedule ticks -------------------------------------------------------------------------------------
 
