@@ -20,16 +20,20 @@ def asks_on_every_path(loaded: LoadedRunbook, catalog: Catalog | None) -> list[A
 
     A question inside a branch arm, or after a step that may end the run (an `end`, a branch with an
     outcome, a sub-runbook that may end it), is reached on some paths only: it is asked when reached."""
-    return list(_must_reach(loaded, catalog, {loaded.name}))
+    from .schema import Ask
+
+    return [step for step in _must_reach(loaded, catalog, {loaded.name}) if isinstance(step, Ask)]
 
 
-def _must_reach(loaded: LoadedRunbook, catalog: Catalog | None, seen: set[str]) -> Iterator[Ask]:
-    from .schema import Ask, Branch, End, Use
+def _must_reach(loaded: LoadedRunbook, catalog: Catalog | None, seen: set[str]) -> Iterator[StepBase]:
+    """The steps every run reaches, in order (a branch itself, not its arms; sub-runbooks' steps)."""
+    from .schema import Branch, End, Use
 
     for step in loaded.model.steps:
-        if isinstance(step, Ask):
-            yield step
-        elif isinstance(step, Use) and catalog is not None and step.use not in seen:
+        yield step
+        if isinstance(step, Use) and (catalog is None or step.use in seen):
+            return  # where it may lead is not known here: what follows is not reached on every path
+        if isinstance(step, Use) and catalog is not None:
             sub = catalog.get(step.use)
             yield from _must_reach(sub, catalog, seen | {step.use})
             if _use_may_end(step, sub):
@@ -69,25 +73,38 @@ def _use_may_end(step: Use, sub: LoadedRunbook) -> bool:
 # -- credentials -------------------------------------------------------------------------------------------------
 
 
-def credentials_used(loaded: LoadedRunbook, catalog: Catalog | None) -> dict[str, set[str]]:
-    """credentials NAME -> the parts (user, password) the runbook and its sub-runbooks use, on any path."""
+def credentials_used(
+    loaded: LoadedRunbook, catalog: Catalog | None, *, every_path: bool = False
+) -> dict[str, set[str]]:
+    """credentials NAME -> the parts (user, password) the runbook and its sub-runbooks use: on any path, or
+    (`every_path`) in the steps every run reaches."""
+    from .schema import Branch
+
+    if every_path:
+        steps = [s for s in _must_reach(loaded, catalog, {loaded.name}) if not isinstance(s, Branch)]
+        texts: Iterator[str] = (
+            t for s in steps for t in _strings(s.model_dump(by_alias=True, exclude={"label"}))
+        )
+    else:
+        texts = (t for book in _books(loaded, catalog, {loaded.name}) for t in _texts(book))
     used: dict[str, set[str]] = {}
-    for book in _books(loaded, catalog, {loaded.name}):
-        for text in _texts(book):
-            for name in references(text):
-                head, _, rest = name.partition(".")
-                if head == "credentials" and rest:
-                    cred, _, part = rest.partition(".")
-                    used.setdefault(cred, set()).update([part] if part else [])
+    for text in texts:
+        for name in references(text):
+            head, _, rest = name.partition(".")
+            if head == "credentials" and rest:
+                cred, _, part = rest.partition(".")
+                used.setdefault(cred, set()).update([part] if part else [])
     return used
 
 
 def check_credentials(loaded: LoadedRunbook, target: Target, catalog: Catalog | None) -> None:
-    """Every credential the runbook uses is defined by the environment, with each part it uses set.
+    """Every credential the runbook uses is defined by the environment; each part used on every path (a
+    login the runbook may skip, e.g. with a saved session, is not) has its value.
 
     Raises ConfigError (exit 2) naming the credential and, for a value that comes from the environment,
     the variable to set."""
-    for name, parts in sorted(credentials_used(loaded, catalog).items()):
+    needed = credentials_used(loaded, catalog, every_path=True)
+    for name in sorted(credentials_used(loaded, catalog)):
         if name not in target.credentials:
             known = ", ".join(sorted(target.credentials)) or "none"
             raise ConfigError(
@@ -96,7 +113,7 @@ def check_credentials(loaded: LoadedRunbook, target: Target, catalog: Catalog | 
                 "environments file, e.g. "
                 f"{name}: {{user_env: {name.upper()}_USER, password_env: {name.upper()}_PASSWORD}}"
             )
-        for part in sorted(parts):
+        for part in sorted(needed.get(name, set())):
             if target.credentials[name].get(part):
                 continue
             variable = target.credential_env.get(name, {}).get(part)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from automation.errors import ConfigError
 from automation.loader import Catalog, load_text
 from automation.preflight import asks_on_every_path
 
@@ -83,3 +84,23 @@ def test_an_unset_credential_variable_is_named_before_the_browser(
     assert (
         "credentials 'site_admin'" in proc.stderr and f"the variable {unset}, which is not set" in proc.stderr
     )
+
+
+def test_a_login_the_runbook_may_skip_does_not_need_its_variables_up_front() -> None:
+    # e.g. netsuite-login with a saved session: "already signed in?" may end the run before the login
+    from automation.environments import Target
+    from automation.preflight import check_credentials
+
+    skippable = RUNBOOK.replace(
+        "  - goto: /\n",
+        "  - goto: /\n  - branch:\n      when:\n        - text: Welcome\n          end: done\n",
+    )
+    target = Target(
+        name="staging",
+        apps={"site": "http://127.0.0.1:9"},
+        credentials={"site_admin": {}},
+        credential_env={"site_admin": {"user": "SITE_ADMIN_USER", "password": "SITE_ADMIN_PASSWORD"}},
+    )
+    check_credentials(load_text(skippable), target, Catalog([]))  # no ConfigError
+    with pytest.raises(ConfigError, match="SITE_ADMIN_PASSWORD, which is not set"):
+        check_credentials(load_text(RUNBOOK), target, Catalog([]))
