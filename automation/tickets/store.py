@@ -1,4 +1,4 @@
-"""The embedded ticket store: SQLite at `<data_dir>/tickets.db`, files under `<data_dir>/tickets/<local_id>/`.
+"""The ticket store: SQLite at `<data_dir>/tickets.db` (or the shared database), files under `<data_dir>/tickets/<local_id>/`.
 
 Attachments are copied in, so a ticket outlives the run folder it came from. Every ticket is recorded here
 before any tracker sees it; `delivery` says where it stands: "local" (no tracker configured), "queued"
@@ -10,53 +10,26 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy import case, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from ..database import is_sqlite, make_engine, shared_url
 from ..errors import TicketError
+from ..migrations import upgrade
 from .models import Attachment, Delivery, Relay, StoredComment, StoredTicket, Ticket, render_body
+from .store_schema import comments, tickets
 
 StatusFilter = Literal["open", "closed", "local", "queued", "delivered"]
 TextTransform = Callable[[str], str]
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS tickets (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    queue TEXT NOT NULL,
-    runbook TEXT NOT NULL,
-    target TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'open',
-    delivery TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    last_seen_at REAL NOT NULL,
-    tracker TEXT,
-    remote_id TEXT,
-    url TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS tickets_dedupe ON tickets (runbook, target, fingerprint, state);
-CREATE TABLE IF NOT EXISTS comments (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ticket_id INTEGER NOT NULL REFERENCES tickets (id),
-    idempotency_key TEXT NOT NULL UNIQUE,
-    run_id TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    body TEXT NOT NULL,
-    attachments TEXT NOT NULL,
-    relay TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-"""
 _PREFIX = "RB-"
 _TEXT_SUFFIXES = {".txt", ".log", ".json", ".har", ".md", ".html", ".htm", ".csv", ".xml", ".yaml", ".yml"}
 _TEXT_TYPES = {"application/json", "application/xml", "application/x-ndjson", "application/yaml"}
@@ -111,38 +84,36 @@ def copy_attachments(
 
 
 class TicketStore:
-    """Tickets, their comments and their files under one data directory (safe across processes)."""
+    """Tickets, their comments and their files under one data directory (safe across processes).
 
-    def __init__(self, data_dir: Path) -> None:
+    The rows live in `<data_dir>/tickets.db`, or in the fleet's shared database when `url` (or
+    RUNBOOK_DATABASE_URL) names one; the copied files stay under `<data_dir>/tickets/`."""
+
+    def __init__(self, data_dir: Path, *, url: str | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "tickets.db"
         self.files_dir = self.data_dir / "tickets"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.executescript(_DDL)  # idempotent; executescript manages its own transaction
+        self.url = url or shared_url() or f"sqlite:///{self.db_path}"
+        self.engine = make_engine(self.url)
+        upgrade(self.engine, "tickets")  # a tickets.db made before migrations keeps its tickets
+
+    @property
+    def where(self) -> str:
+        """Where the rows are, for messages (never the URL's password)."""
+        return str(self.db_path) if is_sqlite(self.url) else self.engine.url.render_as_string()
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.db_path, timeout=10.0, isolation_level=None)) as con:
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            yield con
+    def _tx(self) -> Iterator[Connection]:
+        # SQLite: BEGIN IMMEDIATE takes the write lock up front, so two processes never interleave a create.
+        with self.engine.connect() as conn:
+            conn.execution_options(runbook_immediate=True)
+            with conn.begin():
+                yield conn
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        # IMMEDIATE takes the write lock up front, so two processes never interleave a create.
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-
-    def _rows(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        with self._connect() as con:
-            return con.execute(sql, args).fetchall()
+    def _rows(self, query: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).mappings().all())
 
     def create(
         self,
@@ -154,32 +125,32 @@ class TicketStore:
     ) -> StoredTicket:
         """Record a ticket and copy its attachments in. Raises TicketError (duplicate key, unreadable file)."""
         at = _epoch(now)
+        values = {
+            "idempotency_key": ticket.idempotency_key,
+            "queue": ticket.queue,
+            "runbook": ticket.runbook,
+            "target": ticket.target,
+            "fingerprint": ticket.fingerprint,
+            "delivery": delivery,
+            "created_at": at,
+            "last_seen_at": at,
+            "data": "{}",
+        }
         with self._tx() as con:
             try:
-                row_id = con.execute(
-                    "INSERT INTO tickets (idempotency_key, queue, runbook, target, fingerprint, delivery,"
-                    " created_at, last_seen_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}')",
-                    (
-                        ticket.idempotency_key,
-                        ticket.queue,
-                        ticket.runbook,
-                        ticket.target,
-                        ticket.fingerprint,
-                        delivery,
-                        at,
-                        at,
-                    ),
-                ).lastrowid
-            except sqlite3.IntegrityError as exc:
+                key = con.execute(insert(tickets).values(**values)).inserted_primary_key
+            except IntegrityError as exc:
                 raise TicketError(
                     f"a ticket with idempotency key {ticket.idempotency_key} is already recorded"
                 ) from exc
+            assert key is not None
+            row_id = int(key[0])
             local_id = f"{_PREFIX}{row_id}"
             folder = self.files_dir / local_id
             try:
                 copied = copy_attachments(ticket.attachments, folder, transform_text)
                 kept = ticket.model_copy(update={"attachments": copied})
-                con.execute("UPDATE tickets SET data = ? WHERE id = ?", (kept.model_dump_json(), row_id))
+                con.execute(update(tickets).where(tickets.c.id == row_id).values(data=kept.model_dump_json()))
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
@@ -187,33 +158,34 @@ class TicketStore:
 
     def get(self, local_id: str) -> StoredTicket:
         """One ticket with its comments. Raises TicketError if there is no such ticket."""
-        rows = self._rows("SELECT * FROM tickets WHERE id = ?", _row_id(local_id))
+        rows = self._rows(select(tickets).where(tickets.c.id == _row_id(local_id)))
         if not rows:
-            raise TicketError(f"no ticket {local_id} in {self.db_path}: see the list of tickets")
+            raise TicketError(f"no ticket {local_id} in {self.where}: see the list of tickets")
         return self._stored(rows[0])
 
     def find_by_key(self, idempotency_key: str) -> StoredTicket | None:
         """The ticket recorded under this idempotency key, if any."""
-        rows = self._rows("SELECT * FROM tickets WHERE idempotency_key = ?", idempotency_key)
+        rows = self._rows(select(tickets).where(tickets.c.idempotency_key == idempotency_key))
         return self._stored(rows[0]) if rows else None
 
     def find_comment_by_key(self, idempotency_key: str) -> StoredComment | None:
         """The comment recorded under this idempotency key, if any."""
-        rows = self._rows("SELECT * FROM comments WHERE idempotency_key = ?", idempotency_key)
+        rows = self._rows(select(comments).where(comments.c.idempotency_key == idempotency_key))
         return self._comment(rows[0]) if rows else None
 
     def find_open(
         self, runbook: str, target: str, fingerprint: str, *, since: datetime
     ) -> StoredTicket | None:
         """The newest open ticket for this failure last seen at or after `since`."""
-        rows = self._rows(
-            "SELECT * FROM tickets WHERE runbook = ? AND target = ? AND fingerprint = ? AND state = 'open'"
-            " AND last_seen_at >= ? ORDER BY last_seen_at DESC, id DESC LIMIT 1",
-            runbook,
-            target,
-            fingerprint,
-            since.timestamp(),
+        t = tickets.c
+        query = (
+            select(tickets)
+            .where(t.runbook == runbook, t.target == target, t.fingerprint == fingerprint)
+            .where(t.state == "open", t.last_seen_at >= since.timestamp())
+            .order_by(t.last_seen_at.desc(), t.id.desc())
+            .limit(1)
         )
+        rows = self._rows(query)
         return self._stored(rows[0]) if rows else None
 
     def add_comment(
@@ -234,80 +206,83 @@ class TicketStore:
         """
         ticket_id, at = _row_id(local_id), _epoch(now)
         self.get(local_id)
+        values = {
+            "ticket_id": ticket_id,
+            "idempotency_key": idempotency_key,
+            "run_id": run_id,
+            "created_at": at,
+            "body": body,
+            "attachments": "[]",
+            "relay": relay,
+        }
         with self._tx() as con:
             try:
-                comment_id = con.execute(
-                    "INSERT INTO comments (ticket_id, idempotency_key, run_id, created_at, body, attachments,"
-                    " relay) VALUES (?, ?, ?, ?, ?, '[]', ?)",
-                    (ticket_id, idempotency_key, run_id, at, body, relay),
-                ).lastrowid
-            except sqlite3.IntegrityError as exc:
+                key = con.execute(insert(comments).values(**values)).inserted_primary_key
+            except IntegrityError as exc:
                 raise TicketError(
                     f"a comment with idempotency key {idempotency_key} is already recorded"
                 ) from exc
+            assert key is not None
+            comment_id = int(key[0])
             folder = self.files_dir / local_id / f"seen-{comment_id}"
             try:
                 copied = copy_attachments(attachments, folder, transform_text)
                 files = json.dumps([a.model_dump(mode="json") for a in copied])
-                con.execute("UPDATE comments SET attachments = ? WHERE id = ?", (files, comment_id))
+                con.execute(update(comments).where(comments.c.id == comment_id).values(attachments=files))
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
+            seen = tickets.c.last_seen_at
             con.execute(
-                "UPDATE tickets SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?", (at, ticket_id)
+                update(tickets)
+                .where(tickets.c.id == ticket_id)
+                .values(last_seen_at=case((seen < at, at), else_=seen))
             )
-        return self._comment(self._rows("SELECT * FROM comments WHERE id = ?", comment_id)[0])
+        return self._comment(self._rows(select(comments).where(comments.c.id == comment_id))[0])
 
     def mark_delivered(self, local_id: str, *, tracker: str, remote_id: str, url: str | None) -> None:
         """Record that the tracker holds this ticket; it leaves the outbox."""
-        with self._tx() as con:
-            con.execute(
-                "UPDATE tickets SET delivery = 'delivered', tracker = ?, remote_id = ?, url = ?,"
-                " attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                (tracker, remote_id, url, _row_id(local_id)),
-            )
+        self._update_ticket(
+            local_id, delivery="delivered", tracker=tracker, remote_id=remote_id, url=url, last_error=None
+        )
 
     def mark_failed(self, local_id: str, *, tracker: str, error: str) -> None:
         """Record a failed delivery; the ticket stays in the outbox."""
-        with self._tx() as con:
-            con.execute(
-                "UPDATE tickets SET delivery = 'queued', tracker = ?, attempts = attempts + 1, last_error = ?"
-                " WHERE id = ?",
-                (tracker, error, _row_id(local_id)),
-            )
+        self._update_ticket(local_id, delivery="queued", tracker=tracker, last_error=error)
 
     def mark_comment_relayed(self, comment_id: int) -> None:
         """Record that the tracker holds this comment."""
-        with self._tx() as con:
-            con.execute(
-                "UPDATE comments SET relay = 'relayed', attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                (comment_id,),
-            )
+        self._update_comment(comment_id, relay="relayed", last_error=None)
 
     def mark_comment_failed(self, comment_id: int, *, error: str) -> None:
         """Record a failed relay; the comment stays pending."""
-        with self._tx() as con:
-            con.execute(
-                "UPDATE comments SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                (error, comment_id),
-            )
+        self._update_comment(comment_id, last_error=error)
 
     def close(self, local_id: str) -> None:
         """Close a ticket: a new occurrence of its failure opens a new ticket. Raises TicketError."""
         self.get(local_id)
         with self._tx() as con:
-            con.execute("UPDATE tickets SET state = 'closed' WHERE id = ?", (_row_id(local_id),))
+            con.execute(update(tickets).where(tickets.c.id == _row_id(local_id)).values(state="closed"))
 
     def outbox(self) -> list[StoredTicket]:
         """Tickets waiting for delivery to the configured tracker, oldest first."""
-        return [
-            self._stored(r) for r in self._rows("SELECT * FROM tickets WHERE delivery = 'queued' ORDER BY id")
-        ]
+        query = select(tickets).where(tickets.c.delivery == "queued").order_by(tickets.c.id)
+        return [self._stored(r) for r in self._rows(query)]
 
     def pending_comments(self) -> list[StoredComment]:
         """Comments waiting to be relayed to their ticket's tracker, oldest first."""
-        rows = self._rows("SELECT * FROM comments WHERE relay = 'pending' ORDER BY id")
-        return [self._comment(r) for r in rows]
+        query = select(comments).where(comments.c.relay == "pending").order_by(comments.c.id)
+        return [self._comment(r) for r in self._rows(query)]
+
+    def _update_ticket(self, local_id: str, **values: Any) -> None:
+        query = update(tickets).where(tickets.c.id == _row_id(local_id))
+        with self._tx() as con:
+            con.execute(query.values(attempts=tickets.c.attempts + 1, **values))
+
+    def _update_comment(self, comment_id: int, **values: Any) -> None:
+        query = update(comments).where(comments.c.id == comment_id)
+        with self._tx() as con:
+            con.execute(query.values(attempts=comments.c.attempts + 1, **values))
 
     def export(self, local_id: str, dest_dir: Path) -> Path:
         """Write ticket.json, body.md and attachments/ for one ticket into `dest_dir`. Raises TicketError."""
@@ -324,9 +299,9 @@ class TicketStore:
             raise TicketError(f"cannot export {local_id} to {dest}: {exc.strerror}") from exc
         return dest
 
-    def _stored(self, row: sqlite3.Row) -> StoredTicket:
+    def _stored(self, row: Any) -> StoredTicket:
         local_id = f"{_PREFIX}{row['id']}"
-        comments = self._rows("SELECT * FROM comments WHERE ticket_id = ? ORDER BY id", row["id"])
+        seen = self._rows(select(comments).where(comments.c.ticket_id == row["id"]).order_by(comments.c.id))
         return StoredTicket(
             local_id=local_id,
             ticket=Ticket.model_validate_json(row["data"]),
@@ -339,10 +314,10 @@ class TicketStore:
             url=row["url"],
             attempts=row["attempts"],
             last_error=row["last_error"],
-            comments=[self._comment(c) for c in comments],
+            comments=[self._comment(c) for c in seen],
         )
 
-    def _comment(self, row: sqlite3.Row) -> StoredComment:
+    def _comment(self, row: Any) -> StoredComment:
         return StoredComment(
             id=row["id"],
             local_id=f"{_PREFIX}{row['ticket_id']}",
@@ -360,22 +335,16 @@ class TicketStore:
         self, *, status: StatusFilter | None = None, queue: str | None = None, limit: int | None = None
     ) -> list[StoredTicket]:
         """Tickets newest first; `status` is a state (open, closed) or a delivery (local, queued, delivered)."""
-        where, args = [], []
+        query = select(tickets).order_by(tickets.c.id.desc())
         if status in ("open", "closed"):
-            where.append("state = ?")
+            query = query.where(tickets.c.state == status)
         elif status is not None:
-            where.append("delivery = ?")
-        if status is not None:
-            args.append(status)
+            query = query.where(tickets.c.delivery == status)
         if queue is not None:
-            where.append("queue = ?")
-            args.append(queue)
-        sql = (
-            "SELECT * FROM tickets" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
-        )
+            query = query.where(tickets.c.queue == queue)
         if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [self._stored(r) for r in self._rows(sql, *args)]
+            query = query.limit(int(limit))
+        return [self._stored(r) for r in self._rows(query)]
 
 
 def _row_id(local_id: str) -> int:
