@@ -156,6 +156,7 @@ def serve_command(
     """Run the checks on their schedules until SIGTERM or Ctrl-C, serving the status page and /metrics."""
     from .checks.serve import Service
 
+    _refuse_in_distributed_mode()
     places = _places(file, data, traces)
     config = _config(places)
     try:
@@ -171,3 +172,98 @@ def serve_command(
     )
     cut = service.run()
     typer.echo("Stopped." + (f" Cut short (recorded aborted): {', '.join(cut)}." if cut else ""))
+
+
+# -- the distributed mode (Celery, RedBeat): automation/checks/celery_app.py --------------------------------
+
+BROKER_OPTION = typer.Option(None, "--broker", help="Redis broker URL (default: RUNBOOK_BROKER_URL).")
+
+
+def _refuse_in_distributed_mode() -> None:
+    # With a broker configured the fleet's beat schedules; a second, embedded scheduler here would run the
+    # checks on this machine beside the fleet. The claim would keep each tick once, but not where it belongs.
+    from .checks.distributed import BROKER_URL_VAR, broker_url
+    from .errors import ConfigError
+
+    if broker_url():
+        _fail(
+            ConfigError(
+                f"{BROKER_URL_VAR} is set, so checks run on Celery: start `runbook checks beat` and "
+                "`runbook checks worker`, and serve the status page from the shared database with "
+                f"`runbook checks web`; unset {BROKER_URL_VAR} to run the embedded scheduler instead"
+            )
+        )
+
+
+@checks_app.command("worker")
+def worker_command(
+    concurrency: int = typer.Option(1, min=1, max=16, help="Worker processes (each runs its own browser)."),
+    broker: str = BROKER_OPTION,
+    file: Path = FILE_OPTION,
+    data: Path = DATA_OPTION,
+    traces: Path = TRACES_OPTION,
+    loglevel: str = typer.Option("INFO", help="Celery's log level."),
+) -> None:
+    """A Celery worker running the checks' ticks that beat sends (history in RUNBOOK_DATABASE_URL)."""
+    from .checks.distributed_commands import start_worker
+
+    places = _places(file, data, traces)
+    config = _config(places)
+    try:
+        start_worker(config, places, broker=broker, concurrency=concurrency, loglevel=loglevel)
+    except RunbookError as exc:
+        _fail(exc)
+
+
+@checks_app.command("beat")
+def beat_command(
+    broker: str = BROKER_OPTION,
+    file: Path = FILE_OPTION,
+    data: Path = DATA_OPTION,
+    traces: Path = TRACES_OPTION,
+    loglevel: str = typer.Option("INFO", help="Celery's log level."),
+) -> None:
+    """Celery beat with RedBeat: schedules the checks file; run two for fail-over, only one schedules."""
+    from .checks.distributed_commands import start_beat
+
+    places = _places(file, data, traces)
+    config = _config(places)
+    try:
+        start_beat(config, places, broker=broker, loglevel=loglevel)
+    except RunbookError as exc:
+        _fail(exc)
+
+
+db_app = typer.Typer(help="The history and tickets database: migrations, and moving SQLite into PostgreSQL.")
+checks_app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade_command(
+    data: Path = DATA_OPTION,
+    url: str = typer.Option(None, "--url", help="The database (default: RUNBOOK_DATABASE_URL, else SQLite)."),
+) -> None:
+    """Apply the schema migrations to the configured database (opening a store does it too)."""
+    from .checks.store_move import upgrade_databases
+
+    try:
+        for done in upgrade_databases(data, url):
+            typer.echo(f"{done.line:<8} {done.database}: at revision {done.revision}")
+    except RunbookError as exc:
+        _fail(exc)
+
+
+@db_app.command("move")
+def db_move_command(
+    to: str = typer.Option(..., "--to", help="The empty shared database: postgresql+psycopg://user@host/db"),
+    data: Path = DATA_OPTION,
+) -> None:
+    """Copy this machine's SQLite history, states, outbox and tickets into an empty shared database."""
+    from .checks.store_move import move_sqlite
+
+    try:
+        moved = move_sqlite(data, to)
+    except RunbookError as exc:
+        _fail(exc)
+    typer.echo(f"Moved into {moved.target}: " + ", ".join(f"{n} {t}" for t, n in moved.rows.items()))
+    typer.echo("Set RUNBOOK_DATABASE_URL to it on every machine; the SQLite files are left as they were.")
