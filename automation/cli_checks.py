@@ -174,6 +174,27 @@ def serve_command(
     typer.echo("Stopped." + (f" Cut short (recorded aborted): {', '.join(cut)}." if cut else ""))
 
 
+@checks_app.command("web")
+def web_command(
+    host: str = typer.Option(
+        "127.0.0.1", help="Address of the status page (loopback unless told otherwise)."
+    ),
+    port: int = typer.Option(8780, help="Port of the status page, /metrics and /healthz (0: a free one)."),
+    file: Path = FILE_OPTION,
+    data: Path = DATA_OPTION,
+    traces: Path = TRACES_OPTION,
+) -> None:
+    """Serve the status page and /metrics of the whole fleet from the database, running no check."""
+    from .checks.status_server import StatusServer
+
+    places = _places(file, data, traces)
+    server = StatusServer(_config(places), places.host(), address=host, port=port)
+    try:
+        server.run(on_ready=lambda url: typer.echo(f"Status page {url}/ , metrics {url}/metrics"))
+    except RunbookError as exc:
+        _fail(exc)
+
+
 # -- the distributed mode (Celery, RedBeat): automation/checks/celery_app.py --------------------------------
 
 BROKER_OPTION = typer.Option(None, "--broker", help="Redis broker URL (default: RUNBOOK_BROKER_URL).")
