@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException
@@ -20,7 +20,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from . import status as st
 from .history import History
-from .metrics import Metrics
 from .model import FAILING_STATUSES, CheckInfo, CheckRun
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,6 +29,12 @@ WINDOW = timedelta(hours=24)
 # Chart geometry (SVG user units; the SVG scales to its box).
 WIDTH, HEIGHT = 640, 150
 LEFT, RIGHT, TOP, BOTTOM = 46, 10, 10, 22
+
+
+class MetricsSource(Protocol):
+    """What /metrics needs: metrics.Metrics (this process's runs) or fleet_metrics.FleetMetrics (the database)."""
+
+    def render(self) -> tuple[bytes, str]: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def create_app(
     history: History,
     checks: Sequence[CheckInfo],
     *,
-    metrics: Metrics,
+    metrics: MetricsSource,
     evidence_root: Path,
     in_maintenance: Callable[[str, datetime], bool] = lambda c, t: False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
