@@ -216,6 +216,8 @@ class Notifier:
             config = next((c for c in check.channels if c.id == channel_id), None) if check else None
             if check is None or config is None:
                 continue  # a check or channel no longer configured: kept in history, not sent
+            if not self.history.take_notification(number):
+                continue  # another worker is delivering it
             try:
                 detail = self.channels(config).deliver(check, note)
             except DeliveryFailed as exc:

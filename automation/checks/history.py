@@ -38,6 +38,9 @@ from .model import FAILING_STATUSES, Attempt, CheckRun, CheckState, Notification
 from .model import health as health_word
 
 PENDING = ("queued", "failed")
+# How long a notification taken for delivery stays the taker's: a process killed mid-delivery leaves it
+# "sending", and after this another may try again (a slow tracker answers well within it).
+SENDING_LEASE = timedelta(minutes=10)
 # Runs kept for `failed_s` rather than `passed_s`: someone may still need their evidence.
 _KEEP_LONGER = (*FAILING_STATUSES, "degraded", "aborted")
 
@@ -198,13 +201,27 @@ class History:
     def pending_notifications(self, channel: str | None = None) -> list[tuple[int, str, Notification]]:
         """(id, channel, notification) still to deliver (queued, or failed and due a retry), oldest first."""
         query = select(notifications.c.id, notifications.c.channel, notifications.c.payload).where(
-            notifications.c.status.in_(PENDING)
+            _deliverable(_now())
         )
         if channel is not None:
             query = query.where(notifications.c.channel == channel)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(notifications.c.id)).all()
         return [(r.id, r.channel, _from_json(Notification, r.payload)) for r in rows]
+
+    def take_notification(self, id: int) -> bool:
+        """Take a pending notification for delivery; False if another process has it (or it is delivered).
+
+        Two workers flushing the outbox at once must not both deliver one alert (two tickets, two pages):
+        only the one whose update changes the row delivers it, then marks it delivered or failed."""
+        now = _now()
+        query = (
+            update(notifications)
+            .where(notifications.c.id == id, _deliverable(now))
+            .values(status="sending", updated_at=now)
+        )
+        with self._write() as conn:
+            return conn.execute(query).rowcount == 1
 
     def mark_notification(self, id: int, status: Literal["delivered", "failed"], detail: str = "") -> None:
         """Record a delivery attempt; a failed one stays pending. Raises KeyError for an unknown id."""
@@ -305,6 +322,11 @@ class HeldState:
     def add_notification(self, n: Notification, channel: str) -> int:
         """Queue a notification; it commits with the state."""
         return _add_notification(self.conn, n, channel)
+
+
+def _deliverable(now: datetime) -> Any:
+    n = notifications.c
+    return n.status.in_(PENDING) | ((n.status == "sending") & (n.updated_at < now - SENDING_LEASE))
 
 
 def _is_check(check: str) -> Any:
