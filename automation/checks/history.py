@@ -9,7 +9,6 @@ and `checks history` only read.
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -24,17 +23,15 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import database_url, lock_for_transaction, make_engine
 from ..migrations import upgrade
+from .history_rows import chunks, evidence_dirs, from_json, insert_run, load_runs, to_json
 from .history_schema import (
-    attempts,
     check_states,
     notifications,
     runs,
     state_changes,
-    steps,
     ticks,
-    utc,
 )
-from .model import FAILING_STATUSES, Attempt, CheckRun, CheckState, Notification, StepTiming
+from .model import FAILING_STATUSES, CheckRun, CheckState, Notification
 from .model import health as health_word
 
 PENDING = ("queued", "failed")
@@ -82,7 +79,7 @@ class History:
     def record(self, run: CheckRun) -> CheckRun:
         """Store a run with its attempts and steps; returns it with `id` set."""
         with self._write() as conn:
-            run_id = _insert_run(conn, run)
+            run_id = insert_run(conn, run)
         return dataclasses.replace(run, id=run_id)
 
     def record_skip(
@@ -112,7 +109,7 @@ class History:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-            return _load_runs(conn, rows)
+            return load_runs(conn, rows)
 
     def last_run(self, check: str) -> CheckRun | None:
         found = self.runs(check, limit=1)
@@ -157,7 +154,7 @@ class History:
             raw = conn.execute(
                 select(check_states.c.state).where(check_states.c.check_name == check)
             ).scalar_one_or_none()
-        return CheckState() if raw is None else _from_json(CheckState, raw)
+        return CheckState() if raw is None else from_json(CheckState, raw)
 
     def save_state(
         self, check: str, state: CheckState, *, health: str | None = None, at: datetime | None = None
@@ -207,7 +204,7 @@ class History:
             query = query.where(notifications.c.channel == channel)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(notifications.c.id)).all()
-        return [(r.id, r.channel, _from_json(Notification, r.payload)) for r in rows]
+        return [(r.id, r.channel, from_json(Notification, r.payload)) for r in rows]
 
     def take_notification(self, id: int) -> bool:
         """Take a pending notification for delivery; False if another process has it (or it is delivered).
@@ -259,11 +256,11 @@ class History:
         )
         with self.engine.connect() as conn:
             candidates = conn.execute(select(runs.c.id).where(expired)).scalars().all()
-            folders = _evidence_dirs(conn, candidates)
+            folders = evidence_dirs(conn, candidates)
         doomed = [rid for rid in candidates if not any(_norm(f) in kept for f in folders.get(rid, ()))]
         removed = [f for rid in doomed for f in folders.get(rid, ()) if _remove_folder(f)]
         with self._write() as conn:
-            for chunk in _chunks(doomed):
+            for chunk in chunks(doomed):
                 conn.execute(delete(runs).where(runs.c.id.in_(chunk)))
             # Old ticks only guard against duplicates of old ticks, which no scheduler runs again.
             conn.execute(delete(ticks).where(ticks.c.scheduled_at < failed_before))
@@ -302,14 +299,14 @@ class HeldState:
             select(check_states.c.state, check_states.c.health).where(_is_check(check))
         ).first()
         self.health: str | None = None if raw is None else raw.health
-        self.state: CheckState = CheckState() if raw is None else _from_json(CheckState, raw.state)
+        self.state: CheckState = CheckState() if raw is None else from_json(CheckState, raw.state)
 
     def save(self, state: CheckState, *, health: str | None = None, at: datetime | None = None) -> None:
         """As History.save_state, in this transaction."""
         at = at or state.last_run_at or _now()
         before = self.health
         word = health or before or health_word(state)
-        row = {"state": _to_json(state), "health": word, "updated_at": at}
+        row = {"state": to_json(state), "health": word, "updated_at": at}
         if before is None:
             self.conn.execute(insert(check_states).values(check_name=self.check, **row))
         else:
@@ -358,7 +355,7 @@ def _add_notification(conn: Connection, n: Notification, channel: str) -> int:
         "kind": n.kind,
         "at": n.at,
         "message": n.message,
-        "payload": _to_json(n),
+        "payload": to_json(n),
         "status": "queued",
         "attempts": 0,
         "detail": "",
@@ -367,108 +364,6 @@ def _add_notification(conn: Connection, n: Notification, channel: str) -> int:
     key = conn.execute(insert(notifications).values(**values)).inserted_primary_key
     assert key is not None
     return int(key[0])
-
-
-# -- rows <-> model -------------------------------------------------------------------------------------------
-# Attempt and StepTiming fields map to same-named columns; a field added to the model later is simply not
-# stored until a column is added for it (and reads back as its default).
-
-
-def _insert_run(conn: Connection, run: CheckRun) -> int:
-    row = _columns_of(runs, run) | {"check_name": run.check, "slow_steps": json.dumps(list(run.slow_steps))}
-    row.pop("id", None)
-    key = conn.execute(insert(runs).values(**row)).inserted_primary_key
-    assert key is not None
-    run_id = int(key[0])
-    if run.attempts:
-        conn.execute(
-            insert(attempts), [_columns_of(attempts, a) | {"check_run_id": run_id} for a in run.attempts]
-        )
-    if run.steps:
-        rows = [
-            _columns_of(steps, s) | {"check_run_id": run_id, "position": i} for i, s in enumerate(run.steps)
-        ]
-        conn.execute(insert(steps), rows)
-    return run_id
-
-
-def _columns_of(table: Table, obj: Any) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name in table.c}
-
-
-def _from_row(cls: Any, row: Any) -> Any:
-    return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
-
-
-def _load_runs(conn: Connection, rows: Any) -> list[CheckRun]:
-    ids = [r["id"] for r in rows]
-    tried: dict[int, list[Attempt]] = {i: [] for i in ids}
-    timed: dict[int, list[StepTiming]] = {i: [] for i in ids}
-    for chunk in _chunks(ids):
-        query = select(attempts).where(attempts.c.check_run_id.in_(chunk)).order_by(attempts.c.number)
-        for a in conn.execute(query).mappings():
-            tried[a["check_run_id"]].append(_from_row(Attempt, a))
-        query = select(steps).where(steps.c.check_run_id.in_(chunk)).order_by(steps.c.position)
-        for s in conn.execute(query).mappings():
-            timed[s["check_run_id"]].append(_from_row(StepTiming, {**s, "slow": bool(s["slow"])}))
-    return [
-        _from_row(
-            CheckRun,
-            {
-                **r,
-                "check": r["check_name"],
-                "slow_steps": tuple(json.loads(r["slow_steps"])),
-                "attempts": tuple(tried[r["id"]]),
-                "steps": tuple(timed[r["id"]]),
-            },
-        )
-        for r in rows
-    ]
-
-
-def _evidence_dirs(conn: Connection, run_ids: list[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    for chunk in _chunks(run_ids):
-        query = select(attempts.c.check_run_id, attempts.c.evidence_dir).where(
-            attempts.c.check_run_id.in_(chunk), attempts.c.evidence_dir.is_not(None)
-        )
-        for run_id, folder in conn.execute(query):
-            found.setdefault(run_id, []).append(folder)
-    return found
-
-
-# JSON for the dataclasses kept whole (CheckState, Notification): datetimes tagged, lists back to tuples, and
-# unknown keys ignored, so fields added to the model later with defaults read old rows unchanged.
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"$dt": utc(value).isoformat()}
-    if isinstance(value, tuple | list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"$dt"}:
-            return datetime.fromisoformat(value["$dt"])
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(_decode(v) for v in value)
-    return value
-
-
-def _to_json(obj: Any) -> str:
-    return json.dumps({f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)})
-
-
-def _from_json(cls: Any, raw: str) -> Any:
-    data = json.loads(raw)
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: _decode(v) for k, v in data.items() if k in names})
 
 
 # -- small helpers --------------------------------------------------------------------------------------------
@@ -505,9 +400,3 @@ def _remove_folder(folder: str) -> bool:
         return False
     shutil.rmtree(path, ignore_errors=True)
     return not path.exists()
-
-
-def _chunks(items: list[int], size: int = 500) -> Iterator[list[int]]:
-    # SQLite caps the number of bound parameters in one statement.
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
