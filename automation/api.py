@@ -12,7 +12,7 @@ import httpx
 
 from .engine.answers import Prompter, how_to_give, text_problem
 from .engine.context import Reporter
-from .environments import Target, resolve
+from .environments import Target, missing_mailbox_variables, resolve
 from .errors import (
     ConfigError,
     InputValueError,
@@ -148,6 +148,31 @@ def preflight_answers(
         raise MissingAnswerError(
             f"'{step.ask}' is needed ({step.prompt}) and there is no terminal to ask on: "
             f"{how_to_give(step.ask, step.ask in loaded.model.inputs)}"
+        )
+
+
+def check_mailbox(
+    loaded: LoadedRunbook,
+    values: dict[str, Any],
+    answers: dict[str, Any],
+    target: Target,
+    catalog: Catalog | None = None,
+) -> None:
+    """A run that may read an answer from the mailbox (one not given up front) needs the mailbox's login
+    variables set before the browser starts. Raises ConfigError (exit 2) naming them."""
+    unanswered = [
+        step
+        for step in _asks(loaded, catalog)
+        if step.from_mail is not None
+        and values.get(step.ask) in (None, "")
+        and answers.get(step.ask) in (None, "")
+    ]
+    missing = missing_mailbox_variables(target) if unanswered else []
+    if missing:
+        where = getattr(target.mailbox, "describe", lambda: "")()
+        raise ConfigError(
+            f"environment '{target.name}': '{unanswered[0].ask}' is read from the mailbox {where}, which needs "
+            f"{' and '.join(missing)} set (in the environment or the secrets file)"
         )
 
 
@@ -298,6 +323,7 @@ def run(
     target.session_for(loaded.model.app)  # a configured session must exist before a browser starts
     check_credentials(loaded, target, catalog)  # each one used, and its variables, before a browser starts
     preflight_answers(loaded, values, answers or {}, target, prompter, catalog)
+    check_mailbox(loaded, values, answers or {}, target, catalog)
     check_secret_answers(loaded, answers or {}, catalog)
     target_secrets(target)  # a password too short to mask is refused before anything is prepared
     from .evidence.folder import new_run_id

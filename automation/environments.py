@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError, RunbookLoadError
+from .mail.config import MAILBOX_TYPES, WRITTEN_KEYS, ImapConfig, MaildirConfig, MboxConfig
+
+MailboxSpec = str | ImapConfig | MaildirConfig | MboxConfig  # str: the URL of a sandbox's outbox
 
 PACKAGED = Path(__file__).with_name("environments.yaml")
 
@@ -39,7 +42,11 @@ class EnvironmentSpec(BaseModel):
         default=False, description="A sandbox served elsewhere: reset it before each run"
     )
     apps: dict[str, str] = Field(default_factory=dict)
-    mailbox: str | None = Field(default=None, description="'sandbox' or the URL of a /_sandbox/mail endpoint")
+    mailbox: str | dict[str, Any] | None = Field(
+        default=None,
+        description="'sandbox', the URL of a /_sandbox/mail endpoint, or {type: imap|maildir|mbox, ...} "
+        "(see automation/mail/config.py)",
+    )
     credentials: dict[str, Credential] = Field(default_factory=dict)
     sessions: dict[str, str] = Field(
         default_factory=dict,
@@ -60,7 +67,7 @@ class Target:
 
     name: str
     apps: dict[str, str]
-    mailbox: str | None = None
+    mailbox: MailboxSpec | None = None
     credentials: dict[str, dict[str, str]] = field(default_factory=dict)
     tickets: dict[str, Any] | None = None
     sandbox: Any = None  # the SandboxServer when this is the embedded sandbox
@@ -178,10 +185,7 @@ def _check_config(config: ConfigFile, where: _Where) -> None:
         for app, url in spec.apps.items():
             if not _is_http_url(url):
                 raise where.error(f"'{url[:80]}' is not an http(s) URL with a host", (*here, "apps", app))
-        if spec.mailbox not in (None, "sandbox") and not _is_http_url(spec.mailbox):
-            raise where.error(
-                "write 'sandbox' or the http(s) URL of a /_sandbox/mail endpoint", (*here, "mailbox")
-            )
+        _check_mailbox(spec.mailbox, where, (*here, "mailbox"))
         problems = tracker_config_problems(spec.tickets)
         if problems:
             loc, message = problems[0]
@@ -189,6 +193,76 @@ def _check_config(config: ConfigFile, where: _Where) -> None:
     if "default" in config.model_fields_set and config.default not in config.environments:
         known = ", ".join(config.environments) or "none"
         raise where.error(f"'{config.default}' is not one of the environments (known: {known})", ("default",))
+
+
+def _check_mailbox(mailbox: str | dict[str, Any] | None, where: _Where, here: tuple[str | int, ...]) -> None:
+    """A mailbox is 'sandbox', an outbox URL, or a mapping of a known type with its fields. Raises ConfigError."""
+    if mailbox is None or mailbox == "sandbox":
+        return
+    if isinstance(mailbox, str):
+        if not _is_http_url(mailbox):
+            raise where.error(
+                "write 'sandbox', the http(s) URL of a /_sandbox/mail endpoint, or a mailbox such as "
+                "{type: imap, host: ..., user_env: ..., password_env: ...}",
+                here,
+            )
+        return
+    kind = mailbox.get("type")
+    if kind is None:
+        raise where.error(f"'type' is required here (one of: {', '.join(MAILBOX_TYPES)})", here)
+    if kind not in MAILBOX_TYPES:
+        raise where.error(
+            f"unknown mailbox type '{kind}' (known: {', '.join(MAILBOX_TYPES)})", (*here, "type")
+        )
+    for key in ("user", "password"):
+        if key in mailbox:
+            raise where.error(
+                f"write {key}_env: VARIABLE instead: the mailbox {key} is read from the environment "
+                "(or the secrets file), never from this file",
+                (*here, key),
+            )
+    try:
+        MAILBOX_TYPES[kind].model_validate(mailbox)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False)
+        # a misspelt key also leaves its right spelling missing: name the typo, with the suggestion
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc, problem = tuple(first["loc"]), first["type"]
+        if problem == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[-1]), WRITTEN_KEYS[kind], n=1)
+            message = f"unknown key '{loc[-1]}' for a {kind} mailbox" + (
+                f" (did you mean {close[0]}?)" if close else f" (it takes: {', '.join(WRITTEN_KEYS[kind])})"
+            )
+        elif problem == "missing":
+            message, loc = f"'{loc[-1]}' is required in a {kind} mailbox", loc[:-1]
+        else:
+            message = f"{first['msg']}"
+        raise where.error(message, (*here, *loc)) from None
+
+
+def _mailbox(spec: EnvironmentSpec, file: Path) -> MailboxSpec | None:
+    """The environment's mailbox, checked by load_config: IMAP's login read from its variables (None if unset,
+    refused before a run that reads mail: see missing_mailbox_variables), a relative path from the file's folder."""
+    raw = spec.mailbox
+    if raw is None or isinstance(raw, str):
+        return raw
+    config = MAILBOX_TYPES[raw["type"]].model_validate(raw)
+    if isinstance(config, ImapConfig):
+        values = {**_secret_file_values(), **{k: v for k, v in os.environ.items() if v}}
+        return config.model_copy(
+            update={"user": values.get(config.user_env), "password": values.get(config.password_env)}
+        )
+    assert isinstance(config, MaildirConfig | MboxConfig)
+    path = Path(config.path).expanduser()
+    return config.model_copy(update={"path": str(path if path.is_absolute() else file.parent / path)})
+
+
+def missing_mailbox_variables(target: Target) -> list[str]:
+    """The variables an IMAP mailbox needs that are not set (in the environment or the secrets file)."""
+    box = target.mailbox
+    if not isinstance(box, ImapConfig):
+        return []
+    return [env for env, value in ((box.user_env, box.user), (box.password_env, box.password)) if not value]
 
 
 def _is_http_url(url: str) -> bool:
@@ -296,7 +370,7 @@ def resolve(
         spec = spec.model_copy(update={"sandbox": False, "credentials": {}, "mailbox": None})
         name = "base-url"
     apps = dict(spec.apps)
-    mailbox = spec.mailbox
+    mailbox = _mailbox(spec, config_path())
     server = None
     if spec.sandbox:
         server = embedded_sandbox()

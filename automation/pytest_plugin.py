@@ -194,7 +194,7 @@ def _decide_placement(config: pytest.Config) -> Placement:
     if spec.sandbox:
         return Placement(None, None, sandboxed=True, embedded=True)
     # only a sandbox server has a mail outbox, so a mailbox marks a `runbook sandbox serve` (e.g. `local`)
-    return Placement(env, None, sandboxed=bool(spec.mailbox), embedded=False)
+    return Placement(env, None, sandboxed=isinstance(spec.mailbox, str), embedded=False)
 
 
 def needs_sandbox(loaded: LoadedRunbook, case: Case) -> str | None:

@@ -282,11 +282,18 @@ class Extract(StepBase):
 
 
 class FromMail(_Model):
-    """Read the answer from the environment's mail outbox (sandbox and QA runs only)."""
+    """Read the answer from the environment's mailbox (IMAP, Maildir, mbox or the sandbox's outbox): the newest
+    mail to `to` that arrived after the run started and whose text or HTML matches `pattern`."""
 
     to: str = Field(description="The recipient, e.g. {{ email }}")
     pattern: str = Field(description=r"A regex whose first group is the answer, e.g. 'code is (\d{6})'")
     subject: str | None = Field(default=None, description="Only mails whose subject contains this")
+    since: Literal["run", "step"] = Field(
+        default="run", description="Only mails that arrived after the run started (run), or this step (step)"
+    )
+    then: Literal["keep", "mark_read", "delete"] = Field(
+        default="keep", description="What to do with the mail once read: keep it, mark it read, or delete it"
+    )
 
 
 class Ask(StepBase):

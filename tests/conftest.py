@@ -134,3 +134,21 @@ def redis(tmp_path: Path) -> Iterator[Any]:
 
     with redis_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Any]:
+    """A dovecot IMAP server (plain IMAP and IMAPS with a self-signed certificate) with one user."""
+    from servers import dovecot_server
+
+    with dovecot_server() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_maildir(tmp_path: Path) -> Iterator[Any]:
+    """An aiosmtpd SMTP server of this test's own, delivering into tmp_path/Maildir."""
+    from servers import smtp_server
+
+    with smtp_server(tmp_path / "Maildir") as server:
+        yield server

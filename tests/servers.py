@@ -196,3 +196,136 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- Dovecot (IMAP)
+
+DOVECOT_CONF = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+default_internal_user = dovecot
+default_internal_group = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+auth_mechanisms = plain login
+disable_plaintext_auth = no
+ssl = {ssl}
+{ssl_files}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+mail_location = maildir:~/Maildir
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {ssl_port}
+    ssl = yes
+  }}
+}}
+"""
+
+
+@dataclass
+class DovecotServer:
+    """A dovecot with one user (its Maildir at `maildir`), plain IMAP on `port`, IMAPS on `ssl_port` with the
+    self-signed certificate `cert` (for 127.0.0.1 and localhost)."""
+
+    root: Path
+    port: int
+    ssl_port: int
+    user: str
+    password: str
+    cert: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def maildir(self) -> Path:
+        return self.root / "home" / self.user / "Maildir"
+
+
+def _self_signed(root: Path) -> tuple[Path, Path]:
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@contextmanager
+def dovecot_server(
+    user: str = "qa@example.test", password: str = "imap-pass-4242"
+) -> Iterator[DovecotServer]:
+    """Debian's dovecot on two free loopback ports, in a throwaway folder; stopped (and the folder removed) after."""
+    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    if not os.path.exists(binary):
+        raise ServerSetupError("dovecot is not installed: apt-get install dovecot-imapd")
+    root = Path(tempfile.mkdtemp(prefix="dovecot-"))
+    try:
+        cert, key = _self_signed(root)
+        root.chmod(0o711)  # dovecot's auth process runs as the dovecot user and must reach the passwd file
+        (root / "passwd").write_text(f"{user}:{{PLAIN}}{password}\n")
+        (root / "passwd").chmod(0o644)
+        (root / "home" / user / "Maildir").mkdir(parents=True)
+        server = DovecotServer(root, free_port(), free_port(), user, password, cert)
+        # mail is stored as a user of its own: dovecot refuses uid 0 (a test as root), so use its own user
+        owner = pwd.getpwnam("dovecot") if os.getuid() == 0 else pwd.getpwuid(os.getuid())
+        me = owner.pw_uid, owner.pw_gid
+        for folder in (root / "home", root / "home" / user, server.maildir):
+            os.chown(folder, *me)
+        (root / "dovecot.conf").write_text(
+            DOVECOT_CONF.format(
+                root=root, port=server.port, ssl_port=server.ssl_port, uid=me[0], gid=me[1],
+                ssl="yes", ssl_files=f"ssl_cert = <{cert}\nssl_key = <{key}",
+            )
+        )  # fmt: skip
+        server.proc = subprocess.Popen(
+            [binary, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        try:
+            _wait_for_port(server.port, server.proc, "dovecot")
+            _wait_for_port(server.ssl_port, server.proc, "dovecot")
+            yield server
+        finally:
+            _stop(server.proc)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- SMTP (aiosmtpd), delivering into a Maildir
+
+
+@dataclass
+class SmtpServer:
+    """aiosmtpd on a free loopback port; every mail it accepts is written into the Maildir `maildir`."""
+
+    host: str
+    port: int
+    maildir: Path
+
+
+@contextmanager
+def smtp_server(maildir: Path) -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd's Mailbox handler) for the length of the block."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Mailbox
+
+    controller = Controller(Mailbox(maildir), hostname="127.0.0.1", port=free_port())
+    controller.start()  # returns once the server answers
+    try:
+        yield SmtpServer("127.0.0.1", controller.port, maildir)
+    finally:
+        controller.stop()

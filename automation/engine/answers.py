@@ -1,15 +1,12 @@
-"""Where an `ask` gets its answer: an option given up front, the environment's mail outbox (sandbox and QA
-runs, when the runbook says so), or the agent at the terminal. Never a wait on a prompt without a terminal."""
+"""Where an `ask` gets its answer: an option given up front, the environment's mailbox (when the runbook says
+`from_mail`), or the agent at the terminal. Never a wait on a prompt without a terminal."""
 
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from collections.abc import Mapping
 from typing import Any, Protocol
-
-import httpx
 
 from ..errors import StepFailed
 from ..evidence.canon import canonical, check_secret
@@ -66,26 +63,27 @@ def normalise(step: Ask, raw: Any) -> Any:
 
 
 def read_mailbox(
-    mailbox: str, spec: FromMail, variables: Mapping[str, Any], *, timeout_s: float
+    mailbox: Any, spec: FromMail, variables: Mapping[str, Any], *, since: float, timeout_s: float
 ) -> str | None:
-    """Poll the outbox for the newest mail to `to` whose subject and text match; the first group wins."""
+    """Wait for the newest mail to `to`, arrived since `since`, whose text, HTML or subject matches; the
+    pattern's first group wins. Then keep, mark read or delete that mail. Raises StepFailed if the mailbox
+    cannot be read."""
+    from ..mail import MailboxError, find_answer, open_mailbox
+
     to = render(spec.to, variables)
-    pattern = re.compile(spec.pattern)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            mails = httpx.get(mailbox, params={"to": to}, timeout=5).json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise StepFailed(f"cannot read the mail outbox at {mailbox}: {exc}") from exc
-        for mail in mails:  # newest first
-            if spec.subject and spec.subject.lower() not in mail.get("subject", "").lower():
-                continue
-            match = pattern.search(mail.get("text", ""))
-            if match:
-                return match.group(1) if match.groups() else match.group(0)
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(0.2)
+    try:
+        with open_mailbox(mailbox) as box:
+            return find_answer(
+                box,
+                to=to,
+                pattern=spec.pattern,
+                subject=spec.subject,
+                since=since,
+                timeout_s=timeout_s,
+                then=spec.then,
+            )
+    except MailboxError as exc:
+        raise StepFailed(f"{exc}") from None
 
 
 def how_to_give(name: str, is_input: bool) -> str:

@@ -1,4 +1,4 @@
-"""The secrets an environment brings: its credentials' passwords, and passwords written into its apps' URLs
+"""The secrets an environment brings: its credentials' passwords, its mailbox's password, and passwords written into its apps' URLs
 (`https://user:pass@host`), which a browser turns into an Authorization header and a trace writes down."""
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ def target_secrets(target: Target) -> set[str]:
     given += [
         (f"the password in the URL of app '{app}'", _url_password(url)) for app, url in target.apps.items()
     ]
+    mailbox_password = getattr(target.mailbox, "password", None)  # an IMAP mailbox's, read from its variable
+    given.append(("the password of the mailbox", mailbox_password))
     found: set[str] = set()
     for what, password in given:
         if not password:

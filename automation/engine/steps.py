@@ -261,18 +261,29 @@ def say(ctx: RunContext, step: Say, record: Any, path: tuple[Any, ...]) -> None:
     ctx.reporter.say(text)
 
 
+MAILED = "mail outbox"  # the source an answer read from the sandbox's outbox is shown with
+
+
 def _answer(ctx: RunContext, step: Ask) -> tuple[Any, str]:
     if step.ask in ctx.given and ctx.given[step.ask] not in (None, ""):
         return ctx.given[step.ask], "given"
     if step.from_mail is not None and ctx.mailbox:
         timeout_s = seconds(step.timeout, BRANCH_TIMEOUT) or BRANCH_TIMEOUT
-        found = read_mailbox(ctx.mailbox, step.from_mail, ctx.variables, timeout_s=ctx.clamp_s(timeout_s))
+        found = read_mailbox(
+            ctx.mailbox,
+            step.from_mail,
+            ctx.variables,
+            timeout_s=ctx.clamp_s(timeout_s),
+            # mails from before the run (or the step) are someone else's, or an older code
+            since=ctx.started_at if step.from_mail.since == "run" else time.time(),
+        )
         if found is None:
             raise StepFailed(
                 f"no mail to {_render(ctx, step.from_mail.to)} matched {step.from_mail.pattern} "
-                f"within {timeout_s:g}s"
+                f"within {timeout_s:g}s (mails that arrived since the {step.from_mail.since} started, in "
+                f"{getattr(ctx.mailbox, 'describe', lambda: f'the mail outbox at {ctx.mailbox}')()})"
             )
-        return found, "mail outbox"
+        return found, MAILED if isinstance(ctx.mailbox, str) else "mailbox"
     if ctx.prompter is None:
         is_input = step.ask in ctx.loaded.model.inputs
         raise MissingAnswerError(
@@ -290,14 +301,16 @@ def _answer(ctx: RunContext, step: Ask) -> tuple[Any, str]:
 
 def ask(ctx: RunContext, step: Ask, record: Any, path: tuple[Any, ...]) -> None:
     raw, source = _answer(ctx, step)
-    if step.secret:
+    # a mailed code is a secret even if the runbook forgot to say so
+    secret = step.secret or source in (MAILED, "mailbox")
+    if secret:
         ctx.add_secret(str(raw))
     try:
         value = normalise(step, raw)
     except ValueError as exc:
         raise StepFailed(f"the answer for '{step.ask}' ({source}) won't do: {exc}") from exc
     ctx.variables[step.ask] = value
-    shown = "••••••" if step.secret else ("yes" if value is True else "no" if value is False else value)
+    shown = "••••••" if secret else ("yes" if value is True else "no" if value is False else value)
     record.detail = f"{step.ask} = {shown} (from {source})"
 
 
