@@ -61,5 +61,5 @@ def start_beat(config: ChecksConfig, places: Places, *, broker: str | None, logl
     from .celery_app import configure
 
     app = configure(config, url)
-    app.start(["beat", "--loglevel", loglevel, "--scheduler", app.conf.beat_scheduler,
-               "--max-interval", str(app.conf.beat_max_loop_interval)])  # fmt: skip
+    # beat_max_loop_interval (the poll) and the scheduler class come from app.conf, set by configure()
+    app.start(["beat", "--loglevel", loglevel])
