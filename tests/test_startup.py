@@ -130,3 +130,12 @@ def test_public_names_load_on_first_use() -> None:
     namespace: dict[str, object] = {}
     exec("from automation import *", namespace)
     assert set(automation.__all__) <= set(namespace)
+
+
+def test_naming_a_ticket_model_loads_no_tracker_adapter() -> None:
+    code = "import json, sys\nfrom automation.tickets import Ticket\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    modules = set(json.loads(out))
+    assert "automation.tickets.models" in modules
+    assert top_level(modules, ("httpx", "sqlalchemy")) == []
+    assert not modules & {"automation.tickets.jira", "automation.tickets.store"}
