@@ -85,13 +85,29 @@ def take(page: Any, path: Path, redactor: Redactor, typed_into: list[Any]) -> tu
         page.screenshot(path=str(path), mask=masks(page, view, redactor, typed_into), timeout=5000)
         after = read_page(page)
         seen.append(after.seen)
-        if after == view:
+        # A page that moved on (still loading) is retaken only if it moved in a way the masks depend on: the
+        # masks are locators resolved when the picture is taken, so the same secret texts and the same
+        # secret-holding fields mean this picture is masked as a retake would be (half the cost of a shot).
+        if after == view or (
+            after.seen is not None and _mask_key(after, redactor) == _mask_key(view, redactor)
+        ):
             return True, _joined(seen)
         view = after
     if redactor and (view.seen is None or redactor.mentions(view.seen)):
         path.unlink(missing_ok=True)
         return False, _joined(seen)
     return True, _joined(seen)
+
+
+def _mask_key(view: PageView, redactor: Redactor) -> tuple[Any, ...] | None:
+    """What the masks of a page depend on: which fields hold a secret, and which secret texts it shows."""
+    if view.seen is None or view.fields is None:
+        return None
+    if not redactor:
+        return ()
+    fields = tuple(i for i, (v, p) in enumerate(view.fields) if redactor.mentions(v) or redactor.mentions(p))
+    shown = frozenset(view.text[m.start : m.end] for m in redactor.find(view.text or "") if not m.embedded)
+    return fields, shown
 
 
 def _joined(seen: list[str | None]) -> str | None:
