@@ -125,6 +125,21 @@ def test_a_thumbnail_opens_the_full_size_screenshot(
     assert problems == []
 
 
+def test_a_steps_thumbnail_shows_the_page_large_enough_to_read(
+    run_runbook: Callable[..., RunResult], page: Page, open_report: OpenReport
+) -> None:
+    """At least half the page's own size in a report read on a laptop screen: the page's headings and body
+    text can be read in the list of steps, without opening each picture."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    result = run_runbook("resend-verify", {"email": "nobody@example.com"})
+    problems = open_report(_report_of(result))
+    thumb = page.locator(".step").first.locator("a.shot img")
+    expect(thumb).to_be_visible()
+    shown, natural = thumb.evaluate("img => [img.getBoundingClientRect().width, img.naturalWidth]")
+    assert shown / natural >= 0.5, f"a {natural} px page shown {shown:.0f} px wide"
+    assert problems == []
+
+
 def test_failing_run_shows_the_error_with_file_line_and_what_the_page_showed(
     run_runbook: Callable[..., RunResult], page: Page, open_report: OpenReport, sandbox: SandboxServer
 ) -> None:
