@@ -53,7 +53,20 @@ def _render(ctx: RunContext, text: str) -> str:
     try:
         return render(text, ctx.variables)
     except TemplateError as exc:
-        raise StepFailed(str(exc)) from exc
+        raise _template_failure(ctx, exc) from exc
+
+
+def _template_failure(ctx: RunContext, exc: TemplateError) -> StepFailed:
+    """A login reached on this path only (so not checked before the run) whose variable is unset names it."""
+    head, _, rest = (exc.name or "").partition(".")
+    cred, _, part = rest.partition(".")
+    variable = ctx.target.credential_env.get(cred, {}).get(part) if head == "credentials" else None
+    if variable:
+        return StepFailed(
+            f"credentials '{cred}' has no {part}: the environment variable {variable} is not set. "
+            f"Set it (or put it in the secrets file) and run again."
+        )
+    return StepFailed(str(exc))
 
 
 def _timeout_ms(ctx: RunContext, step: Any, default: float) -> float:
@@ -65,7 +78,7 @@ def _locate(ctx: RunContext, loc: Any) -> Any:
     try:
         return to_playwright(ctx.page, loc, ctx.variables)
     except TemplateError as exc:
-        raise StepFailed(str(exc)) from exc
+        raise _template_failure(ctx, exc) from exc
 
 
 # -- page actions -------------------------------------------------------------------------------------------

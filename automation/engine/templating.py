@@ -11,7 +11,12 @@ _ANY_BRACES = re.compile(r"\{\{(.*?)\}\}")
 
 
 class TemplateError(ValueError):
-    """A template names an unknown variable, or has braces that are not a plain name."""
+    """A template names an unknown variable, or has braces that are not a plain name. `name`: the dotted
+    name that had no value, when that was the problem."""
+
+    def __init__(self, message: str, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 def references(text: str) -> list[str]:
@@ -27,11 +32,11 @@ def references(text: str) -> list[str]:
 def _lookup(variables: Mapping[str, Any], dotted: str) -> Any:
     head, *rest = dotted.split(".")
     if head not in variables or variables[head] is None:
-        raise TemplateError(f"variable '{head}' has no value at this point of the run")
+        raise TemplateError(f"variable '{head}' has no value at this point of the run", dotted)
     value = variables[head]
     for part in rest:
         if not isinstance(value, Mapping) or part not in value:
-            raise TemplateError(f"'{dotted}' has no value: '{part}' is not known")
+            raise TemplateError(f"'{dotted}' has no value: '{part}' is not known", dotted)
         value = value[part]
     return value
 
