@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint setup chromium services bench clean fuzz
+.PHONY: run test lint setup chromium services bench clean fuzz bench-fleet
 
 setup: $(STAMP) chromium
 
@@ -50,6 +50,10 @@ lint: $(STAMP)
 
 bench: setup
 	$(BIN)/python bench/run_bench.py
+
+# The distributed mode's figures (real redis-server, PostgreSQL, Chromium; about 4 minutes): bench/fleet_results.json.
+bench-fleet: setup services
+	$(BIN)/python bench/bench_fleet.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-results
