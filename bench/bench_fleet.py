@@ -47,9 +47,9 @@ from servers import postgres_server, redis_server  # noqa: E402
 RESULTS = ROOT / "bench" / "fleet_results.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 RUNBOOK = str(Path(sys.executable).with_name("runbook"))
-BACKLOG = 12 if QUICK else 20
-LATENCY_S = 30 if QUICK else 45
-OVERHEAD_S = 10 if QUICK else 20
+BACKLOG = 8 if QUICK else 12
+LATENCY_S = 20 if QUICK else 30
+OVERHEAD_S = 8 if QUICK else 12
 CHECK_COUNTS = (10, 100, 1000)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -71,7 +71,7 @@ def record_only(check: str, tick: str) -> str:
     if not _history.claim(check, at):
         return "duplicate"
     now = datetime.now(UTC)
-    _history.record(CheckRun(check=check, runbook="synthetic-login", env="sandbox", scheduled_at=at,
+    _history.record(CheckRun(check=check, runbook="synthetic-login", env="fleet", scheduled_at=at,
                              started_at=now, finished_at=now, status="passed", duration_s=0.0,
                              summary="passed (recorded only)"))  # fmt: skip
     return "passed"
@@ -179,7 +179,7 @@ def dispatch_latency(env: dict[str, str], folder: Path) -> dict[str, float]:
 
 
 def scheduling_overhead(env: dict[str, str], folder: Path, count: int, broker: str) -> dict[str, float]:
-    checks = checks_file(folder, count, "10s", "sandbox")
+    checks = checks_file(folder, count, "10s", "fleet")
     env = {**env, "RUNBOOK_CHECKS": str(checks)}
     worker = start([sys.executable, "-m", "celery", "-A", "bench_fleet:record_app", "worker", "--concurrency", "2",
                     "--queues", QUEUE, "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
@@ -210,7 +210,7 @@ def scheduling_overhead(env: dict[str, str], folder: Path, count: int, broker: s
 
 
 def dispatcher_pass(url: str, folder: Path, count: int) -> dict[str, float]:
-    config = load_checks(checks_file(folder, count, "10s", "sandbox"))
+    config = load_checks(checks_file(folder, count, "10s", "fleet"))
     with History(url) as history:
         dispatcher = Dispatcher(config, history)
         t0, cpu0 = time.perf_counter(), time.process_time()
@@ -236,7 +236,6 @@ def main() -> None:
             "default: fleet\nenvironments:\n  fleet:\n"
             f"    apps: {{portal: '{sandbox.urls['portal']}', netsuite: '{sandbox.urls['netsuite']}'}}\n"
             "    credentials:\n      portal_monitor: {user: monitor@example.com, password: Monitor-Check-5x}\n"
-            "  sandbox:\n    sandbox: true\n"
         )
         base = {**os.environ, "RUNBOOK_CONFIG": str(folder / "environments.yaml"), "RUNBOOK_DATA": str(folder / "data"),
                 "RUNBOOK_EVIDENCE_ROOT": str(folder / "evidence"), "PYTHONUNBUFFERED": "1"}  # fmt: skip
