@@ -32,13 +32,17 @@ class Places:
     def host(self, **kwargs: Any) -> Host:
         from ..environments import data_dir as default_data_dir
         from ..evidence.folder import evidence_root as default_evidence_root
+        from .distributed import evidence_root as fleet_evidence_root
         from .history import History
         from .runner import Host
 
         data = self.data_dir or default_data_dir()
+        # RUNBOOK_EVIDENCE_ROOT (the fleet's shared mount) before RUNBOOK_TRACES: `checks web` then links to
+        # the folders the workers wrote.
+        root = self.evidence_root or fleet_evidence_root() or default_evidence_root()
         return Host(
             history=History(data_dir=data),
-            evidence_root=(self.evidence_root or default_evidence_root()) / "checks",
+            evidence_root=root / "checks",
             data_dir=data,
             **kwargs,
         )
