@@ -11,8 +11,9 @@ import http.server
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from urllib.parse import parse_qs
+
+from servers import PageHandler
 
 FORM = (
     "<!doctype html><title>Lookup</title><h1>User lookup</h1>"
@@ -21,7 +22,7 @@ FORM = (
 )
 
 
-class _Site(http.server.BaseHTTPRequestHandler):
+class _Site(PageHandler):
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
         self._page(FORM)
 
@@ -34,17 +35,6 @@ class _Site(http.server.BaseHTTPRequestHandler):
             self._page('<p>Enter the code we sent</p><label for="c">Code</label><input id="c">')
         else:
             self._page("<p>No account</p>")
-
-    def _page(self, body: str) -> None:
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @contextmanager

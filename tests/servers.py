@@ -8,6 +8,7 @@ A missing binary is a set-up failure (an error), not a skip: CI must run these t
 from __future__ import annotations
 
 import glob
+import http.server
 import os
 import pwd
 import shutil
@@ -329,3 +330,21 @@ def smtp_server(maildir: Path) -> Iterator[SmtpServer]:
         yield SmtpServer("127.0.0.1", controller.port, maildir)
     finally:
         controller.stop()
+
+
+# ---------------------------------------------------------------- small test sites
+
+
+class PageHandler(http.server.BaseHTTPRequestHandler):
+    """The base of the tests' tiny HTTP sites: `_page(body)` answers 200 with HTML, and nothing is logged."""
+
+    def _page(self, body: str) -> None:
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass

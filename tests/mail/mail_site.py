@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
 from urllib.parse import parse_qs
+
+from servers import PageHandler
 
 FORM = (
     "<!doctype html><title>Sign in</title><h1>Sign in by code</h1>"
@@ -58,7 +59,7 @@ def code_mail(to: str, code: str) -> bytes:
 
 
 def _handler(site: CodeSite, deliver: Deliver) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(PageHandler):
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
             self._page(FORM)
 
@@ -75,17 +76,6 @@ def _handler(site: CodeSite, deliver: Deliver) -> type[http.server.BaseHTTPReque
                 self._page("<p>Verified</p>")
             else:
                 self._page("<p>Wrong code</p>")
-
-        def _page(self, body: str) -> None:
-            data = body.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
     return Handler
 
