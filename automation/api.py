@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from .engine.answers import Prompter, how_to_give, text_problem
 from .engine.context import Reporter
 from .environments import Target, missing_mailbox_variables, resolve
@@ -212,6 +210,8 @@ def prepare_sandbox(
                 f"this case needs sandbox state, and environment '{target.name}' is not a sandbox"
             )
         return None
+    import httpx  # here: a run on a real target never needs it (start-up cost, issue 12)
+
     try:
         lease = _reset(target, base, holder, lease_ttl_s, lease_wait_s)
         if arrange.settings and base:
@@ -244,6 +244,8 @@ def _reset(
         return SandboxLease(lease.holder, lease.token) if lease else None
     if not base:
         return None
+    import httpx
+
     body = {"ttl_s": ttl_s, "wait_s": wait_s, **({"holder": holder} if holder else {})}
     answer = httpx.post(f"{base}/_sandbox/reset", json=body, timeout=wait_s + 10)
     if answer.status_code == 409:
@@ -270,6 +272,8 @@ def release_sandbox(target: Target, lease: SandboxLease | None) -> None:
         target.sandbox.leases.release(lease.token)
         return
     base = next(iter(target.apps.values()), None)
+    import httpx
+
     try:
         httpx.post(f"{base}/_sandbox/release", json={"lease": lease.token}, timeout=5)
     except httpx.HTTPError:

@@ -178,14 +178,16 @@ def _validation_error(exc: ValidationError, where: _Where) -> ConfigError:
 
 def _check_config(config: ConfigFile, where: _Where) -> None:
     """What the models alone do not check: the default exists, URLs are http(s), trackers are valid."""
-    from .tickets.config import tracker_config_problems
-
     for name, spec in config.environments.items():
         here: tuple[str | int, ...] = ("environments", name)
         for app, url in spec.apps.items():
             if not _is_http_url(url):
                 raise where.error(f"'{url[:80]}' is not an http(s) URL with a host", (*here, "apps", app))
         _check_mailbox(spec.mailbox, where, (*here, "mailbox"))
+        if spec.tickets is None:  # the local store: the tracker models are not even imported (start-up cost)
+            continue
+        from .tickets.config import tracker_config_problems
+
         problems = tracker_config_problems(spec.tickets)
         if problems:
             loc, message = problems[0]

@@ -98,7 +98,7 @@ def test_validate_loads_neither_the_engine_nor_the_browser() -> None:
 def test_checks_validate_loads_no_history_store_metrics_or_browser() -> None:
     modules = loaded_by("checks", "validate")
     assert "automation.checks.config" in modules  # it did read the checks file
-    forbidden = ("playwright", "fastapi", "uvicorn", "sqlalchemy", "prometheus_client", "jinja2")
+    forbidden = ("playwright", "fastapi", "uvicorn", "sqlalchemy", "prometheus_client", "jinja2", "httpx")
     assert top_level(modules, forbidden) == []
     assert not modules & {"automation.checks.history", "automation.checks.runner", "automation.api"}
 
@@ -139,3 +139,37 @@ def test_naming_a_ticket_model_loads_no_tracker_adapter() -> None:
     assert "automation.tickets.models" in modules
     assert top_level(modules, ("httpx", "sqlalchemy")) == []
     assert not modules & {"automation.tickets.jira", "automation.tickets.store"}
+
+
+def test_reading_a_tracker_configuration_loads_no_tracker_adapter() -> None:
+    code = (
+        "import json, sys\nfrom automation.tickets.config import parse_tracker_config\n"
+        "parse_tracker_config({'type': 'jira', 'url': 'https://acme.example', 'project': 'SUP'})\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    modules = set(json.loads(out))
+    assert top_level(modules, ("httpx", "sqlalchemy")) == []
+    assert not modules & {
+        "automation.tickets.jira",
+        "automation.tickets.zendesk",
+        "automation.tickets.webhook",
+    }
+
+
+def test_resolving_an_environment_without_a_tracker_loads_no_ticket_code_nor_httpx(tmp_path: Path) -> None:
+    config = tmp_path / "environments.yaml"
+    config.write_text(
+        "environments:\n  staging:\n    apps: {portal: https://staging.example.com}\n", encoding="utf-8"
+    )
+    code = (
+        "import json, sys\nimport automation.api\nfrom automation.environments import resolve\n"
+        "resolve('staging')\nprint(json.dumps(sorted(sys.modules)))"
+    )
+    env = {**os.environ, "RUNBOOK_CONFIG": str(config)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    modules = set(json.loads(out))
+    assert top_level(modules, ("httpx", "sqlalchemy", "jinja2")) == []
+    assert not {m for m in modules if m.startswith("automation.tickets")}

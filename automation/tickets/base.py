@@ -14,9 +14,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import TicketError
-from .models import Attachment, Ticket
+
+if TYPE_CHECKING:  # the interface names the models; the errors need no pydantic (environments.py checks)
+    from .models import Attachment, Ticket
 
 
 class TrackerAuthError(TicketError):

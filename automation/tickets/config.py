@@ -16,16 +16,22 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from .base import RemoteRef, Tracker, TrackerConfigError
-from .jira import CLOUD_SEARCH_PATH, JiraTracker
-from .models import Attachment, Ticket
-from .webhook import WebhookTracker
-from .zendesk import ZendeskTracker
+
+if TYPE_CHECKING:
+    from .models import Attachment, Ticket
+
+# The adapters (httpx) are imported by _build, when a tracker is built: reading an environments file or a
+# checks file needs only the models below (issue 12).
+
+# Jira Cloud's issue search (GET /rest/api/2/search is gone there); Data Center wants /rest/api/2/search.
+CLOUD_SEARCH_PATH = "/rest/api/2/search/jql"
 
 
 class _Config(BaseModel):
@@ -81,7 +87,6 @@ class WebhookConfig(_HttpConfig):
 TrackerConfig = Annotated[
     LocalConfig | JiraConfig | ZendeskConfig | WebhookConfig, Field(discriminator="type")
 ]
-_ADAPTER: TypeAdapter[TrackerConfig] = TypeAdapter(TrackerConfig)
 _MODELS: dict[str, type[_Config]] = {
     "local": LocalConfig,
     "jira": JiraConfig,
@@ -90,12 +95,18 @@ _MODELS: dict[str, type[_Config]] = {
 }
 
 
+@cache
+def _adapter() -> TypeAdapter[TrackerConfig]:
+    # Built on first use: most environments configure no tracker, and then nothing validates one.
+    return TypeAdapter(TrackerConfig)
+
+
 def parse_tracker_config(data: Mapping[str, Any] | None) -> TrackerConfig:
     """The tracker configuration from a mapping (None means local). Raises TrackerConfigError."""
     if data is None:
         return LocalConfig()
     try:
-        return _ADAPTER.validate_python(dict(data))
+        return _adapter().validate_python(dict(data))
     except ValidationError as exc:
         raise TrackerConfigError(_describe(exc)) from None
 
@@ -113,7 +124,7 @@ def tracker_config_problems(data: Any) -> list[tuple[KeyPath, str]]:
     if not isinstance(data, Mapping):
         return [((), f"must be a mapping with a type ({', '.join(TYPES)})")]
     try:
-        _ADAPTER.validate_python(dict(data))
+        _adapter().validate_python(dict(data))
     except ValidationError as exc:
         return [_problem(error, data) for error in exc.errors(include_input=False, include_url=False)]
     return []
@@ -213,6 +224,8 @@ def tracker_from_config(
 
 def _build(config: TrackerConfig, env: Mapping[str, str]) -> Tracker | None:
     if isinstance(config, JiraConfig):
+        from .jira import JiraTracker
+
         return JiraTracker(
             config.url,
             project=config.project,
@@ -225,6 +238,8 @@ def _build(config: TrackerConfig, env: Mapping[str, str]) -> Tracker | None:
             credential_vars=(config.user_env, config.token_env),
         )
     if isinstance(config, ZendeskConfig):
+        from .zendesk import ZendeskTracker
+
         return ZendeskTracker(
             config.url,
             email=_require(env, "zendesk", "user_env", config.user_env),
@@ -234,6 +249,8 @@ def _build(config: TrackerConfig, env: Mapping[str, str]) -> Tracker | None:
             credential_vars=(config.user_env, config.token_env),
         )
     if isinstance(config, WebhookConfig):
+        from .webhook import WebhookTracker
+
         secret = _require(env, "webhook", "secret_env", config.secret_env) if config.secret_env else None
         return WebhookTracker(
             config.url,

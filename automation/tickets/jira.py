@@ -19,9 +19,9 @@ import httpx
 from ..errors import TicketError
 from ._http import HttpTracker, read_files
 from .base import RemoteRef
+from .config import CLOUD_SEARCH_PATH
 from .models import Attachment, Ticket
 
-CLOUD_SEARCH_PATH = "/rest/api/2/search/jql"
 _SUMMARY_MAX = 255
 
 
