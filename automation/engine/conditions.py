@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 from ..schema import Condition, Expectation
 from .locators import to_playwright
-from .templating import render
+from .templating import TemplateError, render
 
 
 @dataclass
@@ -65,6 +65,27 @@ def holds(page: Any, cond: Condition, variables: Mapping[str, Any], dialogs: lis
     if cond.equals is not None:
         return all(_same(variables.get(k), v) for k, v in cond.equals.items())
     return False
+
+
+def wake_on(page: Any, conds: Sequence[Condition], variables: Mapping[str, Any]) -> Any | None:
+    """A locator that becomes visible when one of the conditions comes to hold (a `visible` or a `text`), for a
+    wait that the page's change ends at once instead of the next poll; None if no condition has one. Each is
+    its `.first`, as `holds` checks it."""
+    found = []
+    for cond in conds:
+        try:
+            if cond.visible is not None:
+                found.append(to_playwright(page, cond.visible, variables).first)
+            elif cond.text is not None:
+                found.append(page.get_by_text(render(cond.text, variables)).first)
+        except TemplateError:  # checked in its turn, which says what is missing; an earlier one may hold
+            continue
+    if not found:
+        return None
+    either = found[0]
+    for other in found[1:]:
+        either = either.or_(other)
+    return either.first
 
 
 def expectation_holds(

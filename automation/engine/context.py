@@ -7,6 +7,7 @@ the locator, what the page showed instead, the variables it used (secrets masked
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from ..result import StepRecord
 from ..schema import Branch, DialogStep, StepBase, seconds
 from .answers import Prompter
 from .conditions import DialogSeen
-from .shots import UNSTEADY, Shot, withhold_showing
+from .shots import MARK_FIELD_JS, UNSTEADY, Lens, Shot, mark_frame_typed_into, withhold_showing
 from .shots import take as take_screenshot
 from .templating import PLACEHOLDER
 
@@ -116,7 +117,6 @@ class RunContext:
     reporter: Reporter
     started_at: float = field(default_factory=time.time)
     secrets: set[str] = field(default_factory=set)
-    secret_locators: list[Any] = field(default_factory=list)
     records: list[StepRecord] = field(default_factory=list)
     shots: list[Shot] = field(default_factory=list)  # what each screenshot's page showed, in memory only
     dialogs: DialogBook = field(default_factory=DialogBook)
@@ -124,6 +124,7 @@ class RunContext:
     reported: set[int] = field(default_factory=set)
     _step_started: float = 0.0
     _redactor: Redactor | None = None
+    _lens: Lens | None = None
     _redactor_key: frozenset[str] = frozenset()
     data_dir: Path | None = None  # where tickets are stored (None: the documented default)
     file: str | None = None  # set for sub-runbooks
@@ -237,17 +238,33 @@ class RunContext:
 
     # -- screenshots ------------------------------------------------------------------------------------
 
+    @property
+    def lens(self) -> Lens:
+        """The engine's own view of the current page (reads and pictures kept out of the trace)."""
+        if self._lens is None or self._lens.page is not self.page:
+            self._lens = Lens(self.page)
+        return self._lens
+
+    def typed_secret(self, locator: Any) -> None:
+        """After fill() typed a secret into `locator`: mask that field in every later picture of its page."""
+        with contextlib.suppress(Exception):  # gone already (the page moved on): nothing of it to picture
+            locator.evaluate(MARK_FIELD_JS, timeout=STATE_TIMEOUT_MS)
+        mark_frame_typed_into(self.lens)
+
     def screenshot(self, record: StepRecord) -> None:
         """Take the step's screenshot with secrets masked; a failure to take it never fails the run.
 
-        Masked: fields typed into, fields whose value holds a secret (pre-filled by the page), elements
-        showing one in any form. What the page showed is kept in memory, so that a screenshot is withheld
-        if a value it showed is learned as a secret later.
+        Masked: fields typed a secret into, fields whose value holds a secret (pre-filled by the page),
+        elements showing one in any form. What the page showed is kept in memory, so that a screenshot is
+        withheld if a value it showed is learned as a secret later.
         """
         path = self.folder.screenshot_path(record.number, record.label)
         try:
-            kept, seen = take_screenshot(self.page, path, self.redactor, self.secret_locators)
-        except Exception:  # noqa: BLE001 - the page may be closing; the trace still has the frames
+            kept, seen = take_screenshot(self.lens, path, self.redactor)
+        except Exception as exc:  # noqa: BLE001 - the page may be closing; the trace still has its snapshots
+            path.unlink(missing_ok=True)
+            lost = f"no screenshot: {self.mask(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
+            record.detail = f"{record.detail}; {lost}" if record.detail else lost
             return
         if not kept:
             record.detail = f"{record.detail}; {UNSTEADY}" if record.detail else UNSTEADY

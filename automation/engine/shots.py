@@ -2,13 +2,21 @@
 
 A screenshot is a picture: nothing can read a secret off it later. So what the page showed is read as text
 when the picture is taken (its visible text, and the value and placeholder of every field), and kept in
-memory only. That text decides the masks (fields typed into, fields pre-filled with a secret, elements
-showing one in any form), and, when a secret is learned later (an `extract ... secret: true`, an answer, a
-sub-runbook's input), which earlier screenshots showed it: those are deleted and their steps say so.
+memory only. That text decides the masks (fields typed a secret into, fields pre-filled with a secret,
+elements showing one in any form), and, when a secret is learned later (an `extract ... secret: true`, an
+answer, a sub-runbook's input), which earlier screenshots showed it: those are deleted and their steps say so.
+
+The reads, the masks and the pictures go through a DevTools session of their own (a Lens), not through
+Playwright's page API: they are the engine looking, not steps of the run, so they leave no action in the
+trace. That is also what makes them cheap: every traced Playwright call takes a DOM snapshot (about 10 ms
+here), and a picture taken through page.screenshot() with masks cost about 125 ms where a Lens takes
+about 55 ms (bench/bench_engine.py's share_of_run).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +24,88 @@ from typing import Any
 from ..evidence.redact import Redactor
 from ..result import StepRecord
 
-FIELDS = "input, textarea"
-# One round trip: the fields as Playwright's locator finds them (so .nth(i) is the same field), and the text.
-_READ_JS = """els => [document.body ? document.body.innerText : null,
-  els.map(e => [String(e.value || ''), String(e.placeholder || '')])]"""
 WITHHELD = "screenshot withheld: the page showed a value that was later found to be secret"
 UNSTEADY = "screenshot withheld: the page kept changing while it showed a secret, so it could not be masked"
+ATTEMPTS = 3  # pictures of a page that keeps changing, before it is given up on
+MASK_COLOUR = "#FF00FF"  # Playwright's own mask colour: evidence readers know it
+_TYPED = "Symbol.for('runbook.typed-secret')"  # marks a field typed a secret into; invisible to the DOM
+
+# The fields in document order, open shadow roots included (as Playwright's CSS engine pierces them).
+_FIELDS_JS = """const fields = []; const all = [];
+  const walk = root => { for (const e of root.querySelectorAll('*')) { all.push(e);
+    if (e.matches('input, textarea')) fields.push(e); if (e.shadowRoot) walk(e.shadowRoot); } };
+  walk(document);"""
+_READ_JS = f"""(() => {{ {_FIELDS_JS}
+  return [document.body ? document.body.innerText : null,
+          fields.map(e => [String(e.value || ''), String(e.placeholder || '')])]; }})()"""
+# Paint a box over each field named by index, each element typed a secret into (a field, or the frame holding
+# one), and the innermost elements whose text holds a needle (as get_by_text matches: whitespace collapsed,
+# case folded).
+_PAINT_JS = """((indexes, needles) => { FIELDS
+  const norm = s => (s || '').replace(/\\s+/g, ' ').trim().toLowerCase();
+  const wanted = needles.map(norm).filter(Boolean);
+  const holds = e => { const t = norm(e.textContent); return wanted.some(n => t.includes(n)); };
+  const hit = new Set(indexes.map(i => fields[i]).filter(Boolean));
+  for (const e of all) {
+    if (e[TYPED]) hit.add(e);
+    if (!wanted.length || /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE)$/.test(e.tagName) || !holds(e)) continue;
+    if (![...e.children].some(holds)) hit.add(e);
+  }
+  const box = document.createElement('runbook-masks');
+  for (const e of hit) for (const r of e.getClientRects()) {
+    const m = document.createElement('div');
+    m.style.cssText = `position:fixed;left:${r.left}px;top:${r.top}px;width:${r.width}px;height:${r.height}px;` +
+      'background:COLOUR;z-index:2147483647;pointer-events:none;margin:0;border:0;padding:0';
+    box.appendChild(m);
+  }
+  document.documentElement.appendChild(box);
+  return hit.size; })"""
+_PAINT_JS = _PAINT_JS.replace("FIELDS", _FIELDS_JS).replace("TYPED", _TYPED).replace("COLOUR", MASK_COLOUR)
+_UNPAINT_JS = "document.querySelectorAll('runbook-masks').forEach(e => e.remove())"
+MARK_FIELD_JS = f"e => {{ e[{_TYPED}] = true; }}"  # the same mark, through a Playwright locator
+# The frame holding the focused field, if the field is in one: masks are painted on the top document only.
+_MARK_FRAME_JS = f"""(() => {{ const a = document.activeElement;
+  if (!a || !/^(IFRAME|FRAME)$/.test(a.tagName)) return false;
+  a[{_TYPED}] = true; return true; }})()"""
+
+
+class LensError(Exception):
+    """The page could not be read or pictured (loading, navigating, closed)."""
+
+
+class Lens:
+    """The engine's own view of one page, through a DevTools session: reads and pictures kept out of the trace.
+
+    Like page.screenshot(), a picture waits for the page to draw a frame: a page whose script never yields
+    holds it up, as it holds up every Playwright call."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self._session: Any = None
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page; raises LensError if it could not be had."""
+        try:
+            reply = self._cdp().send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        except Exception as exc:  # noqa: BLE001 - closed, crashed, or the session went with the page
+            raise LensError(str(exc)) from exc
+        if "exceptionDetails" in reply:  # a navigation replaced the document mid-evaluation, for one
+            raise LensError(str(reply["exceptionDetails"].get("text", "the page raised")))
+        return reply.get("result", {}).get("value")
+
+    def capture(self, path: Path) -> None:
+        """Save what the page shows now as a PNG at `path`."""
+        params = {"format": "png", "optimizeForSpeed": True}  # a faster encoder: a larger, same-looking file
+        try:
+            data = self._cdp().send("Page.captureScreenshot", params)["data"]
+        except Exception as exc:  # noqa: BLE001 - closed or crashed
+            raise LensError(str(exc)) from exc
+        path.write_bytes(base64.b64decode(data))
+
+    def _cdp(self) -> Any:
+        if self._session is None:
+            self._session = self.page.context.new_cdp_session(self.page)
+        return self._session
 
 
 @dataclass
@@ -38,7 +122,7 @@ class PageView:
     """What the page shows, read just before its screenshot."""
 
     text: str | None
-    fields: list[tuple[str, str]] | None  # (value, placeholder) per field, in locator order
+    fields: list[tuple[str, str]] | None  # (value, placeholder) per field, in document order
 
     @property
     def seen(self) -> str | None:
@@ -47,47 +131,69 @@ class PageView:
         return "\n".join([self.text, *(part for field in self.fields for part in field)])
 
 
-def read_page(page: Any) -> PageView:
+def read_page(lens: Lens) -> PageView:
     """The page's visible text and its fields' values; None for what cannot be read (loading, gone)."""
     try:
-        text, fields = page.locator(FIELDS).evaluate_all(_READ_JS)
-    except Exception:  # noqa: BLE001 - a page that is loading or gone has nothing to read
+        text, fields = lens.evaluate(_READ_JS)
+    except (LensError, TypeError, ValueError):  # nothing to read, or not what the script returns
         return PageView(None, None)
     return PageView(text if isinstance(text, str) else None, [(str(v), str(p)) for v, p in fields or []])
 
 
-def masks(page: Any, view: PageView, redactor: Redactor, typed_into: list[Any]) -> list[Any]:
-    """Locators to paint over: fields typed into, fields holding a secret, elements showing one in any form."""
+def mark_frame_typed_into(lens: Lens) -> bool:
+    """After a secret was typed into a field inside a frame, mark the frame: every later picture of the page
+    masks it whole (the field's own mark is in the frame's document, which the masks do not reach)."""
+    try:
+        return bool(lens.evaluate(_MARK_FRAME_JS))
+    except LensError:
+        return False
+
+
+def mask_plan(view: PageView, redactor: Redactor) -> tuple[list[int], list[str]]:
+    """What to paint over: the fields holding a secret (by index), and the texts to find on the page."""
     if not redactor:
-        return list(typed_into)
-    found = list(typed_into)
-    for index, (value, placeholder) in enumerate(view.fields or []):
-        if redactor.mentions(value) or redactor.mentions(placeholder):
-            found.append(page.locator(FIELDS).nth(index))
-    # get_by_text matches case-insensitively and with collapsed whitespace; an encoded form shown on the
-    # page (a URL-encoded token, an entity) is matched by the words the page really shows.
+        return [], []
+    fields = [i for i, (v, p) in enumerate(view.fields or []) if redactor.mentions(v) or redactor.mentions(p)]
+    # An encoded form shown on the page (a URL-encoded token, an entity) is found by the words it really shows.
     shown = set(redactor.secrets)
     if view.text:
         shown |= {view.text[m.start : m.end] for m in redactor.find(view.text) if not m.embedded}
-    found += [page.get_by_text(text.strip()) for text in sorted(shown) if text.strip()]
-    return found
+    return fields, sorted(text.strip() for text in shown if text.strip())
 
 
-def take(page: Any, path: Path, redactor: Redactor, typed_into: list[Any]) -> tuple[bool, str | None]:
+def _picture(lens: Lens, path: Path, plan: tuple[list[int], list[str]]) -> None:
+    """The picture with its masks painted for the capture only (fields typed into are always painted)."""
+    lens.evaluate(f"({_PAINT_JS})({json.dumps(plan[0])}, {json.dumps(plan[1])})")
+    try:
+        lens.capture(path)
+    finally:
+        try:
+            lens.evaluate(_UNPAINT_JS)
+        except LensError:  # the page went: its masks went with it
+            pass
+
+
+def take(lens: Lens, path: Path, redactor: Redactor) -> tuple[bool, str | None]:
     """Take a masked screenshot at `path`; returns whether it was kept, and what the page showed.
 
-    The page may change while the picture is taken (a page still loading after a click): then the masks
-    are worked out again for what it shows now and the picture retaken once; a page still changing and
-    showing a secret is not kept. Raises whatever Playwright raises (the caller keeps the run going)."""
-    view = read_page(page)
+    The page may change while the picture is taken (a page still loading after a click, a document replaced
+    mid-picture): then the masks are worked out again for what it shows now and the picture retaken; a page
+    that kept changing and shows a secret is not kept. Raises LensError when no picture could be taken."""
+    view = read_page(lens)
     seen: list[str | None] = [view.seen]
-    for _ in range(2):
-        page.screenshot(path=str(path), mask=masks(page, view, redactor, typed_into), timeout=5000)
-        after = read_page(page)
+    for attempt in range(ATTEMPTS):
+        try:
+            _picture(lens, path, mask_plan(view, redactor))
+        except LensError:  # the document went mid-picture (a navigation committed): picture the new one
+            if attempt == ATTEMPTS - 1:
+                raise
+            view = read_page(lens)
+            seen.append(view.seen)
+            continue
+        after = read_page(lens)
         seen.append(after.seen)
-        # A page that moved on (still loading) is retaken only if it moved in a way the masks depend on: the
-        # masks are locators resolved when the picture is taken, so the same secret texts and the same
-        # secret-holding fields mean this picture is masked as a retake would be (half the cost of a shot).
+        # The masks were painted for what the page showed before: the same secret texts and the same
+        # secret-holding fields after mean the picture is masked as a retake would be.
         if after == view or (
             after.seen is not None and _mask_key(after, redactor) == _mask_key(view, redactor)
         ):

@@ -30,7 +30,7 @@ from ..schema import (
     seconds,
 )
 from .answers import how_to_give, normalise, read_mailbox
-from .conditions import expectation_holds, holds
+from .conditions import expectation_holds, holds, wake_on
 from .context import (
     ACTION_TIMEOUT,
     BRANCH_TIMEOUT,
@@ -43,7 +43,7 @@ from .context import (
     run_steps,
 )
 from .locators import to_playwright
-from .pw import translate
+from .pw import PlaywrightTimeout, translate
 from .templating import TemplateError, render, render_any
 
 POLL_MS = 100
@@ -105,11 +105,13 @@ def goto(ctx: RunContext, step: Goto, record: Any, path: tuple[Any, ...]) -> Non
 def fill(ctx: RunContext, step: Fill, record: Any, path: tuple[Any, ...]) -> None:
     value = _render(ctx, step.with_)
     field = _locate(ctx, step.fill)
-    if step.secret or value in ctx.secrets:
+    secret = step.secret or value in ctx.secrets
+    if secret:
         ctx.add_secret(value)
-        ctx.secret_locators.append(field)
     with translate(what="filling the field", locator=step.fill.describe()):
         field.fill(value, timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT))
+    if secret:
+        ctx.typed_secret(field)
 
 
 def click(ctx: RunContext, step: Click, record: Any, path: tuple[Any, ...]) -> None:
@@ -155,8 +157,12 @@ def screenshot(ctx: RunContext, step: Screenshot, record: Any, path: tuple[Any, 
 # -- waiting and checking -------------------------------------------------------------------------------------
 
 
-def _poll(ctx: RunContext, check_once: Any, timeout_s: float) -> bool:
+def _poll(ctx: RunContext, check_once: Any, timeout_s: float, wake: Any | None = None) -> bool:
+    """Check until it holds or the time is up. Between checks, wait on `wake` (a locator of what would make it
+    hold) so that the page's own change ends the wait, as Playwright's expect does, rather than the next poll;
+    a check that cannot be woken (a URL, a dialog, an answer) is polled every POLL_MS."""
     deadline = time.monotonic() + ctx.clamp_s(timeout_s)
+    woke = False
     while True:
         with translate(what="checking the page"):
             if check_once():
@@ -164,12 +170,24 @@ def _poll(ctx: RunContext, check_once: Any, timeout_s: float) -> bool:
             if time.monotonic() >= deadline:
                 return False
             # Lets Playwright deliver events (dialogs) while we wait; never past the deadline.
-            ctx.page.wait_for_timeout(min(POLL_MS, max((deadline - time.monotonic()) * 1000, 1)))
+            pause = min(POLL_MS, max((deadline - time.monotonic()) * 1000, 1))
+            if wake is None or woke:  # woken, yet it does not hold: poll, rather than spin on it
+                ctx.page.wait_for_timeout(pause)
+                woke = False
+                continue
+            try:
+                wake.wait_for(state="visible", timeout=pause)
+                woke = True
+            except PlaywrightTimeout:
+                pass
 
 
 def _expect(ctx: RunContext, step: Expect | Wait, exp: Any, default: float, verb: str) -> None:
     timeout_s = seconds(step.timeout, default) or default
-    if not _poll(ctx, lambda: expectation_holds(ctx.page, exp, ctx.variables, ctx.dialogs.seen), timeout_s):
+    wake = None if exp.of is not None else wake_on(ctx.page, [exp], ctx.variables)
+    if not _poll(
+        ctx, lambda: expectation_holds(ctx.page, exp, ctx.variables, ctx.dialogs.seen), timeout_s, wake
+    ):
         raise StepFailed(
             f"{verb} {ctx.mask(_render(ctx, exp.describe()))}, but it did not happen within {timeout_s:g}s"
         )
@@ -227,7 +245,7 @@ def branch(ctx: RunContext, step: Branch, record: Any, path: tuple[Any, ...]) ->
                 return True
         return False
 
-    if _poll(ctx, decide, timeout_s):
+    if _poll(ctx, decide, timeout_s, wake_on(ctx.page, arms, ctx.variables)):
         index = chosen[0]
         arm = arms[index]
         record.detail = f"matched {ctx.mask(_render(ctx, arm.describe()))} (when #{index + 1} of {len(arms)})"
