@@ -25,7 +25,7 @@ from ..result import StepRecord
 from ..schema import Branch, DialogStep, StepBase, seconds
 from .answers import Prompter
 from .conditions import DialogSeen
-from .shots import MARK_FIELD_JS, UNSTEADY, Lens, Shot, mark_frame_typed_into, withhold_showing
+from .shots import MARK_FIELD_JS, UNSTEADY, Lens, Shot, withhold_showing
 from .shots import take as take_screenshot
 from .templating import PLACEHOLDER
 
@@ -249,7 +249,6 @@ class RunContext:
         """After fill() typed a secret into `locator`: mask that field in every later picture of its page."""
         with contextlib.suppress(Exception):  # gone already (the page moved on): nothing of it to picture
             locator.evaluate(MARK_FIELD_JS, timeout=STATE_TIMEOUT_MS)
-        mark_frame_typed_into(self.lens)
 
     def screenshot(self, record: StepRecord) -> None:
         """Take the step's screenshot with secrets masked; a failure to take it never fails the run.

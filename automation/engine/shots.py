@@ -38,9 +38,8 @@ _FIELDS_JS = """const fields = []; const all = [];
 _READ_JS = f"""(() => {{ {_FIELDS_JS}
   return [document.body ? document.body.innerText : null,
           fields.map(e => [String(e.value || ''), String(e.placeholder || '')])]; }})()"""
-# Paint a box over each field named by index, each element typed a secret into (a field, or the frame holding
-# one), and the innermost elements whose text holds a needle (as get_by_text matches: whitespace collapsed,
-# case folded).
+# Paint a box over each field named by index, each field typed a secret into, and the innermost elements whose
+# text holds a needle (as get_by_text matches: whitespace collapsed, case folded).
 _PAINT_JS = """((indexes, needles) => { FIELDS
   const norm = s => (s || '').replace(/\\s+/g, ' ').trim().toLowerCase();
   const wanted = needles.map(norm).filter(Boolean);
@@ -62,11 +61,7 @@ _PAINT_JS = """((indexes, needles) => { FIELDS
   return hit.size; })"""
 _PAINT_JS = _PAINT_JS.replace("FIELDS", _FIELDS_JS).replace("TYPED", _TYPED).replace("COLOUR", MASK_COLOUR)
 _UNPAINT_JS = "document.querySelectorAll('runbook-masks').forEach(e => e.remove())"
-MARK_FIELD_JS = f"e => {{ e[{_TYPED}] = true; }}"  # the same mark, through a Playwright locator
-# The frame holding the focused field, if the field is in one: masks are painted on the top document only.
-_MARK_FRAME_JS = f"""(() => {{ const a = document.activeElement;
-  if (!a || !/^(IFRAME|FRAME)$/.test(a.tagName)) return false;
-  a[{_TYPED}] = true; return true; }})()"""
+MARK_FIELD_JS = f"e => {{ e[{_TYPED}] = true; }}"  # run on the field fill() typed a secret into
 
 
 class LensError(Exception):
@@ -138,15 +133,6 @@ def read_page(lens: Lens) -> PageView:
     except (LensError, TypeError, ValueError):  # nothing to read, or not what the script returns
         return PageView(None, None)
     return PageView(text if isinstance(text, str) else None, [(str(v), str(p)) for v, p in fields or []])
-
-
-def mark_frame_typed_into(lens: Lens) -> bool:
-    """After a secret was typed into a field inside a frame, mark the frame: every later picture of the page
-    masks it whole (the field's own mark is in the frame's document, which the masks do not reach)."""
-    try:
-        return bool(lens.evaluate(_MARK_FRAME_JS))
-    except LensError:
-        return False
 
 
 def mask_plan(view: PageView, redactor: Redactor) -> tuple[list[int], list[str]]:

@@ -1,5 +1,6 @@
-"""Screenshots never show a secret: a field the page pre-filled with one is masked, a screenshot taken before a
-value turned out to be secret is withheld (and its step says so), and a value too short to mask is refused."""
+"""Screenshots never show a secret: a field the page pre-filled with one is masked, and so is a field typed one
+into whatever the page makes of its value; a screenshot taken before a value turned out to be secret is withheld
+(and its step says so); a value too short to mask is refused. Taking them leaves no action in the trace."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from automation.engine.shots import WITHHELD
 from automation.evidence.scan import find_secrets
+from automation.evidence.viewer import actions
 from automation.result import RunResult
 
 TOKEN = "Pre-Filled-Token-6620"
@@ -60,3 +62,37 @@ def test_an_extracted_secret_too_short_to_mask_fails_the_step_saying_why(
     failed = result.steps[1]
     assert failed.status == "failed" and "at least 4 characters" in (failed.error or "")
     assert "cannot be kept secret" in (result.error or "")
+
+
+def test_a_field_typed_a_secret_into_stays_masked_when_the_page_reformats_its_value(
+    lab_run: Callable[..., RunResult], masked_pixels: Callable[[Path], int]
+) -> None:
+    result = lab_run(
+        OUTCOMES + "inputs:\n  pin: {type: secret}\nsteps:\n"
+        "  - goto: /formats.html\n  - fill: {label: Phone}\n    with: '{{ pin }}'\n  - screenshot: formatted\n",
+        inputs={"pin": "5551234567"},
+    )
+
+    assert result.status == "passed", result.error
+    for step in result.steps[1:]:
+        assert step.screenshot, step
+        assert masked_pixels(Path(result.evidence_dir) / step.screenshot) > 0, step.number
+
+
+def test_the_trace_lists_the_steps_not_the_engine_looking_at_the_page(
+    lab_run: Callable[..., RunResult],
+) -> None:
+    """Taking pictures (reading the page, masking, capturing) happens outside the trace: a person reading its
+    actions sees the steps of the run, each picture costing no action of its own."""
+    result = lab_run(
+        OUTCOMES + "inputs:\n  token: {type: secret}\nsteps:\n"
+        "  - goto: '/secrets.html#{{ token }}'\n  - fill: {label: Kept}\n    with: changed\n"
+        "  - screenshot: filled\n",
+        inputs={"token": TOKEN},
+    )
+
+    assert result.status == "passed", result.error
+    assert all(step.screenshot for step in result.steps)
+    listed = actions(Path(result.evidence_dir) / "trace.zip")
+    assert "Navigate" in listed and 'Fill "changed"' in listed
+    assert "Screenshot" not in listed and "Evaluate" not in listed, listed
