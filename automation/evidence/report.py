@@ -8,6 +8,8 @@ hash) and images only as data: URIs, so a page's text that slipped through escap
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import hashlib
 import json
 import re
@@ -15,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
+from jinja2.bccache import Bucket
 
 from ..errors import EvidenceError
 
@@ -127,14 +130,37 @@ def write_report(run_dir: Path, *, max_embed_bytes: int = MAX_EMBED_BYTES) -> Pa
     return target
 
 
+@functools.cache
 def _environment() -> Environment:
+    # Compiling the template is most of a report's cost (about 90 ms here): once per process, and its
+    # bytecode kept in Jinja's per-user cache folder for the next process.
     return Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+class _BestEffortCache(FileSystemBytecodeCache):
+    """A bytecode cache that never fails a report: a folder that cannot be read or written means compiling."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    try:
+        return _BestEffortCache()  # Jinja's per-user folder under the temporary directory, mode 0700
+    except (OSError, RuntimeError):  # no safe folder for it
+        return None
 
 
 def _load(path: Path) -> dict[str, Any]:
