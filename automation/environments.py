@@ -11,15 +11,20 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError, RunbookLoadError
-from .mail.config import MAILBOX_TYPES, WRITTEN_KEYS, ImapConfig, MaildirConfig, MboxConfig
 
-MailboxSpec = str | ImapConfig | MaildirConfig | MboxConfig  # str: the URL of a sandbox's outbox
+if TYPE_CHECKING:
+    from .mail.config import ImapConfig, MaildirConfig, MboxConfig
+
+    MailboxSpec = str | ImapConfig | MaildirConfig | MboxConfig  # str: the URL of a sandbox's outbox
+
+# automation.mail (its models, the mail parser) is imported only for a mailbox written as a mapping (IMAP,
+# Maildir, mbox): the sandbox's outbox is a URL, and most runs read no mail at all (start-up cost, issue 12).
 
 PACKAGED = Path(__file__).with_name("environments.yaml")
 
@@ -209,6 +214,8 @@ def _check_mailbox(mailbox: str | dict[str, Any] | None, where: _Where, here: tu
                 here,
             )
         return
+    from .mail.config import MAILBOX_TYPES, WRITTEN_KEYS
+
     kind = mailbox.get("type")
     if kind is None:
         raise where.error(f"'type' is required here (one of: {', '.join(MAILBOX_TYPES)})", here)
@@ -248,6 +255,8 @@ def _mailbox(spec: EnvironmentSpec, file: Path) -> MailboxSpec | None:
     raw = spec.mailbox
     if raw is None or isinstance(raw, str):
         return raw
+    from .mail.config import MAILBOX_TYPES, ImapConfig, MaildirConfig, MboxConfig
+
     config = MAILBOX_TYPES[raw["type"]].model_validate(raw)
     if isinstance(config, ImapConfig):
         values = {**_secret_file_values(), **{k: v for k, v in os.environ.items() if v}}
@@ -262,6 +271,10 @@ def _mailbox(spec: EnvironmentSpec, file: Path) -> MailboxSpec | None:
 def missing_mailbox_variables(target: Target) -> list[str]:
     """The variables an IMAP mailbox needs that are not set (in the environment or the secrets file)."""
     box = target.mailbox
+    if box is None or isinstance(box, str):  # no mailbox, or a sandbox's outbox: no login to read
+        return []
+    from .mail.config import ImapConfig
+
     if not isinstance(box, ImapConfig):
         return []
     return [env for env, value in ((box.user_env, box.user), (box.password_env, box.password)) if not value]

@@ -157,7 +157,9 @@ def test_reading_a_tracker_configuration_loads_no_tracker_adapter() -> None:
     }
 
 
-def test_resolving_an_environment_without_a_tracker_loads_no_ticket_code_nor_httpx(tmp_path: Path) -> None:
+def test_resolving_an_environment_without_tracker_or_mailbox_loads_no_ticket_mail_or_http_code(
+    tmp_path: Path,
+) -> None:
     config = tmp_path / "environments.yaml"
     config.write_text(
         "environments:\n  staging:\n    apps: {portal: https://staging.example.com}\n", encoding="utf-8"
@@ -172,4 +174,4 @@ def test_resolving_an_environment_without_a_tracker_loads_no_ticket_code_nor_htt
     ).stdout
     modules = set(json.loads(out))
     assert top_level(modules, ("httpx", "sqlalchemy", "jinja2")) == []
-    assert not {m for m in modules if m.startswith("automation.tickets")}
+    assert not {m for m in modules if m.startswith(("automation.tickets", "automation.mail"))}
