@@ -25,7 +25,7 @@ from ..result import StepRecord
 from ..schema import Branch, DialogStep, StepBase, seconds
 from .answers import Prompter
 from .conditions import DialogSeen
-from .shots import MARK_FIELD_JS, UNSTEADY, Lens, Shot, withhold_showing
+from .shots import MARK_FIELD_JS, UNSTEADY, Lens, PageView, Shot, withhold_showing
 from .shots import take as take_screenshot
 from .templating import PLACEHOLDER
 
@@ -125,6 +125,7 @@ class RunContext:
     _step_started: float = 0.0
     _redactor: Redactor | None = None
     _lens: Lens | None = None
+    _last_shot: tuple[PageView, Shot] | None = None  # the last picture taken, and the page as it left it
     _redactor_key: frozenset[str] = frozenset()
     data_dir: Path | None = None  # where tickets are stored (None: the documented default)
     file: str | None = None  # set for sub-runbooks
@@ -242,7 +243,7 @@ class RunContext:
     def lens(self) -> Lens:
         """The engine's own view of the current page (reads and pictures kept out of the trace)."""
         if self._lens is None or self._lens.page is not self.page:
-            self._lens = Lens(self.page)
+            self._lens, self._last_shot = Lens(self.page), None
         return self._lens
 
     def typed_secret(self, locator: Any) -> None:
@@ -255,21 +256,39 @@ class RunContext:
 
         Masked: fields typed a secret into, fields whose value holds a secret (pre-filled by the page),
         elements showing one in any form. What the page showed is kept in memory, so that a screenshot is
-        withheld if a value it showed is learned as a secret later.
+        withheld if a value it showed is learned as a secret later. A page that looks exactly as the last
+        picture left it (same document, markup, fields, scroll, focus) is not pictured again: the step points
+        to that picture and says so (a `screenshot:` step is always pictured).
         """
         path = self.folder.screenshot_path(record.number, record.label)
+        # A `screenshot:` step asked for a picture of its own, by name: it always gets one.
+        last = self._last_shot if self._last_shot and self._last_shot[1].record.screenshot else None
+        last = None if record.action == "screenshot" else last
         try:
-            kept, seen = take_screenshot(self.lens, path, self.redactor)
+            picture = take_screenshot(self.lens, path, self.redactor, last[0] if last else None)
         except Exception as exc:  # noqa: BLE001 - the page may be closing; the trace still has its snapshots
             path.unlink(missing_ok=True)
-            lost = f"no screenshot: {self.mask(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
-            record.detail = f"{record.detail}; {lost}" if record.detail else lost
+            self._note(
+                record,
+                f"no screenshot: {self.mask(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}",
+            )
             return
-        if not kept:
-            record.detail = f"{record.detail}; {UNSTEADY}" if record.detail else UNSTEADY
+        if not picture.kept:
+            self._note(record, UNSTEADY)
+            return
+        if picture.unchanged and last:
+            record.screenshot = last[1].record.screenshot
+            self._note(record, f"same screenshot as step {last[1].record.number} (the page did not change)")
+            self.shots.append(Shot(record, last[1].path, picture.seen))
             return
         record.screenshot = self.folder.relative(path)
-        self.shots.append(Shot(record, path, seen))
+        shot = Shot(record, path, picture.seen)
+        self.shots.append(shot)
+        self._last_shot = (picture.view, shot)
+
+    @staticmethod
+    def _note(record: StepRecord, note: str) -> None:
+        record.detail = f"{record.detail}; {note}" if record.detail else note
 
     def page_state(self) -> tuple[str | None, str | None]:
         """The URL and the visible text (alerts first), as shown in a failure report.

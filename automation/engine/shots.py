@@ -35,9 +35,18 @@ _FIELDS_JS = """const fields = []; const all = [];
   const walk = root => { for (const e of root.querySelectorAll('*')) { all.push(e);
     if (e.matches('input, textarea')) fields.push(e); if (e.shadowRoot) walk(e.shadowRoot); } };
   walk(document);"""
+# The text and fields, and how the page looks: the document, where it is scrolled, a hash of its markup, what is
+# checked, selected and focused. Two reads with the same look show the same picture.
 _READ_JS = f"""(() => {{ {_FIELDS_JS}
+  const hash = s => {{ let x = 2166136261;
+    for (let i = 0; i < s.length; i++) {{ x ^= s.charCodeAt(i); x = Math.imul(x, 16777619); }}
+    return (x >>> 0).toString(36); }};
+  const ticked = all.filter(e => e.matches('input, option')).map(e => e.checked || e.selected ? 1 : 0).join('');
+  const focused = all.indexOf(document.activeElement);
+  const look = [location.href, performance.timeOrigin, scrollX, scrollY, innerWidth, innerHeight,
+                hash(document.documentElement.outerHTML), ticked, focused].join('|');
   return [document.body ? document.body.innerText : null,
-          fields.map(e => [String(e.value || ''), String(e.placeholder || '')])]; }})()"""
+          fields.map(e => [String(e.value || ''), String(e.placeholder || '')]), look]; }})()"""
 # Paint a box over each field named by index, each field typed a secret into, and the innermost elements whose
 # text holds a needle (as get_by_text matches: whitespace collapsed, case folded).
 _PAINT_JS = """((indexes, needles) => { FIELDS
@@ -118,6 +127,7 @@ class PageView:
 
     text: str | None
     fields: list[tuple[str, str]] | None  # (value, placeholder) per field, in document order
+    look: str | None = None  # how it looks (kept in memory only: its URL may hold a secret)
 
     @property
     def seen(self) -> str | None:
@@ -129,10 +139,14 @@ class PageView:
 def read_page(lens: Lens) -> PageView:
     """The page's visible text and its fields' values; None for what cannot be read (loading, gone)."""
     try:
-        text, fields = lens.evaluate(_READ_JS)
+        text, fields, look = lens.evaluate(_READ_JS)
     except (LensError, TypeError, ValueError):  # nothing to read, or not what the script returns
         return PageView(None, None)
-    return PageView(text if isinstance(text, str) else None, [(str(v), str(p)) for v, p in fields or []])
+    return PageView(
+        text if isinstance(text, str) else None,
+        [(str(v), str(p)) for v, p in fields or []],
+        look if isinstance(look, str) else None,
+    )
 
 
 def mask_plan(view: PageView, redactor: Redactor) -> tuple[list[int], list[str]]:
@@ -159,13 +173,25 @@ def _picture(lens: Lens, path: Path, plan: tuple[list[int], list[str]]) -> None:
             pass
 
 
-def take(lens: Lens, path: Path, redactor: Redactor) -> tuple[bool, str | None]:
-    """Take a masked screenshot at `path`; returns whether it was kept, and what the page showed.
+@dataclass(frozen=True)
+class Picture:
+    """What take() did: kept a picture (or withheld it), or found the page as the last picture showed it."""
+
+    kept: bool
+    seen: str | None  # what the page showed while it was taken, in memory only
+    view: PageView  # the page as it was left
+    unchanged: bool = False  # no picture taken: the page looks as it did in `last`
+
+
+def take(lens: Lens, path: Path, redactor: Redactor, last: PageView | None = None) -> Picture:
+    """Take a masked screenshot at `path`, unless the page looks exactly as `last` left it.
 
     The page may change while the picture is taken (a page still loading after a click, a document replaced
     mid-picture): then the masks are worked out again for what it shows now and the picture retaken; a page
     that kept changing and shows a secret is not kept. Raises LensError when no picture could be taken."""
     view = read_page(lens)
+    if last is not None and view.look is not None and view == last:
+        return Picture(True, view.seen, view, unchanged=True)
     seen: list[str | None] = [view.seen]
     for attempt in range(ATTEMPTS):
         try:
@@ -183,12 +209,12 @@ def take(lens: Lens, path: Path, redactor: Redactor) -> tuple[bool, str | None]:
         if after == view or (
             after.seen is not None and _mask_key(after, redactor) == _mask_key(view, redactor)
         ):
-            return True, _joined(seen)
+            return Picture(True, _joined(seen), after)
         view = after
     if redactor and (view.seen is None or redactor.mentions(view.seen)):
         path.unlink(missing_ok=True)
-        return False, _joined(seen)
-    return True, _joined(seen)
+        return Picture(False, _joined(seen), view)
+    return Picture(True, _joined(seen), view)
 
 
 def _mask_key(view: PageView, redactor: Redactor) -> tuple[Any, ...] | None:

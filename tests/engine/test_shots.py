@@ -96,3 +96,23 @@ def test_the_trace_lists_the_steps_not_the_engine_looking_at_the_page(
     listed = actions(Path(result.evidence_dir) / "trace.zip")
     assert "Navigate" in listed and 'Fill "changed"' in listed
     assert "Screenshot" not in listed and "Evaluate" not in listed, listed
+
+
+def test_a_step_that_left_the_page_as_it_was_points_to_the_same_picture_and_one_that_changed_a_colour_does_not(
+    lab_run: Callable[..., RunResult],
+) -> None:
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /looks.html\n  - click: {role: button, name: Nothing}\n"
+        "  - click: {role: button, name: Nothing}\n  - click: {role: button, name: Colour}\n"
+        "  - screenshot: asked-for\n"
+    )
+
+    assert result.status == "passed", result.error
+    opened, nothing, again, colour, asked = result.steps
+    assert nothing.screenshot and again.screenshot == nothing.screenshot
+    assert "same screenshot as step 2 (the page did not change)" in (again.detail or "")
+    assert colour.screenshot not in (None, nothing.screenshot) and opened.screenshot != nothing.screenshot
+    assert asked.screenshot not in (None, colour.screenshot), "a screenshot: step gets a picture of its own"
+    pictures = sorted(p.name for p in (Path(result.evidence_dir) / "screenshots").iterdir())
+    assert pictures == sorted({Path(s.screenshot or "").name for s in result.steps}), "one file per picture"
+    assert "same screenshot as step 2" in (Path(result.evidence_dir) / "report.html").read_text()
