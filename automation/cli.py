@@ -308,6 +308,7 @@ def sandbox_serve(
 
 def main() -> None:
     """Console entry point."""
+    import gc
     import signal
 
     try:
@@ -321,6 +322,11 @@ def main() -> None:
     # traceback. SIGKILL still ends a clean-up that hangs.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
+    # What exists now lives until the process ends: the collector need not look at it again. Without this,
+    # tearing the interpreter down (collections over every module's objects: pydantic's schemas, Playwright's
+    # API) took 0.1 s of `runbook validate` and 0.25 s of a `runbook run` process. The clean-up at exit
+    # (atexit: browser, driver, sandbox; files flushed and closed) runs as before (issue 12).
+    gc.freeze()
     sys.exit(code)
 
 
