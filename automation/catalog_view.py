@@ -9,6 +9,7 @@ from .errors import RunbookLoadError
 from .loader import (
     Catalog,
     LoadedRunbook,
+    catalog_for,
     is_file_ref,
     load_runbook,
     runbook_files,
@@ -56,6 +57,16 @@ def _load_paths(paths: list[str]) -> tuple[list[LoadedRunbook], list[RunbookLoad
     """Each runbook named, or file given, or found in a folder given; every one tried."""
     loaded: list[LoadedRunbook] = []
     problems: list[RunbookLoadError] = []
+    # One catalog per folder, so that a runbook many others `use` (netsuite-login) is parsed once, not once
+    # per user: it caches what it loaded.
+    catalogs: dict[Path | None, Catalog] = {}
+
+    def catalog_of(file: str | Path) -> Catalog:
+        folder = Path(file).resolve().parent if is_file_ref(file) else None
+        if folder not in catalogs:
+            catalogs[folder] = catalog_for(file)
+        return catalogs[folder]
+
     for given in paths:
         try:
             files = runbook_files(Path(given)) if is_file_ref(given) else [given]
@@ -63,7 +74,7 @@ def _load_paths(paths: list[str]) -> tuple[list[LoadedRunbook], list[RunbookLoad
                 problems += Catalog([Path(given)]).problems()
             for file in files:
                 try:
-                    loaded.append(load_runbook(file))
+                    loaded.append(load_runbook(file, catalog=catalog_of(file)))
                 except RunbookLoadError as exc:
                     problems.append(exc)
         except RunbookLoadError as exc:
