@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 from run_bench import QUICK, alternate, compare, print_compare, rss_mb, spread, summary, write_results
 
 from automation.api import run
@@ -103,6 +104,14 @@ def raw_change_email(page: Page, urls: dict[str, str], shot: Shoot) -> None:
     shot()
     expect(page.get_by_text("Record has been saved.").first).to_be_visible()
     shot()
+
+
+def raw_shot(page: Page, path: Path) -> None:
+    """page.screenshot(), once more if Chromium could not capture (a navigation committing), as a script would."""
+    try:
+        page.screenshot(path=str(path))
+    except PlaywrightError:
+        page.screenshot(path=str(path))
 
 
 @dataclass(frozen=True)
@@ -229,8 +238,11 @@ class Bench:
         if tracing:
             context.tracing.start(**TRACING)
         page = context.new_page()
-        shot = (lambda: page.screenshot(path=str(self.scratch(".png")))) if shots else (lambda: None)
-        flow.raw(page, self.server.urls, shot)
+        flow.raw(
+            page,
+            self.server.urls,
+            (lambda: raw_shot(page, self.scratch(".png"))) if shots else (lambda: None),
+        )
         if tracing:
             context.tracing.stop(path=str(self.scratch(".zip")))
         context.close()
