@@ -45,7 +45,7 @@ SPARE_CHECKS = (
 )
 ROUNDS = 1 if QUICK else 2
 RUNS_PER_LEVEL = 8 if QUICK else 12  # a multiple of every level: the runs end on a full wave
-MEMORY_RUNS = 30 if QUICK else 200
+MEMORY_RUNS = 20 if QUICK else 200  # quick: a sample at 10 and 20 runs; the slope needs the full size
 SAMPLE_EVERY = 10
 SKIP_RUNS = 20  # the memory fit starts after this many runs (browser and caches warming up)
 POLL_S = 0.05
