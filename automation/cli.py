@@ -93,6 +93,9 @@ def run_command(
     try:
         # standalone_mode=False: click returns the code of a click Exit instead of raising it
         code = command.main(args=list(ctx.args), prog_name=f"runbook run {name}", standalone_mode=False)
+    except click.exceptions.Abort as exc:  # click makes a Ctrl-C an Abort: give main() the Ctrl-C back
+        cause = exc.__cause__
+        raise (cause if isinstance(cause, KeyboardInterrupt) else KeyboardInterrupt()) from None
     except click.ClickException as exc:
         from .console import error
 

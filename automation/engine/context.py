@@ -251,19 +251,20 @@ class RunContext:
         with contextlib.suppress(Exception):  # gone already (the page moved on): nothing of it to picture
             locator.evaluate(MARK_FIELD_JS, timeout=STATE_TIMEOUT_MS)
 
-    def screenshot(self, record: StepRecord) -> None:
+    def screenshot(self, record: StepRecord, *, own: bool = False) -> None:
         """Take the step's screenshot with secrets masked; a failure to take it never fails the run.
 
         Masked: fields typed a secret into, fields whose value holds a secret (pre-filled by the page),
         elements showing one in any form. What the page showed is kept in memory, so that a screenshot is
         withheld if a value it showed is learned as a secret later. A page that looks exactly as the last
         picture left it (same document, markup, fields, scroll, focus) is not pictured again: the step points
-        to that picture and says so (a `screenshot:` step is always pictured).
+        to that picture and says so (a `screenshot:` step and a failure are always pictured).
         """
         path = self.folder.screenshot_path(record.number, record.label)
-        # A `screenshot:` step asked for a picture of its own, by name: it always gets one.
+        # A `screenshot:` step asked for a picture of its own, by name, and a failure (`own`) is the picture a
+        # reader looks for first: they always get one.
         last = self._last_shot if self._last_shot and self._last_shot[1].record.screenshot else None
-        last = None if record.action == "screenshot" else last
+        last = None if own or record.action == "screenshot" else last
         try:
             picture = take_screenshot(self.lens, path, self.redactor, last[0] if last else None)
         except Exception as exc:  # noqa: BLE001 - the page may be closing; the trace still has its snapshots
@@ -463,7 +464,7 @@ def _fault(ctx: RunContext, record: StepRecord, exc: RunbookError) -> None:
     if "the browser closed or crashed" not in str(exc):  # a dead browser has nothing left to show
         record.page_url, record.page_text = ctx.page_state()
         if record.page_text != STILL_LOADING and ctx.screenshots != "off":
-            ctx.screenshot(record)
+            ctx.screenshot(record, own=True)
     lines = failure_message(record).splitlines()
     if isinstance(exc, RunTimedOut):
         where = f"{record.file}:{record.line}" if record.line else (record.file or "")
@@ -492,7 +493,7 @@ def _fail(ctx: RunContext, step: StepBase, record: StepRecord, exc: RunbookError
     record.page_url, record.page_text = ctx.page_state()  # bounded: the page may still be loading
     # a loading page has nothing new to show; the trace has its frames
     if record.page_text != STILL_LOADING and ctx.screenshots != "off":
-        ctx.screenshot(record)
+        ctx.screenshot(record, own=True)
     raise StepReported(failure_message(record)) from exc
 
 

@@ -54,9 +54,19 @@ class SignalGuard:
         self.shielded = True
 
     def restore(self) -> None:
+        """Put the previous handlers back, every one of them, even if a Ctrl-C lands between two (the first
+        restored already raises it); that Ctrl-C is raised once all are back, as the run is over."""
+        arrived: KeyboardInterrupt | None = None
         for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
+            while True:
+                try:
+                    signal.signal(signum, previous)
+                    break
+                except KeyboardInterrupt as exc:
+                    arrived = arrived or exc
         self._previous.clear()
+        if arrived is not None:
+            raise arrived
 
 
 @contextmanager

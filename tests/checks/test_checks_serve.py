@@ -170,8 +170,11 @@ def test_sigterm_during_a_run_records_it_aborted_with_its_evidence_after_the_gra
         json={"route": "/auth/login", "method": "POST", "latency_ms": 30000},
     )
     wait_for("a run in flight", lambda: httpx.get(url + "/healthz", timeout=5).json()["running"])
+    # In the login's 30 s wait, not still launching Chromium (a loaded machine takes seconds to launch it).
+    browsers = wait_for(
+        "its browser", lambda: [pid for pid, name in descendants(proc.pid).items() if "chrom" in name]
+    )
     time.sleep(1.0)
-    browsers = [pid for pid, name in descendants(proc.pid).items() if "chrom" in name]
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out

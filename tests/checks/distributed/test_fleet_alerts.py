@@ -56,6 +56,8 @@ def test_a_flapping_login_on_two_workers_opens_exactly_one_ticket(
     pair(
         fail=True
     )  # the third and fourth failures within 15 m, settled by two workers at about the same time
+    # A run is recorded before its policy is applied and its notifications delivered: wait for those.
+    fleet.wait_for("the repeat failure's comment", lambda: _comments(fleet.folder) >= 1, timeout_s=60)
     fleet.stop()
 
     assert [r.status for r in fleet.runs(CHECK)] == [
@@ -79,3 +81,7 @@ def test_a_flapping_login_on_two_workers_opens_exactly_one_ticket(
         for r in fleet.runs(CHECK)
         for a in r.attempts
     )
+
+
+def _comments(folder: Path) -> int:
+    return sum(len(t.comments) for t in TicketStore(folder / "data").list())
