@@ -263,8 +263,9 @@ class RunContext:
         path = self.folder.screenshot_path(record.number, record.label)
         # A `screenshot:` step asked for a picture of its own, by name, and a failure (`own`) is the picture a
         # reader looks for first: they always get one.
-        last = self._last_shot if self._last_shot and self._last_shot[1].record.screenshot else None
-        last = None if own or record.action == "screenshot" else last
+        last = None if own or record.action == "screenshot" else self._last_shot
+        if last is not None and last[1].record.screenshot is None:  # withheld since: nothing to point to
+            last = None
         try:
             picture = take_screenshot(self.lens, path, self.redactor, last[0] if last else None)
         except Exception as exc:  # noqa: BLE001 - the page may be closing; the trace still has its snapshots
@@ -278,9 +279,10 @@ class RunContext:
             self._note(record, UNSTEADY)
             return
         if picture.unchanged and last:
-            record.screenshot = last[1].record.screenshot
-            self._note(record, f"same screenshot as step {last[1].record.number} (the page did not change)")
-            self.shots.append(Shot(record, last[1].path, picture.seen))
+            taken = last[1]
+            record.screenshot = taken.record.screenshot
+            self._note(record, f"same screenshot as step {taken.record.number} (the page did not change)")
+            self.shots.append(Shot(record, taken.path, picture.seen))
             return
         record.screenshot = self.folder.relative(path)
         shot = Shot(record, path, picture.seen)

@@ -252,13 +252,11 @@ def _screenshots(run_dir: Path, steps: list[dict[str, Any]], budget: int) -> tup
     """Every PNG under screenshots/, by file name; the failure first, then in run order, embedded within budget."""
     folder = run_dir / "screenshots"
     files = {p.name: p for p in sorted(folder.glob("*.png")) if p.is_file()} if folder.is_dir() else {}
+    # A picture a later step points to too (the page unchanged) keeps the caption of the step that took it.
     captions: dict[str, str] = {}
-    for (
-        step
-    ) in steps:  # a picture a later step points to too (the page unchanged) keeps its own step's caption
-        captions.setdefault(
-            _shot_name(step), f"{_text(step.get('number'))} {_text(step.get('label'))}".strip()
-        )
+    for step in steps:
+        caption = f"{_text(step.get('number'))} {_text(step.get('label'))}".strip()
+        captions.setdefault(_shot_name(step), caption)
     failed = [_shot_name(s) for s in steps if s.get("status") == "failed"]
     order = [n for n in reversed(failed) if n in files] + [n for n in files if n not in failed]
     shots: dict[str, Shot] = {}
