@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 # The errors are plain classes over an IntEnum: cheap, and every submodule imports them anyway.
-from .errors import (
+from automation.errors import (
     ConfigError,
     EvidenceError,
     ExitCode,
@@ -27,9 +27,9 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .api import prepare_sandbox, run, validate_inputs
-    from .loader import Catalog, LoadedRunbook, load_runbook, load_text
-    from .result import RunResult, StepRecord
+    from automation.api import prepare_sandbox, run, validate_inputs
+    from automation.loader import Catalog, LoadedRunbook, load_runbook, load_text
+    from automation.result import RunResult, StepRecord
 
 # Imported on first access (PEP 562): `import automation.cli` runs this file, and the CLI must not pay for
 # httpx, pydantic's schema and the engine before `runbook --help` (issue 12).

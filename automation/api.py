@@ -8,20 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .engine.answers import Prompter, how_to_give, text_problem
-from .engine.context import Reporter
-from .environments import Target, missing_mailbox_variables, resolve
-from .errors import (
+from automation.engine.answers import Prompter, how_to_give, text_problem
+from automation.engine.context import Reporter
+from automation.environments import Target, missing_mailbox_variables, resolve
+from automation.errors import (
     ConfigError,
     InputValueError,
     MissingAnswerError,
     SandboxInUse,
     TargetUnreachableError,
 )
-from .evidence.canon import SecretTooShort, check_secret
-from .loader import Catalog, LoadedRunbook, load_runbook, walk_steps
-from .result import SCREENSHOT_POLICIES, RunResult
-from .schema import Ask, Input, SandboxArrangement, Use
+from automation.loader import Catalog, LoadedRunbook, load_runbook, walk_steps
+from automation.redaction.canon import SecretTooShort, check_secret
+from automation.result import SCREENSHOT_POLICIES, RunResult
+from automation.schema import Ask, Input, SandboxArrangement, Use
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -132,7 +132,7 @@ def preflight_answers(
     """Without a terminal, an `ask` that every path reaches and an input (e.g. --code) could answer must be
     answerable before the browser starts. Questions on some paths only (in a branch arm, after a step that
     may end the run) are checked when reached (exit 2 there too, never a wait). Raises MissingAnswerError."""
-    from .preflight import asks_on_every_path
+    from automation.preflight import asks_on_every_path
 
     if prompter is not None:
         return
@@ -232,7 +232,7 @@ def _reset(
     target: Target, base: str | None, holder: str | None, ttl_s: float, wait_s: float
 ) -> SandboxLease | None:
     """Reset the embedded sandbox in process, a served one over HTTP; take the lease if a holder is given."""
-    from .sandbox.lease import SandboxBusy
+    from automation.sandbox.lease import SandboxBusy
 
     if target.sandbox is not None:
         try:
@@ -306,8 +306,8 @@ def run(
 
     `screenshots`: "each-step" (a picture per step that changes the page), "on-failure" (the failing step's,
     and explicit `screenshot:` steps) or "off"."""
-    from .engine.credentials import target_secrets
-    from .engine.runner import RunOptions, execute
+    from automation.engine.credentials import target_secrets
+    from automation.engine.runner import RunOptions, execute
 
     if screenshots not in SCREENSHOT_POLICIES:
         raise InputValueError(
@@ -318,7 +318,7 @@ def run(
     values = validate_inputs(loaded, dict(inputs or {}))
     for name, answer in (answers or {}).items():
         check_text(name, answer)
-    from .preflight import apps_used, check_credentials
+    from automation.preflight import apps_used, check_credentials
 
     # the apps it opens decide whether the embedded sandbox is started at all
     target = target or resolve(env, base_urls, needs=apps_used(loaded, catalog))
@@ -330,7 +330,7 @@ def run(
     check_mailbox(loaded, values, answers or {}, target, catalog)
     check_secret_answers(loaded, answers or {}, catalog)
     target_secrets(target)  # a password too short to mask is refused before anything is prepared
-    from .evidence.folder import new_run_id
+    from automation.evidence.folder import new_run_id
 
     run_id = run_id or new_run_id(loaded.name)
     lease = None

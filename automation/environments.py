@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ConfigError, RunbookLoadError
+from automation.errors import ConfigError, RunbookLoadError
 
 if TYPE_CHECKING:
-    from .mail.config import ImapConfig, MaildirConfig, MboxConfig
+    from automation.mail.config import ImapConfig, MaildirConfig, MboxConfig
 
     MailboxSpec = str | ImapConfig | MaildirConfig | MboxConfig  # str: the URL of a sandbox's outbox
 
@@ -123,7 +123,7 @@ def config_path() -> Path:
 
 def load_config(path: Path | None = None) -> ConfigFile:
     """Read and check the whole environments file, trackers included. Raises ConfigError (with file:line)."""
-    from .yamlfile import parse_yaml, read_yaml_text
+    from automation.yamlfile import parse_yaml, read_yaml_text
 
     path = path or config_path()
     try:
@@ -156,7 +156,7 @@ class _Where:
     positions: dict[Any, tuple[int, int]]
 
     def error(self, message: str, key_path: tuple[str | int, ...]) -> ConfigError:
-        from .yamlfile import error_at_key
+        from automation.yamlfile import error_at_key
 
         return ConfigError(str(error_at_key(message, self.source, self.text, self.positions, key_path)))
 
@@ -191,7 +191,7 @@ def _check_config(config: ConfigFile, where: _Where) -> None:
         _check_mailbox(spec.mailbox, where, (*here, "mailbox"))
         if spec.tickets is None:  # the local store: the tracker models are not even imported (start-up cost)
             continue
-        from .tickets.config import tracker_config_problems
+        from automation.tickets.config import tracker_config_problems
 
         problems = tracker_config_problems(spec.tickets)
         if problems:
@@ -214,7 +214,7 @@ def _check_mailbox(mailbox: str | dict[str, Any] | None, where: _Where, here: tu
                 here,
             )
         return
-    from .mail.config import MAILBOX_TYPES, WRITTEN_KEYS
+    from automation.mail.config import MAILBOX_TYPES, WRITTEN_KEYS
 
     kind = mailbox.get("type")
     if kind is None:
@@ -255,7 +255,7 @@ def _mailbox(spec: EnvironmentSpec, file: Path) -> MailboxSpec | None:
     raw = spec.mailbox
     if raw is None or isinstance(raw, str):
         return raw
-    from .mail.config import MAILBOX_TYPES, ImapConfig, MaildirConfig, MboxConfig
+    from automation.mail.config import MAILBOX_TYPES, ImapConfig, MaildirConfig, MboxConfig
 
     config = MAILBOX_TYPES[raw["type"]].model_validate(raw)
     if isinstance(config, ImapConfig):
@@ -273,7 +273,7 @@ def missing_mailbox_variables(target: Target) -> list[str]:
     box = target.mailbox
     if box is None or isinstance(box, str):  # no mailbox, or a sandbox's outbox: no login to read
         return []
-    from .mail.config import ImapConfig
+    from automation.mail.config import ImapConfig
 
     if not isinstance(box, ImapConfig):
         return []
@@ -308,7 +308,7 @@ def embedded_sandbox() -> Any:
     if _SANDBOX is None:
         import atexit
 
-        from .sandbox import SandboxServer
+        from automation.sandbox import SandboxServer
 
         _SANDBOX = SandboxServer().start()
         atexit.register(_SANDBOX.stop)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from .errors import TargetUnreachableError
+from automation.errors import TargetUnreachableError
 
 
 def listen(host: str, port: int, *, who: str) -> socket.socket:

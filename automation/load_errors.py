@@ -6,8 +6,8 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING, Any
 
-from .errors import RunbookLoadError
-from .yamlfile import Path_, error_at, error_at_key
+from automation.errors import RunbookLoadError
+from automation.yamlfile import Path_, error_at, error_at_key
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -50,7 +50,7 @@ def step_number(where: Path_) -> tuple[str | None, Path_]:
 
 
 def _vocabulary() -> list[str]:
-    from .schema import ACTIONS, Runbook
+    from automation.schema import ACTIONS, Runbook
 
     words: set[str] = set(ACTIONS)
     for model in {*ACTIONS.values(), Runbook}:
@@ -69,7 +69,7 @@ def suggest(word: str, choices: list[str] | None = None) -> str:
 
 def _places() -> dict[str, list[type[Any]]]:
     """Where each key of the language may be written, as the models that declare it."""
-    from .schema import ACTIONS, Case, FromMail, Input, Locator, Outcome, Runbook, StepBase
+    from automation.schema import ACTIONS, Case, FromMail, Input, Locator, Outcome, Runbook, StepBase
 
     places: dict[str, list[type[Any]]] = {}
     for model in (Runbook, Input, Outcome, Case, Locator, FromMail, StepBase, *ACTIONS.values()):
@@ -82,7 +82,7 @@ def _places() -> dict[str, list[type[Any]]]:
 
 
 def _place_name(model: type[Any]) -> str:
-    from .schema import ACTIONS, Case, FromMail, Input, Locator, Outcome, Runbook, StepBase
+    from automation.schema import ACTIONS, Case, FromMail, Input, Locator, Outcome, Runbook, StepBase
 
     named = {
         Runbook: "the top level of the runbook",
@@ -123,7 +123,7 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
 
 
 def _describe(error: dict[str, Any], data: Any, where: Path_) -> str:
-    from .schema import ACTIONS, StepBase
+    from automation.schema import ACTIONS, StepBase
 
     kind, loc = error["type"], error["loc"]
     key = where[-1] if where else None

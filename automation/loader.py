@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .engine.templating import TemplateError, references
-from .errors import RunbookLoadError
+from automation.errors import RunbookLoadError
 
 # _data_path, step_number and suggest are re-exported for checks/config.py and catalog_view.py
-from .load_errors import _data_path, error_at_step, step_number, suggest, validation_error  # noqa: F401
-from .yamlfile import Path_, parse_yaml, read_yaml_text
+from automation.load_errors import _data_path, error_at_step, step_number, suggest, validation_error  # noqa: F401
+from automation.templating import TemplateError, references
+from automation.yamlfile import Path_, parse_yaml, read_yaml_text
 
 if TYPE_CHECKING:
-    from .schema import Runbook, StepBase, Use
+    from automation.schema import Runbook, StepBase, Use
 
 # The schema (pydantic builds every step model when it is imported) is imported by the functions that
 # validate: finding runbooks by name (Catalog.names, `runbook run --help`) reads the files' `name:` only.
@@ -71,7 +71,7 @@ class _Ctx:
 
 def walk_steps(steps: list[Any], here: Path_) -> Iterator[tuple[Path_, StepBase]]:
     """Every step in document order, with its path, arms included."""
-    from .schema import Branch
+    from automation.schema import Branch
 
     for index, step in enumerate(steps):
         path = here + (index,)
@@ -95,7 +95,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _defines(step: StepBase) -> list[str]:
-    from .schema import Branch, Use
+    from automation.schema import Branch, Use
 
     names = [
         getattr(step, attr) for attr in ("ask", "into", "save") if isinstance(getattr(step, attr, None), str)
@@ -108,7 +108,7 @@ def _defines(step: StepBase) -> list[str]:
 
 
 def _check_templates(step: StepBase, path: Path_, known: set[str], ctx: _Ctx) -> None:
-    from .schema import Branch
+    from automation.schema import Branch
 
     dumped = step.model_dump(by_alias=True, exclude={"label"})
     if isinstance(step, Branch):  # the arms' steps are checked on their own, in order
@@ -147,7 +147,7 @@ def _check_regexes(step: StepBase, path: Path_, ctx: _Ctx) -> None:
 
 
 def _check_step(step: StepBase, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
-    from .schema import SUBMITTING_ACTIONS, Branch, Escalate, Use
+    from automation.schema import SUBMITTING_ACTIONS, Branch, Escalate, Use
 
     outcomes = set(rb.outcomes)
     ends = [getattr(step, "end", None)] if step.action == "end" else []
@@ -180,7 +180,7 @@ def _check_step(step: StepBase, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Ca
 
 
 def _check_use(step: Use, path: Path_, rb: Runbook, ctx: _Ctx, catalog: Catalog | None) -> None:
-    from .schema import StepBase
+    from automation.schema import StepBase
 
     if catalog is None:
         return
@@ -257,7 +257,7 @@ def load_text(
     """Validate runbook YAML text. Raises RunbookLoadError."""
     from pydantic import ValidationError
 
-    from .schema import Runbook
+    from automation.schema import Runbook
 
     data, positions = parse_yaml(text, source)
     ctx = _Ctx(source, text, positions)

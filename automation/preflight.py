@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .engine.templating import references
-from .errors import ConfigError
+from automation.errors import ConfigError
+from automation.templating import references
 
 if TYPE_CHECKING:
-    from .environments import Target
-    from .loader import Catalog, LoadedRunbook
-    from .schema import Ask, StepBase, Use
+    from automation.environments import Target
+    from automation.loader import Catalog, LoadedRunbook
+    from automation.schema import Ask, StepBase, Use
 
 
 def asks_on_every_path(loaded: LoadedRunbook, catalog: Catalog | None) -> list[Ask]:
@@ -20,14 +20,14 @@ def asks_on_every_path(loaded: LoadedRunbook, catalog: Catalog | None) -> list[A
 
     A question inside a branch arm, or after a step that may end the run (an `end`, a branch with an
     outcome, a sub-runbook that may end it), is reached on some paths only: it is asked when reached."""
-    from .schema import Ask
+    from automation.schema import Ask
 
     return [step for step in _must_reach(loaded, catalog, {loaded.name}) if isinstance(step, Ask)]
 
 
 def _must_reach(loaded: LoadedRunbook, catalog: Catalog | None, seen: set[str]) -> Iterator[StepBase]:
     """The steps every run reaches, in order (a branch itself, not its arms; sub-runbooks' steps)."""
-    from .schema import Branch, End, Use
+    from automation.schema import Branch, End, Use
 
     for step in loaded.model.steps:
         yield step
@@ -43,8 +43,8 @@ def _must_reach(loaded: LoadedRunbook, catalog: Catalog | None, seen: set[str]) 
 
 
 def _branch_may_end(step: StepBase, catalog: Catalog | None) -> bool:
-    from .loader import walk_steps
-    from .schema import Branch, End, Use
+    from automation.loader import walk_steps
+    from automation.schema import Branch, End, Use
 
     assert isinstance(step, Branch)
     arms: list[Any] = [*step.branch.when, *([step.branch.else_] if step.branch.else_ else [])]
@@ -78,7 +78,7 @@ def credentials_used(
 ) -> dict[str, set[str]]:
     """credentials NAME -> the parts (user, password) the runbook and its sub-runbooks use: on any path, or
     (`every_path`) in the steps every run reaches."""
-    from .schema import Branch
+    from automation.schema import Branch
 
     if every_path:
         steps = [s for s in _must_reach(loaded, catalog, {loaded.name}) if not isinstance(s, Branch)]
@@ -135,8 +135,8 @@ def apps_used(loaded: LoadedRunbook, catalog: Catalog | None) -> set[str]:
 
 
 def _books(loaded: LoadedRunbook, catalog: Catalog | None, seen: set[str]) -> Iterator[LoadedRunbook]:
-    from .loader import walk_steps
-    from .schema import Use
+    from automation.loader import walk_steps
+    from automation.schema import Use
 
     yield loaded
     if catalog is None:
@@ -149,7 +149,7 @@ def _books(loaded: LoadedRunbook, catalog: Catalog | None, seen: set[str]) -> It
 
 
 def _texts(loaded: LoadedRunbook) -> Iterator[str]:
-    from .loader import walk_steps
+    from automation.loader import walk_steps
 
     for block in (loaded.model.steps, loaded.model.finally_):
         for _, step in walk_steps(block, ()):

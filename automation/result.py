@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from .errors import ExitCode
+from automation.errors import ExitCode
 
 RunStatus = Literal["passed", "escalated", "failed", "error", "aborted", "timed-out"]
 # Which pictures a run takes: one per step that changes the page (the default), only the failing step's (and

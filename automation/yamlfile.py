@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .errors import RunbookLoadError
+from automation.errors import RunbookLoadError
 
 Path_ = tuple[str | int, ...]
 

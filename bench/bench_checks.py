@@ -30,12 +30,12 @@ from typing import Any
 
 from run_bench import QUICK, rss_mb, write_results
 
-import automation.checks.scheduler as scheduler_module
-from automation.checks.config import Check, ChecksConfig, load_checks
-from automation.checks.history import History
+import automation.checks.watchdog.scheduler as scheduler_module
+from automation.checks.config.load import Check, ChecksConfig, load_checks
 from automation.checks.model import CheckRun
-from automation.checks.runner import Host
-from automation.checks.scheduler import Deadline, Scheduler
+from automation.checks.storage.history import History
+from automation.checks.watchdog.run_check import Host
+from automation.checks.watchdog.scheduler import Deadline, Scheduler
 from automation.environments import sandbox_target
 from automation.sandbox import SandboxServer
 

@@ -191,7 +191,8 @@ DISJOINT = (
 def instrument() -> None:
     """Wrap the engine's functions from outside (this process only; production code is untouched)."""
     from automation.engine import context, finish, runner
-    from automation.evidence import audit, redact, report
+    from automation.evidence import audit, report
+    from automation.redaction import redactor as redact
 
     t = PROBE.timed
     runner.execute = t("execute", runner.execute)  # api.run imports it at call time

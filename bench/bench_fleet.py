@@ -34,11 +34,11 @@ from typing import Any
 import redis as redis_client
 from celery import Celery
 
-from automation.checks.celery_app import QUEUE, RUN_TASK, settings
-from automation.checks.config import load_checks
-from automation.checks.distributed import Dispatcher
-from automation.checks.history import History
+from automation.checks.config.load import load_checks
+from automation.checks.fleet.celery_app import QUEUE, RUN_TASK, settings
+from automation.checks.fleet.ticks import Dispatcher
 from automation.checks.model import CheckRun
+from automation.checks.storage.history import History
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))

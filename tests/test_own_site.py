@@ -18,7 +18,7 @@ WATCHED = (
     "import atexit, sys\n"
     "atexit.register(lambda: print('SANDBOX-LOADED' if 'automation.sandbox.server' in sys.modules "
     "else 'NO-SANDBOX', file=sys.stderr))\n"
-    "from automation.cli import main\nsys.argv[0] = 'runbook'\nmain()\n"
+    "from automation.cli.app import main\nsys.argv[0] = 'runbook'\nmain()\n"
 )
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from automation.commands.qa import pytest_args
 from automation.loader import PROJECT_RUNBOOKS, Catalog, LoadedRunbook, walk_steps
-from automation.qa import pytest_args
 from automation.schema import Use
 
 pytest_plugins = ["pytester"]

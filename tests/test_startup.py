@@ -15,7 +15,7 @@ from pathlib import Path
 import typer.main
 
 import automation
-from automation.cli import app
+from automation.cli.app import app
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ NEVER_AT_START = (
 PROBE = """
 import json, sys
 sys.argv = ["runbook", *json.loads(sys.argv[1])]
-from automation.cli import main
+from automation.cli.app import main
 try:
     main()
 except SystemExit:
@@ -97,10 +97,14 @@ def test_validate_loads_neither_the_engine_nor_the_browser() -> None:
 
 def test_checks_validate_loads_no_history_store_metrics_or_browser() -> None:
     modules = loaded_by("checks", "validate")
-    assert "automation.checks.config" in modules  # it did read the checks file
+    assert "automation.checks.config.load" in modules  # it did read the checks file
     forbidden = ("playwright", "fastapi", "uvicorn", "sqlalchemy", "prometheus_client", "jinja2", "httpx")
     assert top_level(modules, forbidden) == []
-    assert not modules & {"automation.checks.history", "automation.checks.runner", "automation.api"}
+    assert not modules & {
+        "automation.checks.storage.history",
+        "automation.checks.watchdog.run_check",
+        "automation.api",
+    }
 
 
 def test_help_still_lists_every_command_and_group() -> None:
@@ -153,7 +157,7 @@ def test_reading_a_tracker_configuration_loads_no_tracker_adapter() -> None:
     assert not modules & {
         "automation.tickets.jira",
         "automation.tickets.zendesk",
-        "automation.tickets.webhook",
+        "automation.tickets.webhook_tracker",
     }
 
 
@@ -180,7 +184,7 @@ def test_resolving_an_environment_without_tracker_or_mailbox_loads_no_ticket_mai
 def test_the_collector_skips_what_lives_until_exit() -> None:
     # Tearing the interpreter down used to collect over every module's objects (0.1-0.25 s of a process).
     code = (
-        "import gc, sys\nsys.argv = ['runbook', 'validate']\nfrom automation.cli import main\n"
+        "import gc, sys\nsys.argv = ['runbook', 'validate']\nfrom automation.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code, 'FROZEN', gc.get_freeze_count())"
     )
     proc = subprocess.run(

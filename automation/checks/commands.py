@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Check, ChecksConfig, load_checks
-from .model import CheckRun
+from automation.checks.config.load import Check, ChecksConfig, load_checks
+from automation.checks.model import CheckRun
 
 if TYPE_CHECKING:
-    from .history import History
-    from .runner import Host
+    from automation.checks.storage.history import History
+    from automation.checks.watchdog.run_check import Host
 
 # The history store (SQLAlchemy), the runner (metrics, alerts, the engine) and the evidence folder are
 # imported in the functions that use them: `runbook checks validate` and `list` only read the checks file.
@@ -30,11 +30,11 @@ class Places:
     evidence_root: Path | None = None
 
     def host(self, **kwargs: Any) -> Host:
-        from ..environments import data_dir as default_data_dir
-        from ..evidence.folder import evidence_root as default_evidence_root
-        from .distributed import evidence_root as fleet_evidence_root
-        from .history import History
-        from .runner import Host
+        from automation.checks.fleet.ticks import evidence_root as fleet_evidence_root
+        from automation.checks.storage.history import History
+        from automation.checks.watchdog.run_check import Host
+        from automation.environments import data_dir as default_data_dir
+        from automation.evidence.folder import evidence_root as default_evidence_root
 
         data = self.data_dir or default_data_dir()
         # RUNBOOK_EVIDENCE_ROOT (the fleet's shared mount) before RUNBOOK_TRACES: `checks web` then links to
@@ -74,7 +74,7 @@ def describe(config: ChecksConfig) -> list[dict[str, Any]]:
 
 
 def _alert_text(check: Check) -> str:
-    from .schedule import format_period
+    from automation.checks.config.schedule import format_period
 
     rule = check.rule
     within = f" within {format_period(rule.within_s)}" if rule.within_s else " in a row"
@@ -99,7 +99,7 @@ def run_checks(
     host: Host | None = None,
 ) -> RunOutcome:
     """Run the named (or, with only_due, the due) checks once, record them and alert. Raises ConfigError."""
-    from .scheduler import Scheduler
+    from automation.checks.watchdog.scheduler import Scheduler
 
     host = host or places.host()
     chosen = config.select(names)
@@ -113,7 +113,7 @@ def run_checks(
         scheduler.tick(host.clock())
         after = [host.history.last_run(c.name) for c in chosen]
         return RunOutcome(tuple(r for c, r in zip(chosen, after, strict=True) if r and r != before[c.name]))
-    from .runner import in_window, run_check, skip_check
+    from automation.checks.watchdog.run_check import in_window, run_check, skip_check
 
     runs = []
     for check in chosen:
@@ -125,9 +125,9 @@ def run_checks(
 
 def status(config: ChecksConfig, places: Places, *, now: datetime | None = None) -> list[Any]:
     """`checks status`: one row per check (the status page's data)."""
-    from .history import History
-    from .runner import in_window, utcnow
-    from .status import status_rows
+    from automation.checks.storage.history import History
+    from automation.checks.watchdog.run_check import in_window, utcnow
+    from automation.checks.web.status import status_rows
 
     with History(data_dir=places.data_dir) if places.data_dir else _default_history() as history:
         return status_rows(
@@ -142,8 +142,8 @@ def history(
     config: ChecksConfig, name: str, places: Places, *, since_s: float = 86400.0, now: datetime | None = None
 ) -> list[CheckRun]:
     """`checks history NAME`: its runs, newest first. Raises ConfigError for an unknown check."""
-    from .history import History
-    from .runner import utcnow
+    from automation.checks.storage.history import History
+    from automation.checks.watchdog.run_check import utcnow
 
     config.select([name])
     since = (now or utcnow()) - timedelta(seconds=since_s)
@@ -152,7 +152,7 @@ def history(
 
 
 def _default_history() -> History:
-    from .history import History
+    from automation.checks.storage.history import History
 
     return History()
 

@@ -8,10 +8,10 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ..errors import StepFailed
-from ..evidence.canon import canonical, check_secret
-from ..schema import Ask, FromMail
-from .templating import render
+from automation.errors import StepFailed
+from automation.redaction.canon import canonical, check_secret
+from automation.schema import Ask, FromMail
+from automation.templating import render
 
 YES = {"y", "yes", "true", "1", "oui"}
 NO = {"n", "no", "false", "0", "non"}
@@ -68,7 +68,7 @@ def read_mailbox(
     """Wait for the newest mail to `to`, arrived since `since`, whose text, HTML or subject matches; the
     pattern's first group wins. Then keep, mark read or delete that mail. Raises StepFailed if the mailbox
     cannot be read."""
-    from ..mail import MailboxError, find_answer, open_mailbox
+    from automation.mail import MailboxError, find_answer, open_mailbox
 
     to = render(spec.to, variables)
     try:

@@ -66,7 +66,7 @@ class BrowserPool:
 
     def browser(self, *, headless: bool = True, executable_path: str | None = None) -> Any:
         """A launched browser. Raises TargetUnreachableError if Chromium cannot start."""
-        from .pw import start_playwright, translate
+        from automation.engine.pw import start_playwright, translate
 
         options = launch_options(headless=headless, executable_path=executable_path)
         key = (headless, options["executable_path"])
@@ -77,7 +77,7 @@ class BrowserPool:
             _close_quietly(browser)
             del self._browsers[key]
         if not Path(options["executable_path"]).exists():
-            from ..errors import TargetUnreachableError
+            from automation.errors import TargetUnreachableError
 
             raise TargetUnreachableError(
                 f"No Chromium at {options['executable_path']}. Install it (apt-get install -y chromium) "

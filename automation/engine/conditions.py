@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from ..schema import Condition, Expectation
-from .locators import to_playwright
-from .templating import TemplateError, render
+from automation.engine.locators import to_playwright
+from automation.schema import Condition, Expectation
+from automation.templating import TemplateError, render
 
 
 @dataclass

@@ -15,19 +15,19 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlparse
 
-from ..environments import Target
-from ..errors import Interrupted, RunbookError, RunTimedOut, StepFailed, TargetUnreachableError
-from ..evidence.canon import SecretTooShort, canonical, check_secret
-from ..evidence.folder import RunFolder
-from ..evidence.redact import Redactor
-from ..loader import Catalog, LoadedRunbook
-from ..result import StepRecord
-from ..schema import Branch, DialogStep, StepBase, seconds
-from .answers import Prompter
-from .conditions import DialogSeen
-from .shots import MARK_FIELD_JS, UNSTEADY, Lens, PageView, Shot, withhold_showing
-from .shots import take as take_screenshot
-from .templating import PLACEHOLDER
+from automation.engine.answers import Prompter
+from automation.engine.conditions import DialogSeen
+from automation.engine.shots import MARK_FIELD_JS, UNSTEADY, Lens, PageView, Shot, withhold_showing
+from automation.engine.shots import take as take_screenshot
+from automation.environments import Target
+from automation.errors import Interrupted, RunbookError, RunTimedOut, StepFailed, TargetUnreachableError
+from automation.evidence.folder import RunFolder
+from automation.loader import Catalog, LoadedRunbook
+from automation.redaction.canon import SecretTooShort, canonical, check_secret
+from automation.redaction.redactor import Redactor
+from automation.result import StepRecord
+from automation.schema import Branch, DialogStep, StepBase, seconds
+from automation.templating import PLACEHOLDER
 
 ACTION_TIMEOUT = 10.0
 EXPECT_TIMEOUT = 5.0
@@ -402,7 +402,7 @@ def _attempts(
     ctx: RunContext, step: StepBase, record: StepRecord, path: tuple[Any, ...], handlers: dict[str, Handler]
 ) -> None:
     """The step's attempts (retry), each bounded by the run's time limit; optional misses are warnings."""
-    from .pw import translate
+    from automation.engine.pw import translate
 
     attempts = step.retry.attempts if step.retry else 1
     interval = seconds(step.retry.interval, 1.0) if step.retry else 0.0
@@ -485,7 +485,7 @@ def _raise_unexpected_dialog(ctx: RunContext) -> None:
 
 
 def _fail(ctx: RunContext, step: StepBase, record: StepRecord, exc: RunbookError) -> None:
-    from .locators import nearest_names, step_locator
+    from automation.engine.locators import nearest_names, step_locator
 
     record.status = "failed"
     loc = step_locator(step)

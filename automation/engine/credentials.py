@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from ..environments import Target
-from ..errors import ConfigError
-from ..evidence.canon import SecretTooShort, check_secret
+from automation.environments import Target
+from automation.errors import ConfigError
+from automation.redaction.canon import SecretTooShort, check_secret
 
 
 def target_secrets(target: Target) -> set[str]:

@@ -16,12 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..environments import data_dir
-from ..errors import EvidenceError, TicketError
-from ..evidence import audit
-from ..evidence.redact import scrub_trace
-from ..result import RunResult
-from .context import RunContext
+from automation.engine.context import RunContext
+from automation.environments import data_dir
+from automation.errors import EvidenceError, TicketError
+from automation.evidence import audit
+from automation.redaction.redactor import scrub_trace
+from automation.result import RunResult
 
 UNSCRUBBED = ".trace-unscrubbed.zip"  # never named as evidence; renamed to trace.zip once scrubbed
 
@@ -199,7 +199,7 @@ def _audit(ctx: RunContext, result: RunResult) -> None:
 def _write_report(ctx: RunContext) -> bool:
     """Write report.html from run.json; False if it could not be written (the rest of the evidence stands)."""
     try:
-        from ..evidence.report import write_report
+        from automation.evidence.report import write_report
 
         write_report(ctx.folder.path)
     except Exception as exc:  # noqa: BLE001 - a report problem must not lose the run's other evidence
@@ -209,7 +209,7 @@ def _write_report(ctx: RunContext) -> bool:
 
 
 def _ticket_model(ctx: RunContext, result: RunResult) -> Any:
-    from ..tickets import Attachment, Ticket, TicketStep
+    from automation.tickets import Attachment, Ticket, TicketStep
 
     escalation = ctx.escalations[-1]
     folder = ctx.folder.path
@@ -250,7 +250,13 @@ def _open_ticket(ctx: RunContext, result: RunResult) -> dict[str, Any]:
     """Open (or add to) the escalation's ticket: locally always, then in the configured tracker."""
     import sqlite3
 
-    from ..tickets import TicketStore, TrackerConfigError, UnusableTracker, open_ticket, tracker_from_config
+    from automation.tickets import (
+        TicketStore,
+        TrackerConfigError,
+        UnusableTracker,
+        open_ticket,
+        tracker_from_config,
+    )
 
     ticket = _ticket_model(ctx, result)
     base = {"queue": ticket.queue, "title": ticket.title}

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..schema import Locator
-from .templating import render
+from automation.schema import Locator
+from automation.templating import render
 
 
 def to_playwright(page: Any, loc: Locator, variables: Mapping[str, Any]) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from ..errors import StepFailed, TargetUnreachableError
+from automation.errors import StepFailed, TargetUnreachableError
 
 _UNREACHABLE = re.compile(
     r"net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|NAME_NOT_RESOLVED|ADDRESS_UNREACHABLE|"

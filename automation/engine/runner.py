@@ -13,8 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..environments import Target
-from ..errors import (
+from automation.engine.answers import Prompter
+from automation.engine.browser import pool
+from automation.engine.context import Ended, Reporter, RunContext, SilentReporter, run_steps
+from automation.engine.finish import finish_evidence
+from automation.engine.pw import translate
+from automation.engine.signals import SignalGuard, describe, guarded
+from automation.engine.steps import HANDLERS
+from automation.environments import Target
+from automation.errors import (
     ExitCode,
     MissingAnswerError,
     RunbookError,
@@ -22,16 +29,9 @@ from ..errors import (
     StepFailed,
     TargetUnreachableError,
 )
-from ..evidence.folder import RunFolder, evidence_root, new_run_id
-from ..loader import Catalog, LoadedRunbook
-from ..result import RunResult
-from .answers import Prompter
-from .browser import pool
-from .context import Ended, Reporter, RunContext, SilentReporter, run_steps
-from .finish import finish_evidence
-from .pw import translate
-from .signals import SignalGuard, describe, guarded
-from .steps import HANDLERS
+from automation.evidence.folder import RunFolder, evidence_root, new_run_id
+from automation.loader import Catalog, LoadedRunbook
+from automation.result import RunResult
 
 # What the `finally:` steps get after the run hit its time limit or was interrupted: cleanup, not a new run.
 FINALLY_BUDGET_S = 5.0
@@ -73,8 +73,10 @@ def _secrets(loaded: LoadedRunbook, variables: dict[str, Any], target: Target) -
     """Secret inputs (as used: stripped), credentials' passwords and passwords in app URLs (user:pass@host).
 
     Raises ConfigError (exit 2, before a browser starts) for a password too short to mask."""
-    from ..evidence.canon import canonical  # imported here: the secrets' part of the runner is this function
-    from .credentials import target_secrets
+    from automation.engine.credentials import target_secrets
+    from automation.redaction.canon import (
+        canonical,  # imported here: the secrets' part of the runner is this function
+    )
 
     found = {
         canonical(str(variables[n]))

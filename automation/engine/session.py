@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..environments import Target
-from .browser import pool
-from .pw import translate
+from automation.engine.browser import pool
+from automation.engine.pw import translate
+from automation.environments import Target
 
 
 def default_path(target: Target, app: str) -> Path:

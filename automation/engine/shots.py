@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..evidence.redact import Redactor
-from ..result import StepRecord
+from automation.redaction.redactor import Redactor
+from automation.result import StepRecord
 
 WITHHELD = "screenshot withheld: the page showed a value that was later found to be secret"
 UNSTEADY = "screenshot withheld: the page kept changing while it showed a secret, so it could not be masked"

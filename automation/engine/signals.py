@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ExitCode, Interrupted
+from automation.errors import ExitCode, Interrupted
 
 HANDLED: dict[int, tuple[str, ExitCode]] = {
     signal.SIGINT: ("Ctrl-C", ExitCode.INTERRUPTED),

@@ -7,8 +7,23 @@ import time
 from typing import Any
 from urllib.parse import urljoin
 
-from ..errors import MissingAnswerError, StepFailed
-from ..schema import (
+from automation.engine.answers import how_to_give, normalise, read_mailbox
+from automation.engine.conditions import expectation_holds, holds, wake_on
+from automation.engine.context import (
+    ACTION_TIMEOUT,
+    BRANCH_TIMEOUT,
+    EXPECT_TIMEOUT,
+    NAVIGATION_TIMEOUT,
+    Ended,
+    Escalation,
+    Handler,
+    RunContext,
+    run_steps,
+)
+from automation.engine.locators import to_playwright
+from automation.engine.pw import PlaywrightTimeout, translate
+from automation.errors import MissingAnswerError, StepFailed
+from automation.schema import (
     Ask,
     Branch,
     Check,
@@ -29,22 +44,7 @@ from ..schema import (
     Wait,
     seconds,
 )
-from .answers import how_to_give, normalise, read_mailbox
-from .conditions import expectation_holds, holds, wake_on
-from .context import (
-    ACTION_TIMEOUT,
-    BRANCH_TIMEOUT,
-    EXPECT_TIMEOUT,
-    NAVIGATION_TIMEOUT,
-    Ended,
-    Escalation,
-    Handler,
-    RunContext,
-    run_steps,
-)
-from .locators import to_playwright
-from .pw import PlaywrightTimeout, translate
-from .templating import TemplateError, render, render_any
+from automation.templating import TemplateError, render, render_any
 
 POLL_MS = 100
 
@@ -85,7 +85,7 @@ def _locate(ctx: RunContext, loc: Any) -> Any:
 
 
 def goto(ctx: RunContext, step: Goto, record: Any, path: tuple[Any, ...]) -> None:
-    from ..schema import url_problem
+    from automation.schema import url_problem
 
     target = _render(ctx, step.goto)
     url = (
@@ -364,7 +364,7 @@ def escalate(ctx: RunContext, step: Escalate, record: Any, path: tuple[Any, ...]
 
 
 def use(ctx: RunContext, step: Use, record: Any, path: tuple[Any, ...]) -> None:
-    from .subrunbook import run_sub
+    from automation.engine.subrunbook import run_sub
 
     run_sub(ctx, step, record, HANDLERS)
 

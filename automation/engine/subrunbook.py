@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..errors import StepFailed
-from ..schema import Use
-from .context import Ended, Handler, RunContext, _display, run_steps
-from .templating import TemplateError, render_any
+from automation.engine.context import Ended, Handler, RunContext, _display, run_steps
+from automation.errors import StepFailed
+from automation.schema import Use
+from automation.templating import TemplateError, render_any
 
 
 def run_sub(ctx: RunContext, step: Use, record: Any, handlers: dict[str, Handler]) -> None:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from automation.errors import UsageError
 
 DEFAULT_ROOT = Path("traces")
 

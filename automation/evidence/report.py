@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from jinja2.bccache import Bucket
 
-from ..errors import EvidenceError
+from automation.errors import EvidenceError
 
 # Past this many bytes of (base64) images the page gets slow to open and too big to attach to a ticket.
 MAX_EMBED_BYTES = 15 * 1024 * 1024

@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import EvidenceError, UsageError
-from .folder import evidence_root, find_run
+from automation.errors import EvidenceError, UsageError
+from automation.evidence.folder import evidence_root, find_run
 
 PLAYWRIGHT = [sys.executable, "-m", "playwright"]
 
@@ -78,7 +78,7 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 def open_in_chromium(url: str) -> subprocess.Popen[bytes] | None:
     """Show the viewer in the configured Chromium; None when there is no display to show it on."""
-    from ..engine.browser import LAUNCH_ARGS, chromium_path
+    from automation.engine.browser import LAUNCH_ARGS, chromium_path
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return None

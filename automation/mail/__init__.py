@@ -6,8 +6,8 @@ find_answer(box, to=..., pattern=..., ...)   -> the code, or None when no mail m
 
 from __future__ import annotations
 
-from .base import Mail, Mailbox, MailboxError, find_answer, html_to_text, parse_mail
-from .config import ImapConfig, MailboxConfig, MaildirConfig, MboxConfig
+from automation.mail.base import Mail, Mailbox, MailboxError, find_answer, html_to_text, parse_mail
+from automation.mail.config import ImapConfig, MailboxConfig, MaildirConfig, MboxConfig
 
 __all__ = [
     "ImapConfig",
@@ -27,13 +27,13 @@ __all__ = [
 def open_mailbox(setting: str | ImapConfig | MaildirConfig | MboxConfig) -> Mailbox:
     """The Mailbox for an environment's resolved `mailbox:` (a URL is the sandbox's outbox)."""
     if isinstance(setting, str):
-        from .sandbox import SandboxOutbox
+        from automation.mail.sandbox import SandboxOutbox
 
         return SandboxOutbox(setting)
     if isinstance(setting, ImapConfig):
-        from .imap import ImapMailbox
+        from automation.mail.imap import ImapMailbox
 
         return ImapMailbox(setting)
-    from .local import MaildirMailbox, MboxMailbox
+    from automation.mail.local import MaildirMailbox, MboxMailbox
 
     return MaildirMailbox(setting.path) if isinstance(setting, MaildirConfig) else MboxMailbox(setting.path)

@@ -8,8 +8,8 @@ import ssl
 import time
 from datetime import UTC, datetime, timedelta
 
-from .base import Mail, Mailbox, MailboxError, addressed_to, parse_mail
-from .config import ImapConfig
+from automation.mail.base import Mail, Mailbox, MailboxError, addressed_to, parse_mail
+from automation.mail.config import ImapConfig
 
 TIMEOUT_S = 20.0
 

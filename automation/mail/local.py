@@ -9,7 +9,7 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from .base import Mail, Mailbox, MailboxError, addressed_to, arrived_since, parse_mail
+from automation.mail.base import Mail, Mailbox, MailboxError, addressed_to, arrived_since, parse_mail
 
 
 class MaildirMailbox(Mailbox):

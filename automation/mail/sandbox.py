@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from .base import Mail, Mailbox, MailboxError
+from automation.mail.base import Mail, Mailbox, MailboxError
 
 
 class SandboxOutbox(Mailbox):

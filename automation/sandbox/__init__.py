@@ -5,6 +5,6 @@ It is a separate web application; the engine reaches it only over HTTP. See READ
 
 from __future__ import annotations
 
-from .server import SandboxServer
+from automation.sandbox.server import SandboxServer
 
 __all__ = ["SandboxServer"]

@@ -22,10 +22,10 @@ from typing import Any
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from .faults import FaultMiddleware, FaultRule, Faults
-from .lease import Leases, ResetRequest, SandboxBusy
-from .store import Store
-from .web import render, store_of
+from automation.sandbox.faults import FaultMiddleware, FaultRule, Faults
+from automation.sandbox.lease import Leases, ResetRequest, SandboxBusy
+from automation.sandbox.store import Store
+from automation.sandbox.web import render, store_of
 
 control = APIRouter(prefix="/_sandbox")
 
@@ -116,7 +116,7 @@ def _make(name: str, title: str, router: APIRouter, store: Store, faults: Faults
 
 def create_apps(store: Store, faults: Faults | None = None, leases: Leases | None = None) -> dict[str, Any]:
     """Both ASGI apps over one store, one set of faults and one reset lease: {"portal": app, "netsuite": app}."""
-    from . import netsuite, portal  # imported here so that each registers its tables first
+    from automation.sandbox import netsuite, portal  # imported here so that each registers its tables first
 
     faults = faults or Faults()
     leases = leases or Leases()

@@ -21,9 +21,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from . import netsuite_auth, netsuite_center, netsuite_records
-from .netsuite_common import CUSTOMER_CENTER_ROLE, ROLES, seed_hash
-from .store import Section, Store, register
+from automation.sandbox import netsuite_auth, netsuite_center, netsuite_records
+from automation.sandbox.netsuite_common import CUSTOMER_CENTER_ROLE, ROLES, seed_hash
+from automation.sandbox.store import Section, Store, register
 
 router = APIRouter()
 router.include_router(netsuite_auth.router)

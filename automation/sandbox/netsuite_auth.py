@@ -10,7 +10,7 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .netsuite_common import (
+from automation.sandbox.netsuite_common import (
     CENTER_HOME,
     COOKIE,
     LIST_PATH,
@@ -31,8 +31,8 @@ from .netsuite_common import (
     signed_in,
     start_session,
 )
-from .store import Store
-from .web import store_of
+from automation.sandbox.store import Store
+from automation.sandbox.web import store_of
 
 router = APIRouter()
 

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from .netsuite_common import (
+from automation.sandbox.netsuite_common import (
     CENTER_HOME,
     CHANGE_EMAIL_PATH,
     CHANGE_PASSWORD_PATH,
@@ -39,8 +39,8 @@ from .netsuite_common import (
     see_other,
     valid_email,
 )
-from .store import Store
-from .web import store_of
+from automation.sandbox.store import Store
+from automation.sandbox.web import store_of
 
 router = APIRouter()
 

@@ -22,8 +22,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
-from .store import Store
-from .web import render, store_of
+from automation.sandbox.store import Store
+from automation.sandbox.web import render, store_of
 
 # The portal runs on another port of the same host and browsers do not isolate cookies by port.
 COOKIE = "NS_SESSION"

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from .netsuite_common import (
+from automation.sandbox.netsuite_common import (
     LIST_PATH,
     LOGIN_PATH,
     RECORD_PATH,
@@ -40,8 +40,8 @@ from .netsuite_common import (
     strength,
     valid_email,
 )
-from .store import Store
-from .web import store_of
+from automation.sandbox.store import Store
+from automation.sandbox.web import store_of
 
 router = APIRouter()
 

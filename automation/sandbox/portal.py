@@ -31,8 +31,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from .store import Section, Store, register
-from .web import render, store_of
+from automation.sandbox.store import Section, Store, register
+from automation.sandbox.web import render, store_of
 
 router = APIRouter()
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..errors import TargetUnreachableError
-from ..listen import listen
-from .store import DEFAULT_SEED, Store
+from automation.errors import TargetUnreachableError
+from automation.listen import listen
+from automation.sandbox.store import DEFAULT_SEED, Store
 
 APPS = ("portal", "netsuite")
 
@@ -64,9 +64,9 @@ class SandboxServer:
         """Start serving in a background thread; returns once both apps answer."""
         import uvicorn
 
-        from .app import create_apps
-        from .faults import Faults
-        from .lease import Leases
+        from automation.sandbox.app import create_apps
+        from automation.sandbox.faults import Faults
+        from automation.sandbox.lease import Leases
 
         self.store = Store(self.db_path, self.seed_path)
         self.faults = Faults()

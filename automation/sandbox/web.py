@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from .store import Store
+from automation.sandbox.store import Store
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 

@@ -45,13 +45,13 @@ _WHERE = {
     "redact_ticket": "service",
     "retry_outbox": "service",
     "TicketStore": "store",
-    "WebhookTracker": "webhook",
+    "WebhookTracker": "webhook_tracker",
     "ZendeskTracker": "zendesk",
 }
 
 if TYPE_CHECKING:
-    from .base import RemoteRef, Tracker, TrackerAuthError, TrackerConfigError
-    from .config import (
+    from automation.tickets.base import RemoteRef, Tracker, TrackerAuthError, TrackerConfigError
+    from automation.tickets.config import (
         JiraConfig,
         LocalConfig,
         TrackerConfig,
@@ -61,9 +61,9 @@ if TYPE_CHECKING:
         parse_tracker_config,
         tracker_from_config,
     )
-    from .jira import JiraTracker
-    from .memory import MemoryTracker
-    from .models import (
+    from automation.tickets.jira import JiraTracker
+    from automation.tickets.memory import MemoryTracker
+    from automation.tickets.models import (
         Attachment,
         StoredComment,
         StoredTicket,
@@ -74,10 +74,10 @@ if TYPE_CHECKING:
         render_body,
         render_comment,
     )
-    from .service import RETRY_COMMAND, open_ticket, redact_ticket, retry_outbox
-    from .store import TicketStore
-    from .webhook import WebhookTracker
-    from .zendesk import ZendeskTracker
+    from automation.tickets.service import RETRY_COMMAND, open_ticket, redact_ticket, retry_outbox
+    from automation.tickets.store import TicketStore
+    from automation.tickets.webhook_tracker import WebhookTracker
+    from automation.tickets.zendesk import ZendeskTracker
 
 
 def __getattr__(name: str) -> Any:

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import TicketError, TrackerUnavailable
-from .base import Tracker, TrackerAuthError
-from .models import Attachment
+from automation.errors import TicketError, TrackerUnavailable
+from automation.tickets.base import Tracker, TrackerAuthError
+from automation.tickets.models import Attachment
 
 # 429 and these mean "try again later"; everything else in 4xx is a request the tracker will keep refusing.
 _RETRYABLE = {408, 425, 429}

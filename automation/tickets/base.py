@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import TicketError
+from automation.errors import TicketError
 
 if TYPE_CHECKING:  # the interface names the models; the errors need no pydantic (environments.py checks)
-    from .models import Attachment, Ticket
+    from automation.tickets.models import Attachment, Ticket
 
 
 class TrackerAuthError(TicketError):

@@ -6,12 +6,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from ..environments import data_dir
-from ..errors import ConfigError, TicketError, UsageError
-from .config import tracker_from_config
-from .models import StoredComment, StoredTicket, TicketReceipt, render_body
-from .service import retry_outbox
-from .store import TicketStore
+from automation.environments import data_dir
+from automation.errors import ConfigError, TicketError, UsageError
+from automation.tickets.config import tracker_from_config
+from automation.tickets.models import StoredComment, StoredTicket, TicketReceipt, render_body
+from automation.tickets.service import retry_outbox
+from automation.tickets.store import TicketStore
 
 
 def _store(root: Path | None = None) -> TicketStore:
@@ -92,7 +92,7 @@ def retry(*, env: str | None = None, root: Path | None = None) -> list[TicketRec
     """Deliver what waits in the outbox: with `env`, all of it to that environment's tracker; without, each
     ticket to the tracker of the environment it was opened in. One receipt per ticket waiting (a ticket
     that cannot be tried says why). Raises ConfigError (unknown environment, broken file), TicketError."""
-    from ..environments import load_config
+    from automation.environments import load_config
 
     config = load_config()
     store = _store(root)

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from .base import RemoteRef, Tracker, TrackerConfigError
+from automation.tickets.base import RemoteRef, Tracker, TrackerConfigError
 
 if TYPE_CHECKING:
-    from .models import Attachment, Ticket
+    from automation.tickets.models import Attachment, Ticket
 
 # The adapters (httpx) are imported by _build, when a tracker is built: reading an environments file or a
 # checks file needs only the models below (issue 12).
@@ -224,7 +224,7 @@ def tracker_from_config(
 
 def _build(config: TrackerConfig, env: Mapping[str, str]) -> Tracker | None:
     if isinstance(config, JiraConfig):
-        from .jira import JiraTracker
+        from automation.tickets.jira import JiraTracker
 
         return JiraTracker(
             config.url,
@@ -238,7 +238,7 @@ def _build(config: TrackerConfig, env: Mapping[str, str]) -> Tracker | None:
             credential_vars=(config.user_env, config.token_env),
         )
     if isinstance(config, ZendeskConfig):
-        from .zendesk import ZendeskTracker
+        from automation.tickets.zendesk import ZendeskTracker
 
         return ZendeskTracker(
             config.url,
@@ -249,7 +249,7 @@ def _build(config: TrackerConfig, env: Mapping[str, str]) -> Tracker | None:
             credential_vars=(config.user_env, config.token_env),
         )
     if isinstance(config, WebhookConfig):
-        from .webhook import WebhookTracker
+        from automation.tickets.webhook_tracker import WebhookTracker
 
         secret = _require(env, "webhook", "secret_env", config.secret_env) if config.secret_env else None
         return WebhookTracker(

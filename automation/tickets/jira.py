@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
-from ..errors import TicketError
-from ._http import HttpTracker, read_files
-from .base import RemoteRef
-from .config import CLOUD_SEARCH_PATH
-from .models import Attachment, Ticket
+from automation.errors import TicketError
+from automation.tickets._http import HttpTracker, read_files
+from automation.tickets.base import RemoteRef
+from automation.tickets.config import CLOUD_SEARCH_PATH
+from automation.tickets.models import Attachment, Ticket
 
 _SUMMARY_MAX = 255
 

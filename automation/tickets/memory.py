@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..errors import TicketError, TrackerUnavailable
-from .base import RemoteRef, Tracker
-from .models import Attachment, Ticket
+from automation.errors import TicketError, TrackerUnavailable
+from automation.tickets.base import RemoteRef, Tracker
+from automation.tickets.models import Attachment, Ticket
 
 
 @dataclass

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from ..errors import TicketError, TrackerUnavailable
-from .base import Tracker, TrackerAuthError, TrackerConfigError
-from .models import Attachment, Ticket, TicketReceipt, render_body, render_comment
-from .store import StoredComment, StoredTicket, TicketStore
+from automation.errors import TicketError, TrackerUnavailable
+from automation.tickets.base import Tracker, TrackerAuthError, TrackerConfigError
+from automation.tickets.models import Attachment, Ticket, TicketReceipt, render_body, render_comment
+from automation.tickets.store import StoredComment, StoredTicket, TicketStore
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,19 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from ..database import is_sqlite, make_engine, shared_url
-from ..errors import TicketError
-from ..migrations import upgrade
-from .models import Attachment, Delivery, Relay, StoredComment, StoredTicket, Ticket, render_body
-from .store_schema import comments, tickets
+from automation.errors import TicketError
+from automation.store.database import is_sqlite, make_engine, shared_url
+from automation.store.migrations import upgrade
+from automation.tickets.models import (
+    Attachment,
+    Delivery,
+    Relay,
+    StoredComment,
+    StoredTicket,
+    Ticket,
+    render_body,
+)
+from automation.tickets.store_schema import comments, tickets
 
 StatusFilter = Literal["open", "closed", "local", "queued", "delivered"]
 TextTransform = Callable[[str], str]

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from ..errors import TicketError
-from ._http import HttpTracker, read_files
-from .base import RemoteRef
-from .models import Attachment, Ticket
+from automation.errors import TicketError
+from automation.tickets._http import HttpTracker, read_files
+from automation.tickets.base import RemoteRef
+from automation.tickets.models import Attachment, Ticket
 
 
 def _tag(text: str) -> str:

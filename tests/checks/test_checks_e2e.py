@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from automation.checks.config import ChecksConfig, load_checks
-from automation.checks.history import History
-from automation.checks.runner import Host, run_check
-from automation.checks.scheduler import Scheduler
-from automation.checks.status import status_rows
-from automation.checks.web import create_app
+from automation.checks.config.load import ChecksConfig, load_checks
+from automation.checks.storage.history import History
+from automation.checks.watchdog.run_check import Host, run_check
+from automation.checks.watchdog.scheduler import Scheduler
+from automation.checks.web.app import create_app
+from automation.checks.web.status import status_rows
 from automation.environments import resolve, sandbox_target
 from automation.sandbox import SandboxServer
 from automation.tickets import TicketStore

@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from automation.checks.config import load_checks
-from automation.checks.history import History
-from automation.checks.runner import Host, run_check
-from automation.checks.web import create_app
+from automation.checks.config.load import load_checks
+from automation.checks.storage.history import History
+from automation.checks.watchdog.run_check import Host, run_check
+from automation.checks.web.app import create_app
 from automation.environments import sandbox_target
-from automation.evidence.scan import find_secrets
+from automation.redaction.scan import find_secrets
 from automation.sandbox import SandboxServer
 
 pytestmark = pytest.mark.browser

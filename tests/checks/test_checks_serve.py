@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from automation.checks.history import History
+from automation.checks.storage.history import History
 from automation.sandbox import SandboxServer
 
 pytestmark = pytest.mark.browser

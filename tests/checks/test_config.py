@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from automation.checks.config import ChecksFileError, load_checks, resolve_inputs
-from automation.checks.spec import json_schema
-from automation.cli import app
+from automation.checks.config.load import ChecksFileError, load_checks, resolve_inputs
+from automation.checks.config.spec import json_schema
+from automation.cli.app import app
 from automation.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

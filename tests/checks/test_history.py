@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from automation.checks.history import History
 from automation.checks.model import Attempt, CheckRun, CheckState, Notification, StepTiming
+from automation.checks.storage.history import History
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 

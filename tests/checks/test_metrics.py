@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from automation.checks.metrics import Metrics
+from automation.checks.metrics.in_process import Metrics
 from automation.checks.model import CheckRun, StepTiming
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from automation.checks import history_schema
-from automation.checks.history import History
-from automation.migrations import current, head
+from automation.checks.storage import tables as history_schema
+from automation.checks.storage.history import History
+from automation.store.migrations import current, head
 from automation.tickets.models import Ticket
 from automation.tickets.store import TicketStore
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from automation.checks.config import ChecksConfig, load_checks
-from automation.checks.history import History
+from automation.checks.config.load import ChecksConfig, load_checks
 from automation.checks.model import Attempt, CheckRun
-from automation.checks.runner import Host, prune
+from automation.checks.storage.history import History
+from automation.checks.watchdog.run_check import Host, prune
 from automation.tickets import Ticket, TicketStore
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

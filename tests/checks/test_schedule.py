@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from automation.checks.schedule import (
+from automation.checks.config.schedule import (
     Schedule,
     Window,
     active_window,

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from automation.checks.config import Check, ChecksConfig, load_checks
-from automation.checks.history import History
+from automation.checks.config.load import Check, ChecksConfig, load_checks
 from automation.checks.model import CheckRun
-from automation.checks.runner import Host
-from automation.checks.scheduler import Scheduler
+from automation.checks.storage.history import History
+from automation.checks.watchdog.run_check import Host
+from automation.checks.watchdog.scheduler import Scheduler
 
 CHECKS = """\
 defaults:

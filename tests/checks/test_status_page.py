@@ -20,11 +20,11 @@ import httpx
 import pytest
 import uvicorn
 
-from automation.checks.history import History
-from automation.checks.metrics import Metrics
+from automation.checks.metrics.in_process import Metrics
 from automation.checks.model import Attempt, CheckInfo, CheckRun, CheckState, StepTiming
-from automation.checks.status import render_history, render_table, rows_json, status_rows
-from automation.checks.web import create_app
+from automation.checks.storage.history import History
+from automation.checks.web.app import create_app
+from automation.checks.web.status import render_history, render_table, rows_json, status_rows
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 PASSING = CheckInfo("portal-login", "Portal login", "synthetic-login", "sandbox", "every 5m", 60)

@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from automation.checks.config import Check, load_checks
-from automation.checks.fleet_metrics import FleetMetrics
-from automation.checks.history import History
-from automation.checks.metrics import Metrics
+from automation.checks.config.load import Check, load_checks
+from automation.checks.metrics.from_store import FleetMetrics
+from automation.checks.metrics.in_process import Metrics
 from automation.checks.model import CheckRun, StepTiming
-from automation.checks.runner import Host, settle, skip_check
+from automation.checks.storage.history import History
+from automation.checks.watchdog.run_check import Host, settle, skip_check
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 RUNBOOK = [sys.executable, "-m", "automation.cli"]

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from automation.checks.config import Check, load_checks
-from automation.checks.history import History
+from automation.checks.config.load import Check, load_checks
 from automation.checks.model import CheckRun
-from automation.checks.runner import Host
-from automation.checks.scheduler import Scheduler
-from automation.cli import app
+from automation.checks.storage.history import History
+from automation.checks.watchdog.run_check import Host
+from automation.checks.watchdog.scheduler import Scheduler
+from automation.cli.app import app
 from automation.tickets import Ticket, TicketStore
 
 CHECKS = """\

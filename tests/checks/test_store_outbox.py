@@ -8,11 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from automation.checks.alerts import Notifier
-from automation.checks.config import Check, load_checks
-from automation.checks.history import SENDING_LEASE, History
-from automation.checks.history_schema import notifications
+from automation.checks.alerting.channels import Notifier
+from automation.checks.config.load import Check, load_checks
 from automation.checks.model import Notification
+from automation.checks.storage.history import SENDING_LEASE, History
+from automation.checks.storage.tables import notifications
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

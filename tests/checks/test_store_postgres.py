@@ -13,10 +13,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
-from automation.checks.config import Check, load_checks
-from automation.checks.history import History
+from automation.checks.config.load import Check, load_checks
 from automation.checks.model import Attempt, CheckRun, CheckState, StepTiming
-from automation.checks.runner import Host, settle
+from automation.checks.storage.history import History
+from automation.checks.watchdog.run_check import Host, settle
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

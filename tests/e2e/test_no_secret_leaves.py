@@ -23,10 +23,10 @@ import pytest
 import yaml
 
 from automation.api import run
-from automation.console import ConsoleReporter, render_result
+from automation.cli.terminal import ConsoleReporter, render_result
 from automation.environments import Target
-from automation.evidence.scan import find_secrets
 from automation.loader import Catalog, walk_steps
+from automation.redaction.scan import find_secrets
 from automation.sandbox.store import DEFAULT_SEED
 from automation.schema import Ask, Fill
 

@@ -12,7 +12,7 @@ import pytest
 from automation.api import run
 from automation.environments import Target
 from automation.errors import ConfigError
-from automation.evidence.scan import find_secrets
+from automation.redaction.scan import find_secrets
 
 
 def sign_in_as_admin(page: Any) -> None:  # what the person does at the window

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from automation.engine.shots import WITHHELD
-from automation.evidence.scan import find_secrets
 from automation.evidence.viewer import actions
+from automation.redaction.scan import find_secrets
 from automation.result import RunResult
 
 TOKEN = "Pre-Filled-Token-6620"

@@ -20,9 +20,9 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from automation.errors import EvidenceError
-from automation.evidence.canon import SecretTooShort
-from automation.evidence.redact import MARKER, Redactor, scrub_trace
-from automation.evidence.scan import find_secrets
+from automation.redaction.canon import SecretTooShort
+from automation.redaction.redactor import MARKER, Redactor, scrub_trace
+from automation.redaction.scan import find_secrets
 
 PASSWORD = "Canary-Pass-8421!"
 CODE = "730519"

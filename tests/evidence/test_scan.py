@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import quote_plus
 
-from automation.evidence.scan import find_secrets
+from automation.redaction.scan import find_secrets
 
 PASSWORD = "Pa ss/wörd&<1!"
 CODE = "730519"

@@ -14,7 +14,7 @@ import pytest
 from mail_site import code_site
 
 from automation.api import run
-from automation.evidence.scan import find_secrets
+from automation.redaction.scan import find_secrets
 
 HERE = Path(__file__).parent
 RUNBOOK = HERE / "runbooks" / "sign-in-by-code.yaml"

@@ -101,7 +101,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 @FUZZ
 @given(command=st.sampled_from(COMMANDS), tokens=st.lists(TOKEN, max_size=8))
 def test_fuzz_cli_argv_never_gives_a_traceback(isolated: Path, command: list[str], tokens: list[str]) -> None:
-    from automation.cli import app
+    from automation.cli.app import app
 
     argv = command + tokens
     result = CliRunner().invoke(app, argv, catch_exceptions=True)

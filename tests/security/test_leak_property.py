@@ -26,12 +26,12 @@ from hypothesis import strategies as st
 from leak_site import Site, serve
 
 from automation.api import run
-from automation.console import ConsoleReporter, render_result
+from automation.cli.terminal import ConsoleReporter, render_result
 from automation.engine.context import CHANGES_PAGE
 from automation.environments import Target
-from automation.evidence.canon import MIN_SECRET_LENGTH, canonical
-from automation.evidence.scan import find_secrets
 from automation.loader import Catalog
+from automation.redaction.canon import MIN_SECRET_LENGTH, canonical
+from automation.redaction.scan import find_secrets
 from automation.result import RunResult
 
 LONG = os.environ.get("RUNBOOK_FUZZ") == "long"

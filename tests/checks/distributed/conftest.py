@@ -23,8 +23,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from automation.checks.history import History
-from automation.checks.history_schema import ticks
+from automation.checks.storage.history import History
+from automation.checks.storage.tables import ticks
 from automation.sandbox import SandboxServer
 
 REPO = Path(__file__).resolve().parents[3]

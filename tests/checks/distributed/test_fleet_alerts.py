@@ -11,7 +11,7 @@ import pytest
 from celery import Celery
 from conftest import Fleet, checks_yaml
 
-from automation.checks.celery_app import QUEUE, RUN_TASK
+from automation.checks.fleet.celery_app import QUEUE, RUN_TASK
 from automation.sandbox import SandboxServer
 from automation.tickets import TicketStore
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import Fleet, Proc, checks_yaml, descendants
 
-from automation.checks.distributed import LOCK_TIMEOUT_MIN_S
+from automation.checks.fleet.ticks import LOCK_TIMEOUT_MIN_S
 
 pytestmark = pytest.mark.browser
 

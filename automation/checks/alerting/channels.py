@@ -1,0 +1,231 @@
+"""Alert channels behind one interface, fed through an outbox so that nothing is lost while a tracker is down.
+
+Every notification the policy decides on is first recorded in the history store (queued), then delivered
+by its channel; a failed delivery stays queued with its error and is tried again on the next tick.
+
+- `ticket`: one open ticket per failing check (the project's own tickets, delivered to the environment's
+  tracker when one is configured). `opened` opens it with the run's evidence attached, every later failure
+  is a comment on it, `recovered` adds a note saying how long the check failed and closes it. Reminders are
+  not added: the ticket already has every failure.
+- `webhook`: a JSON POST signed with HMAC-SHA256 (header X-Runbook-Signature: sha256=HEX over the body),
+  with a `text` field a chat tool shows. It gets `opened`, `reminder` (at most `remind.at_most`) and
+  `recovered`; never a message per failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from automation.checks.config.load import ChannelConfig, Check
+from automation.checks.model import Notification
+from automation.checks.storage.history import History
+from automation.errors import RunbookError
+
+log = logging.getLogger(__name__)
+
+KINDS = {"ticket": {"opened", "failed-again", "recovered"}, "webhook": {"opened", "reminder", "recovered"}}
+Mask = Callable[[str], str]
+
+
+class DeliveryFailed(Exception):
+    """A channel could not deliver; the notification stays queued with this reason."""
+
+
+class Channel(Protocol):
+    """Delivers one notification; returns a short detail for the history, raises DeliveryFailed."""
+
+    def deliver(self, check: Check, note: Notification) -> str: ...
+
+
+def wants(channel: ChannelConfig, note: Notification) -> bool:
+    return note.kind in KINDS[channel.kind]
+
+
+class TicketChannel:
+    """One ticket per failing check, found by its fingerprint, so a lost state never opens a second one."""
+
+    def __init__(
+        self, config: ChannelConfig, *, data_dir: Path, tracker_for: Callable[[str], Any], mask: Mask
+    ):
+        self.config, self.data_dir, self.tracker_for, self.mask = config, data_dir, tracker_for, mask
+
+    def deliver(self, check: Check, note: Notification) -> str:
+        from automation.tickets import TicketStore, open_ticket
+        from automation.tickets.service import add_note
+
+        store = TicketStore(self.data_dir)
+        tracker = self.tracker_for(check.env)
+        try:
+            open_one = _open_ticket_of(store, check)
+            if note.kind == "opened" and open_one is None:
+                receipt = open_ticket(
+                    _ticket(check, note, self.config), store=store, tracker=tracker, redact=self.mask
+                )
+                return f"{receipt.local_id} {receipt.status}: {receipt.message}"
+            if open_one is None:
+                return "no open ticket for this check: nothing to add to"
+            run_id = f"{note.kind}-{note.run_id or note.at.isoformat()}"
+            body = _comment(note)
+            close = note.kind == "recovered"
+            receipt = add_note(
+                open_one,
+                run_id=run_id,
+                body=body,
+                store=store,
+                tracker=tracker,
+                close=close,
+                redact=self.mask,
+                attachments=_evidence(note) if note.kind == "failed-again" else [],
+            )
+            return f"{open_one}: {receipt.message}" + (" Closed." if close else "")
+        except RunbookError as exc:
+            raise DeliveryFailed(str(exc)) from exc
+
+
+def _open_ticket_of(store: Any, check: Check) -> str | None:
+    for stored in store.list(status="open"):
+        if stored.ticket.fingerprint == _fingerprint(check):
+            return stored.local_id
+    return None
+
+
+def _fingerprint(check: Check) -> str:
+    return f"check:{check.name}"
+
+
+def _evidence(note: Notification) -> list[Any]:
+    from automation.tickets import Attachment
+
+    if not note.evidence_dir:
+        return []
+    folder = Path(note.evidence_dir)
+    files = [folder / "report.html", folder / "run.json", folder / "trace.zip"]
+    files += sorted((folder / "screenshots").glob("*.png"))
+    return [Attachment(name=f.name, path=f) for f in files if f.is_file()]
+
+
+def _ticket(check: Check, note: Notification, config: ChannelConfig) -> Any:
+    from automation.tickets import Ticket
+
+    return Ticket(
+        queue=config.queue,
+        title=f"Check {check.name} is failing: {check.title}",
+        notes=note.message,
+        outcome=note.status or "failed",
+        runbook=check.runbook,
+        target=f"{check.env} (scheduled check {check.name})",
+        run_id=note.run_id or f"{check.name}-{note.at:%Y%m%dT%H%M%S}",
+        evidence_dir=Path(note.evidence_dir) if note.evidence_dir else None,
+        attachments=_evidence(note),
+        fingerprint=_fingerprint(check),
+    )
+
+
+def _comment(note: Notification) -> str:
+    if note.kind == "recovered":
+        return f"Recovered at {note.at:%Y-%m-%d %H:%M:%S %Z}. {note.message}"
+    return f"Failed again at {note.at:%Y-%m-%d %H:%M:%S %Z}: {note.message}"
+
+
+class WebhookChannel:
+    def __init__(self, config: ChannelConfig, *, mask: Mask, status_url: str | None = None) -> None:
+        self.config, self.mask, self.status_url = config, mask, status_url
+
+    def deliver(self, check: Check, note: Notification) -> str:
+        import httpx
+
+        url = self.config.url or os.environ.get(self.config.url_env or "", "")
+        if not url:
+            raise DeliveryFailed(f"${self.config.url_env} (the webhook's URL) is not set")
+        body = json.dumps(payload(check, note, self.mask), sort_keys=True).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "runbook-checks"}
+        secret = os.environ.get(self.config.secret_env or "", "")
+        if self.config.secret_env and not secret:
+            raise DeliveryFailed(f"${self.config.secret_env} (the webhook's signing key) is not set")
+        if secret:
+            headers["X-Runbook-Signature"] = "sha256=" + sign(secret, body)
+        try:
+            answer = httpx.post(url, content=body, headers=headers, timeout=10)
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(
+                f"the webhook at {_host(url)} did not answer ({type(exc).__name__})"
+            ) from exc
+        if answer.status_code >= 300:
+            raise DeliveryFailed(f"the webhook at {_host(url)} answered {answer.status_code}")
+        return f"delivered to {_host(url)} ({answer.status_code})"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of the body: receivers compare it with hmac.compare_digest."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def payload(check: Check, note: Notification, mask: Mask) -> dict[str, Any]:
+    icon = {"opened": "ALERT", "reminder": "STILL FAILING", "recovered": "RECOVERED"}.get(
+        note.kind, note.kind
+    )
+    return {
+        "check": check.name,
+        "title": check.title,
+        "runbook": check.runbook,
+        "env": check.env,
+        "kind": note.kind,
+        "status": note.status,
+        "at": note.at.isoformat(),
+        "message": mask(note.message),
+        "text": mask(f"[{icon}] {check.name}: {note.message}"),
+        "downtime_s": note.downtime_s,
+        "reminder": note.reminder,
+        "run_id": note.run_id,
+        "report": f"{note.evidence_dir}/report.html" if note.evidence_dir else None,
+    }
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or "the webhook"
+
+
+class Notifier:
+    """Queues each notification for each channel that wants it, then delivers what waits (the outbox)."""
+
+    def __init__(self, history: History, channels: Callable[[ChannelConfig], Channel]) -> None:
+        self.history, self.channels = history, channels
+
+    def queue(self, check: Check, notes: list[Notification]) -> None:
+        for note in notes:
+            for config in check.channels:
+                if wants(config, note):
+                    self.history.add_notification(note, config.id)
+
+    def flush(
+        self, checks: dict[str, Check], *, on_sent: Callable[[Check, str, str], None] | None = None
+    ) -> int:
+        """Deliver every queued notification of these checks; returns how many are still waiting."""
+        waiting = 0
+        for number, channel_id, note in self.history.pending_notifications():
+            check = checks.get(note.check)
+            config = next((c for c in check.channels if c.id == channel_id), None) if check else None
+            if check is None or config is None:
+                continue  # a check or channel no longer configured: kept in history, not sent
+            if not self.history.take_notification(number):
+                continue  # another worker is delivering it
+            try:
+                detail = self.channels(config).deliver(check, note)
+            except DeliveryFailed as exc:
+                self.history.mark_notification(number, "failed", str(exc))
+                log.warning("%s for %s waits in the outbox: %s", note.kind, check.name, exc)
+                waiting += 1
+                continue
+            self.history.mark_notification(number, "delivered", detail)
+            if on_sent is not None:
+                on_sent(check, config.kind, note.kind)
+        return waiting

@@ -1,1 +1,0 @@
-"""Alembic scripts of the history store (run by automation.migrations.upgrade, never by hand)."""
