@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from automation.errors import ConfigError, RunbookLoadError
+from automation.paths import PACKAGED_ENVIRONMENTS, environment_name, environments_file, secrets_file
 
 if TYPE_CHECKING:
     from automation.mail.config import ImapConfig, MaildirConfig, MboxConfig
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 
 # automation.mail (its models, the mail parser) is imported only for a mailbox written as a mapping (IMAP,
 # Maildir, mbox): the sandbox's outbox is a URL, and most runs read no mail at all (start-up cost, issue 12).
-
-PACKAGED = Path(__file__).with_name("environments.yaml")
 
 
 class Credential(BaseModel):
@@ -108,24 +107,11 @@ class Target:
             ) from None
 
 
-def data_dir() -> Path:
-    """Where the local ticket store and check history live: RUNBOOK_DATA, else ./.runbook."""
-    return Path(os.environ.get("RUNBOOK_DATA", ".runbook"))
-
-
-def config_path() -> Path:
-    env = os.environ.get("RUNBOOK_CONFIG")
-    if env:
-        return Path(env)
-    local = Path.cwd() / "environments.yaml"
-    return local if local.exists() else PACKAGED
-
-
 def load_config(path: Path | None = None) -> ConfigFile:
     """Read and check the whole environments file, trackers included. Raises ConfigError (with file:line)."""
     from automation.yamlfile import parse_yaml, read_yaml_text
 
-    path = path or config_path()
+    path = path or environments_file()
     try:
         text = read_yaml_text(path)
         data, positions = parse_yaml(text, str(path))
@@ -317,7 +303,7 @@ def embedded_sandbox() -> Any:
 
 def _secret_file_values() -> dict[str, str]:
     """Optional ~/.config/runbook/secrets.env (KEY=VALUE lines), honoured only if readable by its owner alone."""
-    path = Path(os.environ.get("RUNBOOK_SECRETS_FILE", Path.home() / ".config" / "runbook" / "secrets.env"))
+    path = secrets_file()
     if not path.exists():
         return {}
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -357,7 +343,7 @@ def _credential_env(spec: EnvironmentSpec) -> dict[str, dict[str, str]]:
 
 def sandbox_target(server: Any, name: str = "sandbox") -> Target:
     """A Target for a running SandboxServer, with the sandbox's accounts as credentials."""
-    spec = load_config(PACKAGED).environments["sandbox"]
+    spec = load_config(PACKAGED_ENVIRONMENTS).environments["sandbox"]
     return Target(
         name=name,
         apps=dict(server.urls),
@@ -376,16 +362,16 @@ def resolve(
     RUNBOOK_BASE_URL_<APP>, the environment's apps:), a sandbox environment does not start the embedded
     sandbox: the target is then named 'base-url', without the sandbox's accounts and mail outbox."""
     config = load_config()
-    name = name or os.environ.get("RUNBOOK_ENV") or config.default
+    name = name or environment_name() or config.default
     if name not in config.environments:
         known = ", ".join(sorted(config.environments))
-        raise ConfigError(f"--env '{name}': no such environment (known: {known}) in {config_path()}")
+        raise ConfigError(f"--env '{name}': no such environment (known: {known}) in {environments_file()}")
     spec = config.environments[name]
     if spec.sandbox and needs is not None and needs <= {*spec.apps, *_url_overrides(), *(base_urls or {})}:
         spec = spec.model_copy(update={"sandbox": False, "credentials": {}, "mailbox": None})
         name = "base-url"
     apps = dict(spec.apps)
-    mailbox = _mailbox(spec, config_path())
+    mailbox = _mailbox(spec, environments_file())
     server = None
     if spec.sandbox:
         server = embedded_sandbox()

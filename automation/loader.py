@@ -9,7 +9,6 @@ inputs/outputs, retry on submitting steps, no secret written into the file).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from automation.errors import RunbookLoadError
 
 # _data_path, step_number and suggest are re-exported for checks/config.py and catalog_view.py
 from automation.load_errors import _data_path, error_at_step, step_number, suggest, validation_error  # noqa: F401
+from automation.paths import runbook_path
 from automation.templating import TemplateError, references
 from automation.yamlfile import Path_, parse_yaml, read_yaml_text
 
@@ -333,9 +333,9 @@ class Catalog:
 
     @classmethod
     def default(cls) -> Catalog:
-        env = os.environ.get("RUNBOOK_PATH")
-        if env:
-            return cls([*_EXTRA_ROOTS, *(Path(p) for p in env.split(os.pathsep) if p)])
+        configured = runbook_path()
+        if configured:
+            return cls([*_EXTRA_ROOTS, *configured])
         local = Path.cwd() / "runbooks"
         return cls([*_EXTRA_ROOTS, local if local.is_dir() else PROJECT_RUNBOOKS])
 

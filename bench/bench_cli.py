@@ -28,7 +28,7 @@ from typing import Any
 
 from run_bench import QUICK, alternate, compare, print_compare, spread, summary, write_results
 
-from automation.engine.browser import launch_options
+from automation.chromium import launch_options
 from automation.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,7 +36,8 @@ from playwright.sync_api import Error as PlaywrightError
 from run_bench import QUICK, alternate, compare, print_compare, rss_mb, spread, summary, write_results
 
 from automation.api import run
-from automation.engine.browser import launch_options, pool
+from automation.chromium import launch_options
+from automation.engine.browser import pool
 from automation.environments import Target, sandbox_target
 from automation.sandbox import SandboxServer
 

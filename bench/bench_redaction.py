@@ -17,7 +17,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from automation.engine.browser import launch_options
+from automation.chromium import launch_options
 from automation.redaction.redactor import Redactor, scrub_trace
 from automation.redaction.scan import find_secrets
 from automation.sandbox import SandboxServer

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from automation.api import run
-from automation.engine.browser import launch_options
+from automation.chromium import launch_options
 from automation.environments import Target, sandbox_target
 from automation.result import RunResult
 from automation.sandbox import SandboxServer

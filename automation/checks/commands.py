@@ -30,11 +30,11 @@ class Places:
     evidence_root: Path | None = None
 
     def host(self, **kwargs: Any) -> Host:
-        from automation.checks.fleet.ticks import evidence_root as fleet_evidence_root
         from automation.checks.storage.history import History
         from automation.checks.watchdog.run_check import Host
-        from automation.environments import data_dir as default_data_dir
-        from automation.evidence.folder import evidence_root as default_evidence_root
+        from automation.paths import data_dir as default_data_dir
+        from automation.paths import evidence_root as default_evidence_root
+        from automation.paths import fleet_evidence_root
 
         data = self.data_dir or default_data_dir()
         # RUNBOOK_EVIDENCE_ROOT (the fleet's shared mount) before RUNBOOK_TRACES: `checks web` then links to

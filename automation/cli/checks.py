@@ -203,8 +203,8 @@ BROKER_OPTION = typer.Option(None, "--broker", help="Redis broker URL (default: 
 def _refuse_in_distributed_mode() -> None:
     # With a broker configured the fleet's beat schedules; a second, embedded scheduler here would run the
     # checks on this machine beside the fleet. The claim would keep each tick once, but not where it belongs.
-    from automation.checks.fleet.ticks import BROKER_URL_VAR, broker_url
     from automation.errors import ConfigError
+    from automation.paths import BROKER_URL_VAR, broker_url
 
     if broker_url():
         _fail(

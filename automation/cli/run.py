@@ -157,8 +157,8 @@ def _run_command(loaded: Any, kwargs: dict[str, Any], catalog: Any) -> None:
 
 def _check_writable_folders(traces: str | None) -> None:
     """The evidence and data folders must be writable before a browser starts. Raises UsageError."""
-    from automation.environments import data_dir
-    from automation.evidence.folder import check_writable, evidence_root
+    from automation.evidence.folder import check_writable
+    from automation.paths import data_dir, evidence_root
 
     check_writable(
         Path(traces) if traces else evidence_root(), "--traces" if traces else "the evidence folder"

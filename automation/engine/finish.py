@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from automation.engine.context import RunContext
-from automation.environments import data_dir
 from automation.errors import EvidenceError, TicketError
 from automation.evidence import audit
+from automation.paths import data_dir
 from automation.redaction.redactor import scrub_trace
 from automation.result import RunResult
 

@@ -29,8 +29,9 @@ from automation.errors import (
     StepFailed,
     TargetUnreachableError,
 )
-from automation.evidence.folder import RunFolder, evidence_root, new_run_id
+from automation.evidence.folder import RunFolder, new_run_id
 from automation.loader import Catalog, LoadedRunbook
+from automation.paths import evidence_root
 from automation.result import RunResult
 
 # What the `finally:` steps get after the run hit its time limit or was interrupted: cleanup, not a new run.

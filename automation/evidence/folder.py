@@ -11,13 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.errors import UsageError
-
-DEFAULT_ROOT = Path("traces")
-
-
-def evidence_root() -> Path:
-    """RUNBOOK_TRACES if set, else ./traces."""
-    return Path(os.environ.get("RUNBOOK_TRACES", DEFAULT_ROOT))
+from automation.paths import evidence_root
 
 
 def check_writable(folder: Path, option: str) -> None:

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 from automation.errors import EvidenceError, UsageError
-from automation.evidence.folder import evidence_root, find_run
+from automation.evidence.folder import find_run
+from automation.paths import evidence_root
 
 PLAYWRIGHT = [sys.executable, "-m", "playwright"]
 
@@ -78,7 +79,7 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 def open_in_chromium(url: str) -> subprocess.Popen[bytes] | None:
     """Show the viewer in the configured Chromium; None when there is no display to show it on."""
-    from automation.engine.browser import LAUNCH_ARGS, chromium_path
+    from automation.chromium import LAUNCH_ARGS, chromium_path
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return None

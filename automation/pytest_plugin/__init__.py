@@ -178,7 +178,8 @@ def placement(config: pytest.Config) -> Placement:
 
 
 def _decide_placement(config: pytest.Config) -> Placement:
-    from automation.environments import config_path, load_config
+    from automation.environments import load_config
+    from automation.paths import environments_file as config_path
 
     env, base_url = setting(config, "runbook_env"), _base_url(config)
     if env is None:
@@ -400,7 +401,7 @@ class RunbookFixtures:
         browser_type_launch_args: dict[str, Any], browser_name: str
     ) -> dict[str, Any]:
         """pytest-playwright's launch arguments (--headed, --browser-channel, --slowmo) on Debian's Chromium."""
-        from automation.engine.browser import launch_options
+        from automation.chromium import launch_options
 
         if browser_name != "chromium":
             return browser_type_launch_args

@@ -8,7 +8,6 @@ reads and writes the same rows. Only SQLite gets pragmas; everything else is pla
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,14 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-DATABASE_URL_VAR = "RUNBOOK_DATABASE_URL"
+from automation import paths
+
 BUSY_TIMEOUT_MS = 10_000
 
 
 def shared_url() -> str | None:
     """The fleet's shared database (RUNBOOK_DATABASE_URL), or None for the local SQLite files."""
-    return os.environ.get(DATABASE_URL_VAR) or None
+    return paths.database_url()
 
 
 def database_url(data_dir: Path | None, filename: str) -> str:
@@ -35,7 +35,7 @@ def database_url(data_dir: Path | None, filename: str) -> str:
 
 def sqlite_url(data_dir: Path | None, filename: str) -> str:
     """The local SQLite file of one store (the data folder is created if needed)."""
-    from automation.environments import data_dir as default_data_dir
+    from automation.paths import data_dir as default_data_dir
 
     folder = data_dir if data_dir is not None else default_data_dir()
     folder.mkdir(parents=True, exist_ok=True)

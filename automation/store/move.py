@@ -106,7 +106,7 @@ def move_sqlite(data_dir: Path | None, to: str) -> MoveResult:
 
 
 def _data_folder(data_dir: Path | None) -> Path:
-    from automation.environments import data_dir as default_data_dir
+    from automation.paths import data_dir as default_data_dir
 
     return data_dir if data_dir is not None else default_data_dir()
 

@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from automation.environments import data_dir
 from automation.errors import ConfigError, TicketError, UsageError
+from automation.paths import data_dir
 from automation.tickets.config import tracker_from_config
 from automation.tickets.models import StoredComment, StoredTicket, TicketReceipt, render_body
 from automation.tickets.service import retry_outbox

@@ -31,6 +31,7 @@ from automation.checks.config.spec import (
 from automation.checks.model import CheckInfo
 from automation.errors import ConfigError, RunbookLoadError
 from automation.loader import Catalog, LoadedRunbook, _data_path, suggest, walk_steps
+from automation.paths import checks_file
 from automation.yamlfile import Path_, error_at_key, parse_yaml, read_yaml_text
 
 CHECKS_FILE = "checks.yaml"
@@ -125,9 +126,9 @@ class ChecksConfig:
 
 def checks_path(catalog: Catalog | None = None) -> Path:
     """RUNBOOK_CHECKS, else checks.yaml (or a checks/ folder) in the catalog's first runbooks folder."""
-    configured = os.environ.get("RUNBOOK_CHECKS")
+    configured = checks_file()
     if configured:
-        return Path(configured)
+        return configured
     roots = (catalog or Catalog.default()).roots
     root = roots[0] if roots else Path("runbooks")
     folder = root / "checks"

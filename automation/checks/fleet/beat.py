@@ -73,7 +73,7 @@ class _Fleet:
 
     def __init__(self) -> None:
         from automation.checks.commands import Places, load
-        from automation.checks.fleet.ticks import evidence_root
+        from automation.paths import fleet_evidence_root as evidence_root
 
         places = Places(evidence_root=evidence_root())
         self.config = load(places)

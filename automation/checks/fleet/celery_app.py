@@ -27,7 +27,8 @@ from celery import Celery
 from celery.signals import worker_process_shutdown
 
 from automation.checks.config.load import ChecksConfig
-from automation.checks.fleet.ticks import broker_url, lock_timeout_s, poll_s, time_limit_s
+from automation.checks.fleet.ticks import lock_timeout_s, poll_s, time_limit_s
+from automation.paths import broker_url
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class _Context:
 
     def __init__(self) -> None:
         from automation.checks.commands import Places, load
-        from automation.checks.fleet.ticks import evidence_root
+        from automation.paths import fleet_evidence_root as evidence_root
 
         places = Places(evidence_root=evidence_root())
         self.pid = os.getpid()

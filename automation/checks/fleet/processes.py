@@ -14,8 +14,8 @@ from pathlib import Path
 
 from automation.checks.commands import Places
 from automation.checks.config.load import ChecksConfig
-from automation.checks.fleet.ticks import BROKER_URL_VAR, EVIDENCE_ROOT_VAR, broker_url
 from automation.errors import ConfigError
+from automation.paths import BROKER_URL_VAR, CHECKS_VAR, DATA_VAR, EVIDENCE_ROOT_VAR, broker_url
 
 
 def require_broker(given: str | None) -> str:
@@ -33,9 +33,9 @@ def require_broker(given: str | None) -> str:
 def _export(config: ChecksConfig, places: Places, broker: str) -> None:
     os.environ[BROKER_URL_VAR] = broker
     if config.path is not None:
-        os.environ["RUNBOOK_CHECKS"] = str(Path(config.path).absolute())
+        os.environ[CHECKS_VAR] = str(Path(config.path).absolute())
     if places.data_dir is not None:
-        os.environ["RUNBOOK_DATA"] = str(places.data_dir.absolute())
+        os.environ[DATA_VAR] = str(places.data_dir.absolute())
     if places.evidence_root is not None:
         os.environ[EVIDENCE_ROOT_VAR] = str(places.evidence_root.absolute())
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,25 +42,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BROKER_URL_VAR = "RUNBOOK_BROKER_URL"
-EVIDENCE_ROOT_VAR = "RUNBOOK_EVIDENCE_ROOT"
 # Bounds of the RedBeat lock's timeout: about one check interval, but never so short that a busy beat loses
 # it between two of its own ticks, nor RedBeat's 25 minutes that would leave the fleet unscheduled that long.
 LOCK_TIMEOUT_MIN_S = 10.0
 LOCK_TIMEOUT_MAX_S = 300.0
 # The hard time limit sits above the longest run by this margin (the run's own deadline ends it first).
 TIME_LIMIT_MARGIN_S = 60.0
-
-
-def broker_url() -> str | None:
-    """RUNBOOK_BROKER_URL: set, it selects the distributed mode (Celery workers on that broker)."""
-    return os.environ.get(BROKER_URL_VAR) or None
-
-
-def evidence_root() -> Path | None:
-    """RUNBOOK_EVIDENCE_ROOT: the fleet's shared evidence folder (a mount every worker and the web share)."""
-    value = os.environ.get(EVIDENCE_ROOT_VAR)
-    return Path(value) if value else None
 
 
 def longest_run_s(check: Check) -> float:
