@@ -5,7 +5,7 @@ sets a variable sees it at once. Nothing here imports the rest of the package: e
 
 | variable               | what it names                                        | default                        |
 |------------------------|------------------------------------------------------|--------------------------------|
-| RUNBOOK_PATH           | runbook folders, os.pathsep-separated                | ./runbooks, else the built-in  |
+| RUNBOOK_PATH           | runbook folders, os.pathsep-separated                | ./runbooks, else builtin_runbooks() |
 | RUNBOOK_CONFIG         | the environments file                                | ./environments.yaml, else ours |
 | RUNBOOK_ENV            | the environment to run in                            | the file's `default:`          |
 | RUNBOOK_SECRETS_FILE   | KEY=value lines read before the environment          | ~/.config/runbook/secrets.env  |
@@ -43,6 +43,10 @@ PACKAGED_ENVIRONMENTS = PACKAGE_DIR / "environments.yaml"
 DEFAULT_TRACES = Path("traces")
 DEFAULT_DATA = Path(".runbook")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
+# The shipped runbooks and checks file: the wheel carries runbooks/ as automation/builtin (pyproject.toml's
+# package-dir); a checkout reads the project's runbooks/ folder itself.
+_WHEEL_BUILTIN = PACKAGE_DIR / "builtin"
+_CHECKOUT_BUILTIN = PACKAGE_DIR.parent / "runbooks"
 
 
 def _env(name: str) -> str | None:
@@ -88,6 +92,11 @@ def runbook_path() -> list[Path] | None:
     """The folders RUNBOOK_PATH names (os.pathsep-separated), or None when it is unset."""
     value = _env(RUNBOOK_PATH_VAR)
     return [Path(p) for p in value.split(os.pathsep) if p] if value else None
+
+
+def builtin_runbooks() -> Path:
+    """The built-in catalog: the procedures and checks file the package ships (used when nothing else is given)."""
+    return _WHEEL_BUILTIN if _WHEEL_BUILTIN.is_dir() else _CHECKOUT_BUILTIN
 
 
 def checks_file() -> Path | None:
