@@ -43,10 +43,9 @@ PACKAGED_ENVIRONMENTS = PACKAGE_DIR / "environments.yaml"
 DEFAULT_TRACES = Path("traces")
 DEFAULT_DATA = Path(".runbook")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-# The shipped runbooks and checks file: the wheel carries runbooks/ as automation/builtin (pyproject.toml's
-# package-dir); a checkout reads the project's runbooks/ folder itself.
-_WHEEL_BUILTIN = PACKAGE_DIR / "builtin"
-_CHECKOUT_BUILTIN = PACKAGE_DIR.parent / "runbooks"
+# The shipped runbooks and checks file. In a checkout, automation/builtin is a link to the project's runbooks/;
+# the wheel carries the files themselves there.
+BUILTIN_RUNBOOKS = PACKAGE_DIR / "builtin"
 
 
 def _env(name: str) -> str | None:
@@ -96,7 +95,7 @@ def runbook_path() -> list[Path] | None:
 
 def builtin_runbooks() -> Path:
     """The built-in catalog: the procedures and checks file the package ships (used when nothing else is given)."""
-    return _WHEEL_BUILTIN if _WHEEL_BUILTIN.is_dir() else _CHECKOUT_BUILTIN
+    return BUILTIN_RUNBOOKS
 
 
 def checks_file() -> Path | None:
