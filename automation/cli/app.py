@@ -198,6 +198,28 @@ def new(
 
 
 @app.command()
+def init(
+    folder: Path = typer.Argument(
+        Path("runbooks"), metavar="[DIR]", help="Where to copy them (default: ./runbooks)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
+) -> None:
+    """Copy the built-in runbooks and checks file into DIR, to edit as your team's own."""
+    from automation.commands.init import init_catalog
+
+    try:
+        done = init_catalog(folder, force=force)
+    except RunbookError as exc:
+        _fail(exc)
+    typer.echo(
+        f"Copied {done.runbooks} runbooks and {len(done.files) - done.runbooks} other files to {folder}/."
+    )
+    typer.echo(
+        f"Commands run here now read them: runbook list, runbook validate {folder}, runbook checks validate"
+    )
+
+
+@app.command()
 def schema() -> None:
     """Print the runbook JSON Schema (for editors: yaml-language-server)."""
     from automation.schema import json_schema
