@@ -22,7 +22,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from automation.sandbox import netsuite_auth, netsuite_center, netsuite_records
-from automation.sandbox.netsuite_common import CUSTOMER_CENTER_ROLE, ROLES, seed_hash
+from automation.sandbox.netsuite_common import CUSTOMER_CENTER_ROLE, ROLES
+from automation.sandbox.passwords import seed_hash
 from automation.sandbox.store import Section, Store, register
 
 router = APIRouter()

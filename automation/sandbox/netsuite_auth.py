@@ -19,20 +19,16 @@ from automation.sandbox.netsuite_common import (
     LOGOUT_PATH,
     SET_PASSWORD_PATH,
     Banner,
-    form,
-    hash_password,
     live_link,
     page,
-    password_matches,
     password_problem,
-    path,
     safe_target,
-    see_other,
     signed_in,
     start_session,
 )
+from automation.sandbox.passwords import hash_password, password_matches
 from automation.sandbox.store import Store
-from automation.sandbox.web import store_of
+from automation.sandbox.web import form, path, see_other, store_of
 
 router = APIRouter()
 

@@ -21,26 +21,22 @@ from automation.sandbox.netsuite_common import (
     VALIDATE_EMAIL_PATH,
     Banner,
     User,
-    absolute,
     checked,
     company,
     flash,
-    form,
-    hash_password,
     issue_link,
     live_link,
     login_taken,
     message_page,
     page,
-    password_matches,
     password_problem,
     pending_email,
     require,
-    see_other,
     valid_email,
 )
+from automation.sandbox.passwords import hash_password, password_matches
 from automation.sandbox.store import Store
-from automation.sandbox.web import store_of
+from automation.sandbox.web import absolute, form, see_other, store_of
 
 router = APIRouter()
 

@@ -1,4 +1,4 @@
-"""What every emulated NetSuite screen shares: passwords, sessions, one-time links, banners and rendering.
+"""What every emulated NetSuite screen shares: password rules, sessions, one-time links, banners and rendering.
 
 The screens themselves live in netsuite_auth.py (log in and out, password set-up), netsuite_records.py (the
 administrator's customer list and form) and netsuite_center.py (the Customer Center role). netsuite.py holds
@@ -7,23 +7,18 @@ the tables and the seed fixture, and joins the three routers.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from functools import cache
 from typing import Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.exceptions import HTTPException
 
 from automation.sandbox.store import Store
-from automation.sandbox.web import render, store_of
+from automation.sandbox.web import path, render, store_of
 
 # The portal runs on another port of the same host and browsers do not isolate cookies by port.
 COOKIE = "NS_SESSION"
@@ -56,29 +51,7 @@ PASSWORD_WEAK = (
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\"<>,;]+@[^@\s\x00-\x1f\"<>,;]+\.[^@\s\x00-\x1f\"<>,;]+")
 
 
-# -- passwords -------------------------------------------------------------------------------------------
-
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
-
-
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    """scrypt, salted: sandbox passwords are fake, but the habit of never storing one in clear is not."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, **_SCRYPT)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-@cache
-def seed_hash(password: str) -> str:
-    # Hashed once per process: every test resets the store, and scrypt is slow by design.
-    return hash_password(password)
-
-
-def password_matches(password: str, stored: str | None) -> bool:
-    if not stored or not password:
-        return False
-    _, salt, digest = stored.split("$")
-    return hmac.compare_digest(hash_password(password, bytes.fromhex(salt)).split("$")[2], digest)
+# -- password rules ----------------------------------------------------------------------------------
 
 
 def _classes(password: str) -> int:
@@ -195,34 +168,9 @@ def company(store: Store) -> str:
 # -- requests -------------------------------------------------------------------------------------------
 
 
-async def form(request: Request) -> dict[str, str]:
-    """The posted text fields. A body that cannot be parsed counts as empty fields, so the user gets the
-    form's own messages rather than an error page."""
-    try:
-        data = await request.form()
-    except (HTTPException, ValueError, AssertionError):
-        return {}
-    return {key: value for key, value in data.items() if isinstance(value, str)}
-
-
 def checked(values: dict[str, str], name: str) -> bool:
     """A posted checkbox: browsers send "T" (our value) when ticked and nothing when not."""
     return values.get(name, "").upper() in ("T", "ON", "TRUE", "1")
-
-
-def path(base: str, **query: str) -> str:
-    if not query:
-        return base
-    joiner = "&" if "?" in base else "?"
-    return base + joiner + urlencode(query, safe="@")
-
-
-def absolute(request: Request, base: str, **query: str) -> str:
-    return str(request.base_url).rstrip("/") + path(base, **query)
-
-
-def see_other(target: str) -> RedirectResponse:
-    return RedirectResponse(target, status_code=303)
 
 
 def safe_target(target: str | None) -> str | None:

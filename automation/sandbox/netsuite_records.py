@@ -23,25 +23,21 @@ from automation.sandbox.netsuite_common import (
     SET_PASSWORD_PATH,
     Banner,
     User,
-    absolute,
     checked,
     company,
     flash,
-    form,
-    hash_password,
     issue_link,
     login_taken,
     message_page,
     page,
     password_problem,
-    path,
     require,
-    see_other,
     strength,
     valid_email,
 )
+from automation.sandbox.passwords import hash_password
 from automation.sandbox.store import Store
-from automation.sandbox.web import store_of
+from automation.sandbox.web import absolute, form, path, see_other, store_of
 
 router = APIRouter()
 

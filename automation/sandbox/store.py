@@ -1,6 +1,6 @@
 """The sandbox's state: one SQLite file, seeded from a YAML fixture, shared by both emulated apps.
 
-Each app module (portal.py, netsuite.py) owns its tables: it registers a `Section` with its DDL and a
+Each app (portal_accounts.py, netsuite.py) owns its tables: it registers a `Section` with its DDL and a
 seed function. `Store.reset()` drops everything and re-seeds, which is what `POST /_sandbox/reset` does.
 The mail outbox and the settings table belong to the store itself, as both apps use them.
 """

@@ -12,6 +12,7 @@ from automation.api import prepare_sandbox, release_sandbox
 from automation.environments import Target
 from automation.errors import SandboxInUse
 from automation.sandbox import SandboxServer
+from automation.sandbox.lease import SandboxBusy
 
 
 @pytest.fixture
@@ -55,3 +56,31 @@ def test_prepare_sandbox_says_who_holds_a_busy_sandbox(served: SandboxServer) ->
     assert f"the sandbox at {served.urls['portal']} is in use by another run (run-a)" in message
     release_sandbox(target, mine)
     assert prepare_sandbox(target, holder="run-b", lease_wait_s=0) is not None
+
+
+def test_the_reset_route_takes_the_lease_the_in_process_reset_would(served: SandboxServer) -> None:
+    taken = _reset(served, holder="run-a", ttl_s=120).json()
+    held = served.leases.holder()
+    assert held is not None and (held.holder, held.token) == ("run-a", taken["lease"])
+    assert taken == {"ok": True, "lease": held.token, "holder": "run-a", "expires_in": 120}
+    assert served.leases.release(taken["lease"])
+
+
+def test_the_reset_route_restores_what_the_in_process_reset_restores(served: SandboxServer) -> None:
+    base = served.urls["portal"]
+    httpx.post(base + "/_sandbox/faults", json={"route": "/auth/login", "status": 500}, timeout=10)
+    httpx.post(base + "/_sandbox/settings", json={"portal_code_ttl_s": 1}, timeout=10)
+    _reset(served, holder="run-a")
+    assert httpx.get(base + "/_sandbox/faults", timeout=10).json() == []
+    assert "portal_code_ttl_s" not in httpx.get(base + "/_sandbox/settings", timeout=10).json()
+
+
+def test_a_lease_taken_over_http_holds_off_an_in_process_reset(served: SandboxServer) -> None:
+    _reset(served, holder="run-a", ttl_s=120)
+    with pytest.raises(SandboxBusy) as busy:
+        served.leases.reset(served.reset, holder="run-b", ttl_s=60, wait_s=0)
+    refused = _reset(served, holder="run-b", wait_s=0)
+    assert refused.status_code == 409
+    answer = refused.json()
+    assert answer["ok"] is False and answer["holder"] == busy.value.lease.holder == "run-a"
+    assert 0 < answer["expires_in"] <= 120

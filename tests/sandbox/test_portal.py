@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from automation.sandbox import SandboxServer
-from automation.sandbox.portal import hash_password
+from automation.sandbox.passwords import hash_password
 
 PASSWORD = "Sunshine-Portal-7q"
 NEW_PASSWORD = "Brand-New-Pass-9z"
