@@ -5,17 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from automation.catalog import Catalog, catalog_for, is_file_ref, load_runbook, runbook_files
 from automation.errors import RunbookLoadError
-from automation.loader import (
-    Catalog,
-    LoadedRunbook,
-    catalog_for,
-    is_file_ref,
-    load_runbook,
-    runbook_files,
-    step_number,
-    walk_steps,
-)
+from automation.load_errors import step_number
+from automation.loader import LoadedRunbook, walk_steps
 from automation.yamlfile import Path_
 
 
@@ -84,7 +77,7 @@ def _load_paths(paths: list[str]) -> tuple[list[LoadedRunbook], list[RunbookLoad
 
 def show_record(name: str) -> dict[str, Any]:
     """`runbook show --json`: the runbook described, with its steps numbered as a run numbers them."""
-    from automation.engine.context import describe_step
+    from automation.step_labels import describe_step
 
     loaded = load_runbook(name)
     record = describe(loaded)
@@ -113,7 +106,7 @@ def numbered_steps(loaded: LoadedRunbook) -> list[tuple[str, Path_, Any]]:
 def render_show(name: str) -> str:
     # Imported here: the engine's context pulls in httpx, the evidence and the redaction modules, which
     # list and validate never need.
-    from automation.engine.context import describe_step
+    from automation.step_labels import describe_step
 
     loaded = load_runbook(name)
     model = loaded.model

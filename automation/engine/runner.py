@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from automation.catalog import Catalog
 from automation.engine.answers import Prompter
 from automation.engine.browser import pool
-from automation.engine.context import Ended, Reporter, RunContext, SilentReporter, run_steps
+from automation.engine.context import Ended, Reporter, RunContext, SilentReporter
 from automation.engine.finish import finish_evidence
 from automation.engine.pw import translate
 from automation.engine.signals import SignalGuard, describe, guarded
+from automation.engine.step_run import run_steps
 from automation.engine.steps import HANDLERS
 from automation.environments import Target
 from automation.errors import (
@@ -30,7 +32,7 @@ from automation.errors import (
     TargetUnreachableError,
 )
 from automation.evidence.folder import RunFolder, new_run_id
-from automation.loader import Catalog, LoadedRunbook
+from automation.loader import LoadedRunbook
 from automation.paths import evidence_root
 from automation.result import RunResult
 

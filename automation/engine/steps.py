@@ -16,12 +16,11 @@ from automation.engine.context import (
     NAVIGATION_TIMEOUT,
     Ended,
     Escalation,
-    Handler,
     RunContext,
-    run_steps,
 )
 from automation.engine.locators import to_playwright
 from automation.engine.pw import PlaywrightTimeout, translate
+from automation.engine.step_run import Handler, run_steps
 from automation.errors import MissingAnswerError, StepFailed
 from automation.schema import (
     Ask,

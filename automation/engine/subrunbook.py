@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from automation.engine.context import Ended, Handler, RunContext, _display, run_steps
+from automation.engine.context import Ended, RunContext
+from automation.engine.step_run import Handler, run_steps
 from automation.errors import StepFailed
 from automation.schema import Use
+from automation.step_labels import display_path
 from automation.templating import TemplateError, render_any
 
 
@@ -25,7 +27,7 @@ def run_sub(ctx: RunContext, step: Use, record: Any, handlers: dict[str, Handler
             ctx.add_secret(value)
         variables[name] = value
     child = dataclasses.replace(
-        ctx, loaded=sub, variables=variables, given={**ctx.given, **given}, file=_display(sub.path)
+        ctx, loaded=sub, variables=variables, given={**ctx.given, **given}, file=display_path(sub.path)
     )
     ctx.report_early(record)
     outcome: str | None = None
