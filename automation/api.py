@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from automation.catalog import Catalog, load_runbook
 from automation.engine.answers import Prompter, how_to_give, text_problem
 from automation.engine.context import Reporter
 from automation.environments import Target, missing_mailbox_variables, resolve
@@ -18,7 +19,7 @@ from automation.errors import (
     SandboxInUse,
     TargetUnreachableError,
 )
-from automation.loader import Catalog, LoadedRunbook, load_runbook, walk_steps
+from automation.loader import LoadedRunbook, walk_steps
 from automation.redaction.canon import SecretTooShort, check_secret
 from automation.result import SCREENSHOT_POLICIES, RunResult
 from automation.schema import Ask, Input, SandboxArrangement, Use
@@ -80,7 +81,8 @@ def check_secret_answers(loaded: LoadedRunbook, answers: dict[str, Any], catalog
             _check_secret(f"{step.ask} (--answer {step.ask}=...)", str(answer))
 
 
-def _asked(loaded: LoadedRunbook) -> set[str]:
+def asked_in_steps(loaded: LoadedRunbook) -> set[str]:
+    """The names this runbook's own `ask` steps set: an input of that name may be left out and asked."""
     return {step.ask for _, step in walk_steps(loaded.model.steps, ()) if isinstance(step, Ask)}
 
 
@@ -93,7 +95,7 @@ def validate_inputs(loaded: LoadedRunbook, raw: dict[str, Any]) -> dict[str, Any
                 name, f"{loaded.name} has no such input (it has: {', '.join(spec) or 'none'})"
             )
     values: dict[str, Any] = {}
-    asked = _asked(loaded)
+    asked = asked_in_steps(loaded)
     for name, item in spec.items():
         value = raw.get(name)
         if value in (None, "") and item.from_env:
@@ -213,7 +215,7 @@ def prepare_sandbox(
     import httpx  # here: a run on a real target never needs it (start-up cost, issue 12)
 
     try:
-        lease = _reset(target, base, holder, lease_ttl_s, lease_wait_s)
+        lease = _reset(target, _control_base(target), holder, lease_ttl_s, lease_wait_s)
         if arrange.settings and base:
             httpx.post(f"{base}/_sandbox/settings", json=arrange.settings, timeout=10).raise_for_status()
         for request in arrange.requests:
@@ -228,20 +230,18 @@ def prepare_sandbox(
     return lease
 
 
+def _control_base(target: Target) -> str | None:
+    """Where the sandbox's `/_sandbox` routes answer: the embedded server's own address (an app's URL may be
+    overridden to point elsewhere), else the first app's URL of a served sandbox."""
+    urls = target.sandbox.urls if target.sandbox is not None else target.apps
+    return next(iter(urls.values()), None)
+
+
 def _reset(
     target: Target, base: str | None, holder: str | None, ttl_s: float, wait_s: float
 ) -> SandboxLease | None:
-    """Reset the embedded sandbox in process, a served one over HTTP; take the lease if a holder is given."""
-    from automation.sandbox.lease import SandboxBusy
-
-    if target.sandbox is not None:
-        try:
-            lease = target.sandbox.leases.reset(
-                target.sandbox.reset, holder=holder, ttl_s=ttl_s, wait_s=wait_s
-            )
-        except SandboxBusy as busy:
-            raise _busy(target, base, busy.lease.holder, busy.lease.expires_in()) from None
-        return SandboxLease(lease.holder, lease.token) if lease else None
+    """Reset the sandbox over HTTP (the embedded one too: it is reached like any other); take the lease if a
+    holder is given. Raises SandboxInUse if another run holds it past wait_s."""
     if not base:
         return None
     import httpx
@@ -268,10 +268,7 @@ def release_sandbox(target: Target, lease: SandboxLease | None) -> None:
     """Give back a reset lease taken by prepare_sandbox(); quiet if the sandbox has gone (it lapses anyway)."""
     if lease is None:
         return
-    if target.sandbox is not None:
-        target.sandbox.leases.release(lease.token)
-        return
-    base = next(iter(target.apps.values()), None)
+    base = _control_base(target)
     import httpx
 
     try:

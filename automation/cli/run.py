@@ -89,7 +89,7 @@ def runbook_command(name: str, as_json: bool) -> click.Command:
     """A click command whose options are this runbook's inputs plus the common run options."""
     import click
 
-    from automation.loader import catalog_for, load_runbook
+    from automation.catalog import catalog_for, load_runbook
 
     try:
         catalog = catalog_for(name)  # a file outside the catalog finds its `use:` neighbours
@@ -182,9 +182,9 @@ def _prompt_missing_secrets(loaded: Any, inputs: dict[str, Any], interactive: bo
     """Required secret inputs not given are asked without echo, so they stay out of shell history."""
     import getpass
 
-    from automation.api import _asked
+    from automation.api import asked_in_steps
 
-    asked = _asked(loaded)
+    asked = asked_in_steps(loaded)
     for name, spec in loaded.model.inputs.items():
         if (
             spec.type == "secret"
