@@ -30,9 +30,6 @@ if TYPE_CHECKING:
 # The adapters (httpx) are imported by _build, when a tracker is built: reading an environments file or a
 # checks file needs only the models below (issue 12).
 
-# Jira Cloud's issue search (GET /rest/api/2/search is gone there); Data Center wants /rest/api/2/search.
-CLOUD_SEARCH_PATH = "/rest/api/2/search/jql"
-
 
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,7 +64,9 @@ class JiraConfig(_HttpConfig):
     labels: list[str] = Field(default_factory=list)
     user_env: str = "JIRA_USER"
     token_env: str = "JIRA_TOKEN"
-    search_path: str = CLOUD_SEARCH_PATH
+    # None: the adapter's default, Jira Cloud's search (jira.CLOUD_SEARCH_PATH); Data Center wants
+    # /rest/api/2/search. Not the constant itself: it lives with the adapter, which this module loads lazily.
+    search_path: str | None = None
 
 
 class ZendeskConfig(_HttpConfig):
@@ -224,7 +223,7 @@ def tracker_from_config(
 
 def _build(config: TrackerConfig, env: Mapping[str, str]) -> Tracker | None:
     if isinstance(config, JiraConfig):
-        from automation.tickets.jira import JiraTracker
+        from automation.tickets.jira import CLOUD_SEARCH_PATH, JiraTracker
 
         return JiraTracker(
             config.url,
@@ -233,7 +232,7 @@ def _build(config: TrackerConfig, env: Mapping[str, str]) -> Tracker | None:
             token=_require(env, "jira", "token_env", config.token_env),
             issue_type=config.issue_type,
             labels=config.labels,
-            search_path=config.search_path,
+            search_path=CLOUD_SEARCH_PATH if config.search_path is None else config.search_path,
             timeout_s=config.timeout_s,
             credential_vars=(config.user_env, config.token_env),
         )

@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 
 from automation.errors import TicketError
-from automation.tickets._http import HttpTracker, read_files
 from automation.tickets.base import RemoteRef
-from automation.tickets.config import CLOUD_SEARCH_PATH
+from automation.tickets.http_tracker import HttpTracker, read_files
 from automation.tickets.models import Attachment, Ticket
 
+# Jira Cloud's issue search (GET /rest/api/2/search is gone there); Data Center wants /rest/api/2/search.
+CLOUD_SEARCH_PATH = "/rest/api/2/search/jql"
 _SUMMARY_MAX = 255
 
 

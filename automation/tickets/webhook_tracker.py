@@ -1,4 +1,6 @@
-"""Generic webhook adapter: POST the ticket to a URL the team controls.
+"""The webhook ticket tracker: an adapter that delivers tickets by POSTing them to a URL the team controls
+(`tickets: {type: webhook}` in an environment). Not to be confused with the checks' webhook *alert channel*
+(automation.checks.alerting.channels.WebhookChannel), which posts alert notifications to a chat tool.
 
 JSON mode: one JSON document (the ticket's fields, `event`, `body`, attachment names).
 Multipart mode: the same JSON as a form part "ticket" plus one file part "attachment" per file.
@@ -17,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from automation.tickets._http import HttpTracker, read_files
 from automation.tickets.base import RemoteRef
+from automation.tickets.http_tracker import HttpTracker, read_files
 from automation.tickets.models import Attachment, Ticket
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 
 from automation.errors import TicketError
-from automation.tickets._http import HttpTracker, read_files
 from automation.tickets.base import RemoteRef
+from automation.tickets.http_tracker import HttpTracker, read_files
 from automation.tickets.models import Attachment, Ticket
 
 

@@ -1,4 +1,5 @@
-"""The one place httpx enters: a base for HTTP trackers that maps transport errors and statuses to ours.
+"""The base of the HTTP ticket trackers (Jira, Zendesk, the webhook tracker), and the one place httpx enters:
+it maps transport errors and statuses to ours.
 
 Messages name the tracker, the action, the server's origin (never the path, which may hold a webhook
 secret) and, for 401/403, the environment variables holding the credential — never their values.
