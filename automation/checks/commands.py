@@ -1,5 +1,8 @@
-"""`runbook checks ...` as library functions: each returns a typed result the CLI renders as text or JSON.
-Tests and the scheduler call these; the CLI is a few lines over each.
+"""The bodies of the one-shot `runbook checks ...` commands (list, run, status, history) as library functions:
+each returns a typed result the CLI renders as text or JSON, and `Places` says where checks keep things. Tests
+and the scheduler call these; the CLI is a few lines over each. The long-running processes are elsewhere:
+`checks serve` is watchdog/serve.py, `checks web` web/server.py, `checks worker` and `checks beat`
+fleet/processes.py.
 """
 
 from __future__ import annotations

@@ -65,6 +65,67 @@ class CheckRun:
     steps: tuple[StepTiming, ...] = ()
     id: int | None = None  # set by the history store
 
+    @classmethod
+    def from_attempts(
+        cls,
+        check: str,
+        runbook: str,
+        env: str,
+        *,
+        scheduled_at: datetime,
+        started_at: datetime,
+        finished_at: datetime,
+        status: CheckStatus,
+        summary: str,
+        attempts: tuple[Attempt, ...],
+        steps: tuple[StepTiming, ...] = (),
+        slow_steps: tuple[str, ...] = (),
+    ) -> CheckRun:
+        """A run that made attempts: its duration, outcome and error are the last attempt's."""
+        last = attempts[-1]
+        return cls(
+            check=check,
+            runbook=runbook,
+            env=env,
+            scheduled_at=scheduled_at,
+            started_at=started_at,
+            finished_at=finished_at,
+            status=status,
+            duration_s=last.duration_s,
+            summary=summary,
+            outcome=last.outcome,
+            error=last.error,
+            slow_steps=slow_steps,
+            attempts=attempts,
+            steps=steps,
+        )
+
+    @classmethod
+    def not_run(
+        cls,
+        check: str,
+        runbook: str,
+        env: str,
+        *,
+        scheduled_at: datetime,
+        at: datetime,
+        status: CheckStatus,
+        summary: str,
+    ) -> CheckRun:
+        """A tick that ended without an attempt (skipped in a maintenance window, aborted before it started,
+        or crashed before it could run): no duration, no evidence, and `summary` says why."""
+        return cls(
+            check=check,
+            runbook=runbook,
+            env=env,
+            scheduled_at=scheduled_at,
+            started_at=at,
+            finished_at=at,
+            status=status,
+            duration_s=0.0,
+            summary=summary,
+        )
+
     @property
     def evidence_dir(self) -> str | None:
         """The last attempt's evidence folder."""

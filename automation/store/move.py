@@ -14,24 +14,24 @@ from pathlib import Path
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
-from automation.checks.storage import tables as history_schema
 from automation.errors import ExitCode, RunbookError
-from automation.store.database import DATABASE_URL_VAR, is_sqlite, make_engine, shared_url, sqlite_url
+from automation.paths import DATABASE_URL_VAR
+from automation.store.database import is_sqlite, make_engine, shared_url, sqlite_url
 from automation.store.migrations import Line, upgrade
-from automation.tickets import store_schema
+from automation.store.tables import history, tickets
 
 # Parents before children (foreign keys), per store.
 TABLES: dict[Line, list[Table]] = {
     "history": [
-        history_schema.ticks,
-        history_schema.runs,
-        history_schema.attempts,
-        history_schema.steps,
-        history_schema.check_states,
-        history_schema.state_changes,
-        history_schema.notifications,
+        history.ticks,
+        history.runs,
+        history.attempts,
+        history.steps,
+        history.check_states,
+        history.state_changes,
+        history.notifications,
     ],
-    "tickets": [store_schema.tickets, store_schema.comments],
+    "tickets": [tickets.tickets, tickets.comments],
 }
 FILES: dict[Line, str] = {"history": "checks.db", "tickets": "tickets.db"}
 BATCH = 500

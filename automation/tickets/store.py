@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from automation.errors import TicketError
 from automation.store.database import is_sqlite, make_engine, shared_url
 from automation.store.migrations import upgrade
+from automation.store.tables.tickets import comments, tickets
 from automation.tickets.models import (
     Attachment,
     Delivery,
@@ -33,7 +34,6 @@ from automation.tickets.models import (
     Ticket,
     render_body,
 )
-from automation.tickets.store_schema import comments, tickets
 
 StatusFilter = Literal["open", "closed", "local", "queued", "delivered"]
 TextTransform = Callable[[str], str]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from automation.checks.storage import tables as history_schema
 from automation.checks.storage.history import History
 from automation.store.migrations import current, head
+from automation.store.tables import history as history_schema
 from automation.tickets.models import Ticket
 from automation.tickets.store import TicketStore
 

@@ -12,7 +12,7 @@ from automation.checks.alerting.channels import Notifier
 from automation.checks.config.load import Check, load_checks
 from automation.checks.model import Notification
 from automation.checks.storage.history import SENDING_LEASE, History
-from automation.checks.storage.tables import notifications
+from automation.store.tables.history import notifications
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

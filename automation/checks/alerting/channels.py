@@ -1,4 +1,6 @@
-"""Alert channels behind one interface, fed through an outbox so that nothing is lost while a tracker is down.
+"""Alert channels: where a check's alert notifications go (a ticket, or a webhook POST to a chat tool), behind
+one interface, fed through an outbox so that nothing is lost while a tracker is down. Not to be confused with
+automation.tickets.webhook_tracker, a ticket *tracker* that the ticket channel may deliver to.
 
 Every notification the policy decides on is first recorded in the history store (queued), then delivered
 by its channel; a failed delivery stays queued with its error and is tried again on the next tick.

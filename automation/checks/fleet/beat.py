@@ -4,8 +4,8 @@ Why one RedBeat scheduler subclass rather than a RedBeat entry per check: the ch
 spread, cron in a time zone, the faster cadence while failing, catch-up after downtime) are schedule.py's, and
 RedBeat's entries know only Celery's schedules. So RedBeat contributes what it is good at, the lock in Redis
 that lets one beat of several schedule (`redbeat_lock_timeout` about one check interval, so a standby takes
-over within one interval), and each tick of the lock holder asks distributed.Dispatcher, which asks schedule.due on
-the shared history, exactly as the embedded scheduler does. The checks file is the same for both.
+over within one interval), and each tick of the lock holder asks fleet.ticks.Dispatcher, which asks
+schedule.due on the shared history, exactly as the embedded scheduler does. The checks file is the same for both.
 
 A beat that loses the lock (it stalled past the timeout, or Redis restarted empty) goes back to waiting for
 it; one that cannot reach Redis retries on its next tick. Sending a tick twice is harmless (the worker's claim

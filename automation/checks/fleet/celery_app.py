@@ -1,11 +1,12 @@
 """The distributed mode on Celery: one app, its configuration as data, and one task over the library.
 
-`runbook checks beat` runs Celery beat with RedBeat (distributed_beat.FleetBeatScheduler): only the beat holding
+`runbook checks beat` runs Celery beat with RedBeat (fleet.beat.FleetBeatScheduler): only the beat holding
 RedBeat's lock in Redis schedules; it sends one `runbook.checks.run(check, tick)` per due tick, computed by
-schedule.py exactly as the embedded scheduler computes it (distributed.Dispatcher). `runbook checks worker` runs
-Celery workers whose task is `distributed.run_tick`, which calls `runner.run_check` for that (check, tick), as the
-embedded scheduler and `checks run` do. A duplicate delivery does nothing: the (check, tick) claim in the
-shared database (RUNBOOK_DATABASE_URL) decides; see distributed.py for why a killed run is run again, once.
+config/schedule.py exactly as the embedded scheduler computes it (fleet.ticks.Dispatcher). `runbook checks
+worker` runs Celery workers whose task is `fleet.ticks.run_tick`, which calls `watchdog.run_check.run_check` for
+that (check, tick), as the embedded scheduler and `checks run` do. A duplicate delivery does nothing: the
+(check, tick) claim in the shared database (RUNBOOK_DATABASE_URL) decides; see fleet/ticks.py for why a killed
+run is run again, once.
 
 Processes and the browser: the prefork pool, one task at a time per child process, each child starting
 Playwright and Chromium lazily inside its first task (the engine's browser pool of that process), reusing the

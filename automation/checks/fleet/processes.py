@@ -1,5 +1,6 @@
-"""`runbook checks beat` and `runbook checks worker` as library functions: check the set-up, then hand the
-process to Celery. Both read the same checks file the embedded scheduler reads.
+"""Starts the fleet's Celery processes: `runbook checks worker` (a prefork worker pool running checks) and
+`runbook checks beat` (the scheduler sending due ticks). Each checks the set-up (a redis:// broker), then hands
+the process to Celery until SIGTERM. Both read the same checks file the embedded scheduler reads.
 
 The places (checks file, data folder, evidence root) travel to the worker's child processes and to beat's
 scheduler through the environment (RUNBOOK_CHECKS, RUNBOOK_DATA, RUNBOOK_EVIDENCE_ROOT), which forked

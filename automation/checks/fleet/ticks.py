@@ -13,7 +13,7 @@ its worker was killed is run and recorded exactly once:
 2. the claim, `History.claim(check, tick)`: the unique row per (check, tick) in the shared database;
 3. a tick already claimed but with no recorded run is one whose worker died mid-run: it is run again;
    a tick already recorded is a duplicate delivery and does nothing.
-Then the tick runs through `runner.run_check`, as `checks run` and the embedded scheduler run it.
+Then the tick runs through `watchdog.run_check.run_check`, as `checks run` and the embedded scheduler run it.
 
 One difference from the embedded scheduler, on purpose: a run longer than its check's interval does not hold
 back the next tick (a free worker takes it), so no tick is dropped for a slow run; both settle under the
@@ -153,8 +153,9 @@ def _record_crash(
 
     now = host.clock()
     summary = f"error: the check could not be run ({type(exc).__name__}: {exc}); see the worker's log"
-    run = CheckRun(check=check.name, runbook=check.runbook, env=check.env, scheduled_at=tick,
-                   started_at=now, finished_at=now, status="error", duration_s=0.0, summary=summary)  # fmt: skip
+    run = CheckRun.not_run(
+        check.name, check.runbook, check.env, scheduled_at=tick, at=now, status="error", summary=summary
+    )
     try:
         return settle(check, run, host, config)
     except Exception:  # noqa: BLE001 - the history itself is failing: the log line above stands

@@ -1,7 +1,7 @@
 """The checks' Prometheus metrics read from the history store, so `/metrics` shows the whole fleet whichever
 process (a Celery worker, another machine's scheduler) ran the runs.
 
-Same names and labels as metrics.Metrics, which counts what one process saw: here a custom collector asks the
+Same names and labels as in_process.Metrics, which counts what one process saw: here a custom collector asks the
 database at each scrape. Counters count what history holds (retention prunes old runs, which Prometheus reads
 as a counter reset); the gauges are the last recorded run of each check, as Metrics.observe keeps them.
 """
@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from automation.checks.metrics.in_process import DURATION_BUCKETS, HEALTH_WORDS
 from automation.checks.storage.history import History
-from automation.checks.storage.tables import check_states, notifications, runs, steps
+from automation.store.tables.history import check_states, notifications, runs, steps
 
 _NOT_PROBES = ("skipped", "aborted")
 Key = tuple[str, str, str]  # check, runbook, env
@@ -176,7 +176,7 @@ def _steps_of(conn: Connection, keys: dict[int, Key]) -> dict[Key, dict[str, flo
 
 
 def _run_counts() -> Any:
-    # A tick skipped in a maintenance window is no run (runner.skip_check counts none either).
+    # A tick skipped in a maintenance window is no run (run_check.skip_check counts none either).
     group = (runs.c.check_name, runs.c.runbook, runs.c.env, runs.c.status)
     return select(*group, func.count().label("n")).where(runs.c.status != "skipped").group_by(*group)
 

@@ -2,8 +2,9 @@
 the claimed schedule ticks, and the notifications outbox.
 
 SQLAlchemy Core over SQLite by default (WAL, busy timeout, foreign keys), or over the fleet's shared database
-(RUNBOOK_DATABASE_URL, PostgreSQL with psycopg 3), with the same statements on both. Times go in and come out as timezone-aware UTC. The scheduler writes here; the status page, `checks status`
-and `checks history` only read.
+(RUNBOOK_DATABASE_URL, PostgreSQL with psycopg 3), with the same statements on both; the tables are
+automation.store.tables.history. Times go in and come out as timezone-aware UTC. The scheduler writes here;
+the status page, `checks status` and `checks history` only read. The summary numbers are summary.py's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import dataclasses
 import shutil
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -24,9 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from automation.checks.model import FAILING_STATUSES, CheckRun, CheckState, Notification
 from automation.checks.model import health as health_word
 from automation.checks.storage.rows import chunks, evidence_dirs, from_json, insert_run, load_runs, to_json
-from automation.checks.storage.tables import check_states, notifications, runs, state_changes, ticks
+from automation.checks.storage.summary import WEEK, CheckSummary, summarize
 from automation.store.database import database_url, lock_for_transaction, make_engine
 from automation.store.migrations import upgrade
+from automation.store.tables.history import check_states, notifications, runs, state_changes, ticks
 
 PENDING = ("queued", "failed")
 # How long a notification taken for delivery stays the taker's: a process killed mid-delivery leaves it
@@ -34,22 +35,6 @@ PENDING = ("queued", "failed")
 SENDING_LEASE = timedelta(minutes=10)
 # Runs kept for `failed_s` rather than `passed_s`: someone may still need their evidence.
 _KEEP_LONGER = (*FAILING_STATUSES, "degraded", "aborted")
-
-
-@dataclass(frozen=True)
-class CheckSummary:
-    """What the status page and `checks status` show about one check's recent runs."""
-
-    check: str
-    uptime_24h: float | None  # 0..1 over non-skipped, non-aborted runs; None with no such run
-    uptime_7d: float | None
-    p50_s: float | None  # over the same runs of the last 24 h
-    p95_s: float | None
-    runs_24h: int  # non-skipped runs
-    failures_24h: int
-    last_run: CheckRun | None
-    degraded_24h: int = 0
-    skipped_24h: int = 0
 
 
 class History:
@@ -80,16 +65,8 @@ class History:
         self, check: str, runbook: str, env: str, scheduled_at: datetime, reason: str
     ) -> CheckRun:
         """Record a tick that did not run (a maintenance window): no attempt, no evidence, no alert."""
-        skip = CheckRun(
-            check=check,
-            runbook=runbook,
-            env=env,
-            scheduled_at=scheduled_at,
-            started_at=scheduled_at,
-            finished_at=scheduled_at,
-            status="skipped",
-            duration_s=0.0,
-            summary=reason,
+        skip = CheckRun.not_run(
+            check, runbook, env, scheduled_at=scheduled_at, at=scheduled_at, status="skipped", summary=reason
         )
         return self.record(skip)
 
@@ -118,27 +95,12 @@ class History:
 
     def summary(self, check: str, now: datetime) -> CheckSummary:
         """Uptime over 24 h and 7 d, p50/p95 and counts over 24 h, and the last run."""
-        day, week = now - timedelta(hours=24), now - timedelta(days=7)
         query = select(runs.c.started_at, runs.c.status, runs.c.duration_s).where(
-            runs.c.check_name == check, runs.c.started_at >= week, runs.c.started_at <= now
+            runs.c.check_name == check, runs.c.started_at >= now - WEEK, runs.c.started_at <= now
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        recent = [r for r in rows if r.started_at >= day]
-        counted = [r for r in recent if r.status not in ("skipped", "aborted")]
-        durations = sorted(r.duration_s for r in counted)
-        return CheckSummary(
-            check=check,
-            uptime_24h=_uptime([r.status for r in recent]),
-            uptime_7d=_uptime([r.status for r in rows]),
-            p50_s=_percentile(durations, 0.50),
-            p95_s=_percentile(durations, 0.95),
-            runs_24h=sum(1 for r in recent if r.status != "skipped"),
-            failures_24h=sum(1 for r in recent if r.status in FAILING_STATUSES),
-            last_run=self.last_run(check),
-            degraded_24h=sum(1 for r in recent if r.status == "degraded"),
-            skipped_24h=sum(1 for r in recent if r.status == "skipped"),
-        )
+        return summarize(check, rows, now, self.last_run(check))
 
     # -- alert state ----------------------------------------------------------------------------------------
 
@@ -365,23 +327,6 @@ def _add_notification(conn: Connection, n: Notification, channel: str) -> int:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _uptime(statuses: list[str]) -> float | None:
-    counted = [s for s in statuses if s not in ("skipped", "aborted")]
-    if not counted:
-        return None
-    return sum(1 for s in counted if s in ("passed", "degraded")) / len(counted)
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default) over sorted values."""
-    if not values:
-        return None
-    pos = (len(values) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (pos - low)
 
 
 def _norm(folder: str) -> str:

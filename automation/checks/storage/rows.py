@@ -1,6 +1,6 @@
 """Rows of the history store to the model's dataclasses and back: runs with their attempts and steps, and the
 JSON kept for the dataclasses stored whole (CheckState, Notification). Kept apart from history.py, which holds
-the queries.
+the queries; the tables are automation.store.tables.history.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection
 
 from automation.checks.model import Attempt, CheckRun, StepTiming
-from automation.checks.storage.tables import attempts, runs, steps, utc
+from automation.store.tables.history import attempts, runs, steps, utc
 
 # -- rows <-> model -------------------------------------------------------------------------------------------
 # Attempt and StepTiming fields map to same-named columns; a field added to the model later is simply not

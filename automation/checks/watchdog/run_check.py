@@ -102,21 +102,18 @@ def execute_check(check: Check, scheduled_at: datetime, host: Host, *, deadline:
     steps = _timings(check, result)
     slow = _slow(check, last, steps)
     status: CheckStatus = "degraded" if last.status == "passed" and slow else last.status
-    return CheckRun(
-        check=check.name,
-        runbook=check.runbook,
-        env=check.env,
+    return CheckRun.from_attempts(
+        check.name,
+        check.runbook,
+        check.env,
         scheduled_at=scheduled_at,
         started_at=started,
         finished_at=finished,
         status=status,
-        duration_s=last.duration_s,
         summary=secrets.redact_text(_summary(status, last, slow, len(attempts))),
-        outcome=last.outcome,
-        error=last.error,
-        slow_steps=tuple(slow),
         attempts=tuple(attempts),
         steps=steps,
+        slow_steps=tuple(slow),
     )
 
 
@@ -178,7 +175,7 @@ def _secrets_of(check: Check, target: Any) -> set[str]:
 
 
 def _secret_inputs(check: Check, inputs: dict[str, Any]) -> set[str]:
-    from automation.loader import load_runbook
+    from automation.catalog import load_runbook
 
     declared = load_runbook(check.runbook).model.inputs
     return {str(v) for k, v in inputs.items() if k in declared and declared[k].type == "secret" and v}

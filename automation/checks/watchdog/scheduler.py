@@ -141,16 +141,8 @@ class Scheduler:
 
     def _record(self, check: Check, tick: datetime, status: CheckStatus, summary: str) -> None:
         now = self.host.clock()
-        run = CheckRun(
-            check=check.name,
-            runbook=check.runbook,
-            env=check.env,
-            scheduled_at=tick,
-            started_at=now,
-            finished_at=now,
-            status=status,
-            duration_s=0.0,
-            summary=summary,
+        run = CheckRun.not_run(
+            check.name, check.runbook, check.env, scheduled_at=tick, at=now, status=status, summary=summary
         )
         try:
             settle(check, run, self.host, self.config)

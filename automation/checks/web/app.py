@@ -32,7 +32,7 @@ LEFT, RIGHT, TOP, BOTTOM = 46, 10, 10, 22
 
 
 class MetricsSource(Protocol):
-    """What /metrics needs: metrics.Metrics (this process's runs) or fleet_metrics.FleetMetrics (the database)."""
+    """What /metrics needs: in_process.Metrics (this process's runs) or from_store.FleetMetrics (the database)."""
 
     def render(self) -> tuple[bytes, str]: ...
 

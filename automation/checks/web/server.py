@@ -1,7 +1,8 @@
 """`runbook checks web`: the status page, /api/status, /metrics and /healthz with no scheduler in the process.
 
 Everything is read from the history store, so with RUNBOOK_DATABASE_URL naming the fleet's database this shows
-every check whichever worker or machine ran it; /metrics asks the database at each scrape (fleet_metrics).
+every check whichever worker or machine ran it; /metrics asks the database at each scrape
+(metrics.from_store).
 """
 
 from __future__ import annotations

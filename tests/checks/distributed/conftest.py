@@ -24,8 +24,8 @@ import yaml
 from sqlalchemy import select
 
 from automation.checks.storage.history import History
-from automation.checks.storage.tables import ticks
 from automation.sandbox import SandboxServer
+from automation.store.tables.history import ticks
 
 REPO = Path(__file__).resolve().parents[3]
 RUNBOOK = str(Path(sys.executable).with_name("runbook"))

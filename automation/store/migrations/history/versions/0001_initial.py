@@ -9,12 +9,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from automation.checks.storage.tables import UTCDateTime
-
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+# Frozen: the store's UTCDateTime as it was at this revision. A migration only emits DDL, and in DDL that type
+# is its impl, a timezone-aware DateTime (DATETIME on SQLite, TIMESTAMP WITH TIME ZONE on PostgreSQL).
+UTCDateTime = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -2,6 +2,8 @@
 
 The same columns the store had as raw SQLite DDL, so a tickets.db made before migrations reads unchanged:
 times are epoch seconds, and AUTOINCREMENT keeps a deleted ticket's RB- id from being given again.
+automation.tickets.store reads and writes them; a change here needs a new revision in
+automation/store/migrations/tickets.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The history store's tables and its UTC datetime type (the engine is automation.store.database.make_engine).
 
-Kept apart from history.py so the schema reads on one screen: one row per claimed tick, runs with their
-attempts and steps (so per-step timings can be queried), each check's alert state and health changes, and the
-notifications outbox.
+One row per claimed tick, runs with their attempts and steps (so per-step timings can be queried), each check's
+alert state and health changes, and the notifications outbox. automation.checks.storage.history reads and
+writes them; a change here needs a new revision in automation/store/migrations/history.
 """
 
 from __future__ import annotations
