@@ -47,6 +47,7 @@ fuzz: setup services
 lint: $(STAMP)
 	$(BIN)/ruff check automation tests bench
 	$(BIN)/ruff format --check automation tests bench
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/run_bench.py
