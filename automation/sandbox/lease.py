@@ -25,9 +25,9 @@ class ResetRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    holder: str | None = Field(default=None, max_length=200, description="Who takes the lease (a run id)")
+    holder: str | None = Field(default=None, max_length=1000, description="Who takes the lease (a run id)")
     ttl_s: float = Field(
-        default=DEFAULT_TTL_S, gt=0, le=86_400, description="When an unreleased lease lapses"
+        default=DEFAULT_TTL_S, gt=0, le=604_800, description="When an unreleased lease lapses (a week at most)"
     )
     wait_s: float = Field(
         default=DEFAULT_WAIT_S, ge=0, le=600, description="How long to wait for a held lease"
