@@ -1,5 +1,5 @@
 """What the distributed mode sustains on this machine (prints figures, writes bench/fleet_results.json; asserts
-nothing). Real redis-server and PostgreSQL on free loopback ports (tests/servers.py), the
+nothing). Real redis-server and PostgreSQL on free loopback ports (tests/sites/servers.py), the
 embedded sandbox, `runbook checks worker` / `runbook checks beat` as subprocesses.
 
 1. runs per minute with 1 and 2 worker processes: a backlog of synthetic-login ticks is put on the broker (as
@@ -42,7 +42,7 @@ from automation.checks.storage.history import History
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from servers import postgres_server, redis_server  # noqa: E402
+from sites.servers import postgres_server, redis_server  # noqa: E402
 
 RESULTS = ROOT / "bench" / "fleet_results.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"

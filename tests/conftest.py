@@ -108,10 +108,10 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-# Real servers (tests/servers.py), one of each per session and xdist worker, started only when a test asks.
+# Real servers (tests/sites/servers.py), one of each per session and xdist worker, started only when a test asks.
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Any]:
-    from servers import postgres_server
+    from sites.servers import postgres_server
 
     with postgres_server() as server:
         yield server
@@ -130,7 +130,7 @@ def postgres_url(postgres: Any, request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[Any]:
     """A redis-server of this test's own (so a test may restart or kill it)."""
-    from servers import redis_server
+    from sites.servers import redis_server
 
     with redis_server() as server:
         yield server
@@ -139,7 +139,7 @@ def redis(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Any]:
     """A dovecot IMAP server (plain IMAP and IMAPS with a self-signed certificate) with one user."""
-    from servers import dovecot_server
+    from sites.servers import dovecot_server
 
     with dovecot_server() as server:
         yield server
@@ -148,7 +148,7 @@ def dovecot() -> Iterator[Any]:
 @pytest.fixture
 def smtp_maildir(tmp_path: Path) -> Iterator[Any]:
     """An aiosmtpd SMTP server of this test's own, delivering into tmp_path/Maildir."""
-    from servers import smtp_server
+    from sites.servers import smtp_server
 
     with smtp_server(tmp_path / "Maildir") as server:
         yield server

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from own_site import LOOKUP, own_site
+from sites.own_site import LOOKUP, own_site
 
 # The CLI's own entry point, telling on exit whether the embedded sandbox's server module was ever loaded.
 WATCHED = (

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from automation.api import run
+from automation.catalog import Catalog
 from automation.environments import Target
-from automation.loader import Catalog
 from automation.result import RunResult
 
-LAB = Path(__file__).with_name("lab")
+LAB = Path(__file__).parents[1] / "sites" / "lab"
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mail_site import code_site
+from sites.mail_site import code_site
 
 from automation.api import run
 from automation.redaction.scan import find_secrets

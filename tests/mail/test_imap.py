@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from mail_site import code_mail
+from sites.mail_site import code_mail
 
 from automation.mail import ImapConfig, MailboxError, find_answer, open_mailbox
 

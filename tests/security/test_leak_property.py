@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from leak_site import Site, serve
+from sites.leak_site import Site, serve
 
 from automation.api import run
+from automation.catalog import Catalog
 from automation.cli.terminal import ConsoleReporter, render_result
 from automation.engine.context import CHANGES_PAGE
 from automation.environments import Target
-from automation.loader import Catalog
 from automation.redaction.canon import MIN_SECRET_LENGTH, canonical
 from automation.redaction.scan import find_secrets
 from automation.result import RunResult

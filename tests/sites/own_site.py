@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qs
 
-from servers import PageHandler
+from sites.servers import PageHandler
 
 FORM = (
     "<!doctype html><title>Lookup</title><h1>User lookup</h1>"

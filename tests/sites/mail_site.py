@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import parse_qs
 
-from servers import PageHandler
+from sites.servers import PageHandler
 
 FORM = (
     "<!doctype html><title>Sign in</title><h1>Sign in by code</h1>"
