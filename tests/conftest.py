@@ -108,6 +108,12 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def browser_env(tmp_path: Path) -> dict[str, str]:
+    """An environment for a `runbook` process that drives real Chromium: evidence and data under tmp_path."""
+    return {**os.environ, "RUNBOOK_TRACES": str(tmp_path / "traces"), "RUNBOOK_DATA": str(tmp_path / "data")}
+
+
 # Real servers (tests/sites/servers.py), one of each per session and xdist worker, started only when a test asks.
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Any]:

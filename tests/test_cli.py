@@ -1,40 +1,45 @@
-"""The `runbook` command on bad input: a clear message naming what is wrong, exit 2, and no browser."""
+"""The `runbook` command on bad input: a clear message naming what is wrong, exit 2, and no browser.
+
+The commands run in process (typer's CliRunner); a new process only where its boundary is under test (argv
+bytes that are not UTF-8) or a real run drives Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
+
+from automation.cli.app import app
 
 RUNBOOK = [sys.executable, "-m", "automation.cli"]
 HEAD = "name: x\ntitle: t\napp: portal\noutcomes: {done: {status: resolved}}\n"
 
 
-def runbook(
-    args: list[str], env: dict[str, str], cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        RUNBOOK + args,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-    )
+def runbook(args: Sequence[str], env: dict[str, str], cwd: Path | None = None) -> Result:
+    """`runbook ARGS` in this process, with `env` as its environment (and `cwd` as its folder)."""
+    with contextlib.chdir(cwd) if cwd else contextlib.nullcontext():
+        # catch_exceptions=False: an exception the CLI does not turn into a message fails the test, traceback and all
+        return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False, prog_name="runbook")
 
 
-def assert_refused_before_browser(
-    proc: subprocess.CompletedProcess[str], env: dict[str, str], *needles: str
-) -> None:
-    assert proc.returncode == 2, proc.stderr + proc.stdout
+def runbook_process(args: Sequence[str | bytes], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """`runbook ARGS` in a new Python process, for what only a process shows."""
+    command = [os.fsencode(a) for a in RUNBOOK] + [os.fsencode(a) if isinstance(a, str) else a for a in args]
+    return subprocess.run(command, env=env, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def assert_refused_before_browser(result: Result, env: dict[str, str], *needles: str) -> None:
+    assert result.exit_code == 2, result.stderr + result.stdout
     for needle in needles:
-        assert needle in proc.stderr
-    assert "Traceback" not in proc.stderr
+        assert needle in result.stderr
+    assert "Traceback" not in result.stderr
     marker = Path(env["RUNBOOK_TRACES"]).parent / "BROWSER-STARTED"
     assert not marker.exists(), "a browser was started"
     assert not Path(env["RUNBOOK_TRACES"]).exists(), "a run folder was created"
@@ -103,7 +108,7 @@ def test_app_without_a_url_says_how_to_give_one(env: dict[str, str], tmp_path: P
 
 def test_validate_passes_for_the_shipped_runbooks(env: dict[str, str]) -> None:
     proc = runbook(["validate"], env)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.exit_code == 0, proc.stderr
     assert "ok  resend-verify" in proc.stdout
 
 
@@ -125,16 +130,17 @@ def test_list_json_shows_inputs_outcomes_and_cases(env: dict[str, str]) -> None:
 
 def test_run_help_lists_the_runbooks_inputs(env: dict[str, str]) -> None:
     proc = runbook(["run", "resend-verify", "--help"], env)
-    assert proc.returncode == 0 and "--email EMAIL" in proc.stdout and "--code SECRET" in proc.stdout
+    assert proc.exit_code == 0 and "--email EMAIL" in proc.stdout and "--code SECRET" in proc.stdout
 
 
-def test_exit_codes_follow_the_outcome(env: dict[str, str]) -> None:
-    real = {k: v for k, v in env.items() if k != "RUNBOOK_CHROMIUM"}
-    resolved = runbook(["run", "resend-verify", "--email", "verified@example.com"], real)
-    failed = runbook(["run", "resend-verify", "--email", "nobody@example.com", "--json"], real)
-    assert resolved.returncode == 0, resolved.stderr
-    assert "RESOLVED: already-verified" in resolved.stdout and "evidence:" in resolved.stdout
-    assert failed.returncode == 1, failed.stderr
+def test_exit_codes_follow_the_outcome(browser_env: dict[str, str]) -> None:
+    resolved = runbook_process(["run", "resend-verify", "--email", "verified@example.com"], browser_env)
+    failed = runbook_process(["run", "resend-verify", "--email", "nobody@example.com", "--json"], browser_env)
+    assert resolved.returncode == 0, resolved.stderr.decode()
+    assert (
+        "RESOLVED: already-verified" in resolved.stdout.decode() and "evidence:" in resolved.stdout.decode()
+    )
+    assert failed.returncode == 1, failed.stderr.decode()
     data = json.loads(failed.stdout)
     assert data["status"] == "failed" and data["outcome"] == "not-found" and data["exit_code"] == 1
     assert {"run_id", "runbook", "artifacts", "ticket"} <= set(data)
@@ -145,10 +151,13 @@ def test_exit_codes_follow_the_outcome(env: dict[str, str]) -> None:
 
 
 def test_input_with_non_utf8_bytes_is_refused_before_browser(env: dict[str, str]) -> None:
-    args = [os.fsencode(a) for a in RUNBOOK] + [b"run", b"resend-verify", b"--email", b"caf\xe9@example.com"]
-    raw = subprocess.run(args, env=env, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
-    proc = subprocess.CompletedProcess(args, raw.returncode, raw.stdout.decode(), raw.stderr.decode())
-    assert_refused_before_browser(proc, env, "input 'email'", "is not valid UTF-8 text")
+    # a process boundary: Python decodes argv bytes that are not UTF-8 as surrogate escapes
+    raw = runbook_process(["run", "resend-verify", "--email", b"caf\xe9@example.com"], env)
+    assert raw.returncode == 2, raw.stderr.decode()
+    stderr = raw.stderr.decode()
+    assert "input 'email'" in stderr and "is not valid UTF-8 text" in stderr and "Traceback" not in stderr
+    assert not (Path(env["RUNBOOK_TRACES"]).parent / "BROWSER-STARTED").exists(), "a browser was started"
+    assert not Path(env["RUNBOOK_TRACES"]).exists(), "a run folder was created"
 
 
 def test_control_character_in_an_input_is_refused_before_browser(env: dict[str, str]) -> None:
@@ -182,17 +191,17 @@ def test_unwritable_traces_folder_is_refused_before_browser(env: dict[str, str],
 
 def test_tickets_show_with_a_25_digit_id_is_bad_input(env: dict[str, str]) -> None:
     proc = runbook(["tickets", "show", "1234567890123456789012345"], env)
-    assert proc.returncode == 2 and "is not a ticket id" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.exit_code == 2 and "is not a ticket id" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_tickets_show_of_an_unknown_ticket_is_bad_input(env: dict[str, str]) -> None:
     proc = runbook(["tickets", "show", "RB-99"], env)
-    assert proc.returncode == 2 and "no ticket RB-99" in proc.stderr
+    assert proc.exit_code == 2 and "no ticket RB-99" in proc.stderr
 
 
 def test_trace_of_an_unknown_run_is_bad_input(env: dict[str, str]) -> None:
     proc = runbook(["trace", "no-such-run", "--actions"], env)
-    assert proc.returncode == 2 and "no single run matches 'no-such-run'" in proc.stderr
+    assert proc.exit_code == 2 and "no single run matches 'no-such-run'" in proc.stderr
 
 
 def test_tracker_typo_in_the_environments_file_stops_the_run_with_its_line(
@@ -225,7 +234,7 @@ def catalog_with_broken_files(env: dict[str, str], tmp_path: Path) -> dict[str, 
 
 def test_list_reports_broken_files_and_lists_the_others(catalog_with_broken_files: dict[str, str]) -> None:
     proc = runbook(["list", "--json"], catalog_with_broken_files)
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert proc.exit_code == 0 and "Traceback" not in proc.stderr
     assert "resend-verify" in {item["name"] for item in json.loads(proc.stdout)}
     assert "bomb.yaml:" in proc.stderr and "aliases expand" in proc.stderr
     assert "latin1.yaml:1:10: byte 0xE9 is not UTF-8" in proc.stderr
@@ -233,7 +242,7 @@ def test_list_reports_broken_files_and_lists_the_others(catalog_with_broken_file
 
 def test_validate_names_every_broken_file_and_exits_2(catalog_with_broken_files: dict[str, str]) -> None:
     proc = runbook(["validate"], catalog_with_broken_files)
-    assert proc.returncode == 2 and "ok  resend-verify" in proc.stdout
+    assert proc.exit_code == 2 and "ok  resend-verify" in proc.stdout
     assert "bomb.yaml:" in proc.stderr and "latin1.yaml:1:10" in proc.stderr
     assert "2 file(s) do not load" in proc.stderr
 
@@ -250,7 +259,7 @@ def test_an_unknown_screenshot_policy_is_refused_naming_the_choices(env: dict[st
 
 def test_new_writes_a_commented_skeleton_that_validates(env: dict[str, str], tmp_path: Path) -> None:
     made = runbook(["new", "reset-password", "--app", "myapp"], env, cwd=tmp_path)
-    assert made.returncode == 0, made.stderr
+    assert made.exit_code == 0, made.stderr
     text = (tmp_path / "reset-password.yaml").read_text()
     assert (
         "name: reset-password" in text and "app: myapp" in text and "# give its URL with --base-url" in text
@@ -261,20 +270,20 @@ def test_new_writes_a_commented_skeleton_that_validates(env: dict[str, str], tmp
         "problems": [],
     }
     again = runbook(["new", "reset-password", "--app", "myapp"], env, cwd=tmp_path)
-    assert again.returncode == 2 and "already exists" in again.stderr
+    assert again.exit_code == 2 and "already exists" in again.stderr
 
 
 def test_validate_json_names_each_problem_with_its_line(env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(HEAD + "steps:\n  - goto: /\n  - clik: {text: Go}\n")
     proc = runbook(["validate", "--json", str(tmp_path)], env)
-    assert proc.returncode == 2
+    assert proc.exit_code == 2
     [problem] = json.loads(proc.stdout)["problems"]
     assert problem["line"] == 7 and problem["message"].startswith("step 2:")
 
 
 def test_show_json_numbers_the_steps_as_a_run_does(env: dict[str, str]) -> None:
     proc = runbook(["show", "resend-verify", "--json"], env)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.exit_code == 0, proc.stderr
     shown = json.loads(proc.stdout)
     assert shown["name"] == "resend-verify" and "email" in shown["inputs"]
     assert [s["number"] for s in shown["steps"]][:5] == ["1", "2", "3", "4", "4.1"]
@@ -282,4 +291,4 @@ def test_show_json_numbers_the_steps_as_a_run_does(env: dict[str, str]) -> None:
 
 def test_an_unknown_catalog_folder_is_refused_naming_the_option(env: dict[str, str], tmp_path: Path) -> None:
     proc = runbook(["list", "--catalog", str(tmp_path / "nope")], env)
-    assert proc.returncode == 2 and "--catalog" in proc.stderr and "not a folder" in proc.stderr
+    assert proc.exit_code == 2 and "--catalog" in proc.stderr and "not a folder" in proc.stderr
