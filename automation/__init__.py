@@ -28,7 +28,8 @@ from automation.errors import (
 
 if TYPE_CHECKING:
     from automation.api import prepare_sandbox, run, validate_inputs
-    from automation.loader import Catalog, LoadedRunbook, load_runbook, load_text
+    from automation.catalog import Catalog, load_runbook
+    from automation.loader import LoadedRunbook, load_text
     from automation.result import RunResult, StepRecord
 
 # Imported on first access (PEP 562): `import automation.cli` runs this file, and the CLI must not pay for
@@ -37,9 +38,9 @@ _LAZY = {
     "prepare_sandbox": "api",
     "run": "api",
     "validate_inputs": "api",
-    "Catalog": "loader",
+    "Catalog": "catalog",
     "LoadedRunbook": "loader",
-    "load_runbook": "loader",
+    "load_runbook": "catalog",
     "load_text": "loader",
     "RunResult": "result",
     "StepRecord": "result",

@@ -3,11 +3,10 @@ nearest valid name, where a misplaced key belongs), and a step named by the numb
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 from automation.errors import RunbookLoadError
-from automation.yamlfile import Path_, error_at, error_at_key
+from automation.yamlfile import Path_, Where, data_path, error_at, error_at_key, suggest, vocabulary
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -23,6 +22,13 @@ def error_at_step(
         return at
     inside = f" ({'.'.join(str(p) for p in rest)})" if rest else ""
     return error_at(f"step {number}{inside}: {message}", source, text, at.line, at.column)
+
+
+class RunbookWhere(Where):
+    """A runbook file being read: its errors name a step by the number a run gives it."""
+
+    def error(self, message: str, path: Path_) -> RunbookLoadError:
+        return error_at_step(message, self.source, self.text, self.positions, path)
 
 
 def step_number(where: Path_) -> tuple[str | None, Path_]:
@@ -49,22 +55,11 @@ def step_number(where: Path_) -> tuple[str | None, Path_]:
 # -- pydantic errors -> our messages ---------------------------------------------------------------------
 
 
-def _vocabulary() -> list[str]:
+def _words() -> list[str]:
+    """Every word of the runbook language: the actions and the keys of the runbook and its steps."""
     from automation.schema import ACTIONS, Runbook
 
-    words: set[str] = set(ACTIONS)
-    for model in {*ACTIONS.values(), Runbook}:
-        for name, info in model.model_fields.items():
-            words.add(info.alias or name)
-    return sorted(words)
-
-
-def suggest(word: str, choices: list[str] | None = None) -> str:
-    """' (did you mean fill?)' for a near miss, else ''. Never the word itself: a key that exists but is
-    misplaced is said by `_misplaced`."""
-    others = [c for c in (choices if choices is not None else _vocabulary()) if c != word]
-    close = difflib.get_close_matches(word, others, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
+    return sorted({*ACTIONS, *vocabulary([*ACTIONS.values(), Runbook])})
 
 
 def _places() -> dict[str, list[type[Any]]]:
@@ -108,20 +103,6 @@ def _misplaced(key: str) -> str:
     return f"; '{key}' belongs on {' or '.join(where)}, not here"
 
 
-def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
-    """Walk pydantic's loc against the data, skipping union tags and model names it inserts."""
-    here: list[str | int] = []
-    current = data
-    for part in loc:
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-            here.append(part)
-        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
-            current = current[part]
-            here.append(part)
-    return tuple(here)
-
-
 def _describe(error: dict[str, Any], data: Any, where: Path_) -> str:
     from automation.schema import ACTIONS, StepBase
 
@@ -129,7 +110,7 @@ def _describe(error: dict[str, Any], data: Any, where: Path_) -> str:
     key = where[-1] if where else None
     if kind == "extra_forbidden":
         bad = str(loc[-1])
-        return f"unknown key '{bad}'{_misplaced(bad) or suggest(bad)}"
+        return f"unknown key '{bad}'{_misplaced(bad) or suggest(bad, _words())}"
     if kind == "unknown_step":
         step = _value_at(data, where)
         if isinstance(step, dict):
@@ -152,16 +133,15 @@ def _value_at(data: Any, where: Path_) -> Any:
     return data
 
 
-def validation_error(
-    exc: ValidationError, data: Any, source: str, text: str, positions: dict[Path_, tuple[int, int]]
-) -> RunbookLoadError:
+def validation_error(exc: ValidationError, data: Any, where: Where) -> RunbookLoadError:
+    """The deepest of pydantic's errors, in the words of the language, at its step and line."""
     errors = exc.errors(include_url=False)
     # One clear message beats a union's worth of alternatives: report the deepest error first.
     errors.sort(key=lambda e: -len(e["loc"]))
     first = errors[0]
-    where = _data_path(data, first["loc"])
-    message = _describe(first, data, where)
-    extra = len({_data_path(data, e["loc"]) for e in errors}) - 1
+    path = data_path(data, first["loc"])
+    message = _describe(first, data, path)
+    extra = len({data_path(data, e["loc"]) for e in errors}) - 1
     if extra > 0:
         message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
-    return error_at_step(message, source, text, positions, where)
+    return error_at_step(message, where.source, where.text, where.positions, path)

@@ -10,8 +10,9 @@ from automation.errors import ConfigError
 from automation.templating import references
 
 if TYPE_CHECKING:
+    from automation.catalog import Catalog
     from automation.environments import Target
-    from automation.loader import Catalog, LoadedRunbook
+    from automation.loader import LoadedRunbook
     from automation.schema import Ask, StepBase, Use
 
 

@@ -2,20 +2,31 @@
 
 Shared by every file the user writes: runbooks, the checks file and the environments file. The text is
 composed once into nodes (the pure-Python parser, which lets us count depth and aliases while composing) to keep
-each key's position; booleans follow YAML 1.2 (only true/false), so `on:` stays a key.
+each key's position; booleans follow YAML 1.2 (only true/false), so `on:` stays a key. The one pipeline from a
+validation error to a message lives here too: `Where` (an error at a key's line), `data_path` (pydantic's location
+walked against the data), `vocabulary` and `suggest` (the nearest valid key).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from automation.errors import RunbookLoadError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# pydantic is named for type hints only: `runbook run --help` reads the catalog's names through this module
+# without paying for it (tests/test_startup.py).
 
 Path_ = tuple[str | int, ...]
 
@@ -230,7 +241,7 @@ def _too_big(size: int, limit: int = MAX_YAML_BYTES) -> str:
 def read_yaml_text(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> str:
     """The UTF-8 text of a YAML file. Raises RunbookLoadError (unreadable, not a regular file, bigger than
     max_bytes, or not UTF-8: with the line of the first bad byte)."""
-    source = _display(path)
+    source = display_path(path)
     try:
         # O_NONBLOCK: a FIFO named x.yaml must be refused, not waited on.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -277,8 +288,51 @@ def error_at_key(
     return error_at(message, source, text, line, column)
 
 
-def _display(file: Path) -> str:
+def display_path(file: Path) -> str:
+    """The file as an error names it: relative to the current folder when it is inside it."""
     try:
         return str(file.relative_to(Path.cwd()))
     except ValueError:
         return str(file)
+
+
+# -- from a validation error to a message at a key's line ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    """A YAML file's text and key positions (from parse_yaml), to point an error at the line of a key."""
+
+    source: str
+    text: str
+    positions: dict[Path_, tuple[int, int]]
+
+    def error(self, message: str, path: Path_) -> RunbookLoadError:
+        """'a.0.b: message' at the line of the key path `path` (or of its nearest parent that has one)."""
+        return error_at_key(message, self.source, self.text, self.positions, path)
+
+
+def data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
+    """Walk pydantic's error location against the data, skipping the union tags and model names it inserts."""
+    here: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            here.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+            here.append(part)
+    return tuple(here)
+
+
+def vocabulary(models: Iterable[type[BaseModel]]) -> list[str]:
+    """Every key the models accept, as it is written (the alias when there is one), sorted."""
+    return sorted({info.alias or name for model in models for name, info in model.model_fields.items()})
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean fill?)' for a near miss among the choices, else ''. Never the word itself."""
+    others = [c for c in choices if c != word]
+    close = difflib.get_close_matches(word, others, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from automation.catalog import Catalog, load_runbook
 from automation.errors import RunbookLoadError
-from automation.loader import Catalog, load_runbook, load_text
+from automation.loader import load_text
+from automation.paths import builtin_runbooks
 from automation.yamlfile import MAX_YAML_BYTES, parse_yaml, read_yaml_text
 
 HEAD = "name: x\ntitle: t\napp: portal\noutcomes: {done: {status: resolved}}\n"
@@ -290,3 +292,31 @@ def test_load_errors_number_steps_as_the_run_does() -> None:
     assert "step 3.2:" in str(err) and err.line == 13
     err = error_of(HEAD + "steps:\n  - goto: /\nfinally:\n  - fill: {label: Email, lable: x}\n    with: a\n")
     assert "step f1 (fill.lable):" in str(err)
+
+
+def test_an_unknown_name_says_which_folders_were_searched(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(HEAD.replace("name: x", "name: good") + "steps:\n  - end: done\n")
+    missing = tmp_path / "elsewhere"
+    with pytest.raises(RunbookLoadError) as info:
+        Catalog([tmp_path, missing]).get("goods")
+    message = info.value.message
+    assert "no runbook named 'goods' (did you mean good?); known: good" in message
+    assert f"(looked in: {tmp_path}, {missing} (not a folder))" in message
+
+
+def test_an_empty_catalog_says_where_it_looked_and_how_to_add_runbooks(tmp_path: Path) -> None:
+    with pytest.raises(RunbookLoadError) as info:
+        Catalog([tmp_path]).get("resend-verify")
+    message = info.value.message
+    assert f"the catalog is empty (looked in: {tmp_path})" in message
+    assert "--catalog DIR" in message and "RUNBOOK_PATH" in message and "runbook init" in message
+
+
+def test_without_runbooks_here_the_default_catalog_is_the_built_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RUNBOOK_PATH", raising=False)
+    catalog = Catalog.default()
+    assert catalog.roots[-1] == builtin_runbooks()
+    assert "resend-verify" in catalog.names()

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from automation.catalog import Catalog
 from automation.errors import ConfigError
-from automation.loader import Catalog, load_text
+from automation.loader import load_text
 from automation.preflight import asks_on_every_path
 
 HEAD = "name: x\ntitle: t\napp: site\noutcomes: {done: {status: resolved}, stop: {status: failed}}\n"

@@ -11,15 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from automation.catalog import Catalog
 from automation.commands.qa import pytest_args
-from automation.loader import PROJECT_RUNBOOKS, Catalog, LoadedRunbook, walk_steps
+from automation.loader import LoadedRunbook, walk_steps
+from automation.paths import builtin_runbooks
 from automation.schema import Use
 
 pytest_plugins = ["pytester"]
 
-RESEND_VERIFY = PROJECT_RUNBOOKS / "portal" / "resend-verify.yaml"
+RESEND_VERIFY = builtin_runbooks() / "portal" / "resend-verify.yaml"
 # read from the file, which the portal runbooks' authors keep extending
-CASES = [case.name for case in Catalog([PROJECT_RUNBOOKS]).load_file(RESEND_VERIFY).model.cases]
+CASES = [case.name for case in Catalog([builtin_runbooks()]).load_file(RESEND_VERIFY).model.cases]
 
 MISSING_BUTTON = """\
 name: missing-button
@@ -118,7 +120,7 @@ def qa(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     (pytester.path / "runbooks" / "checks.yaml").write_text("name: nightly\nchecks: []\n", encoding="utf-8")
     library = tmp_path / "library"
     library.mkdir()
-    catalog = Catalog([PROJECT_RUNBOOKS])
+    catalog = Catalog([builtin_runbooks()])
     for used in used_files(catalog.load_file(RESEND_VERIFY), catalog):
         shutil.copy(used, library)
     monkeypatch.setenv("RUNBOOK_PATH", str(library))

@@ -125,10 +125,10 @@ def test_help_still_lists_every_command_and_group() -> None:
 
 
 def test_public_names_load_on_first_use() -> None:
-    from automation import api, loader, result
+    from automation import api, catalog, result
 
     assert automation.run is api.run
-    assert automation.load_runbook is loader.load_runbook
+    assert automation.load_runbook is catalog.load_runbook
     assert automation.RunResult is result.RunResult
     assert "load_runbook" in dir(automation)
     namespace: dict[str, object] = {}

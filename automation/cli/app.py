@@ -54,7 +54,7 @@ def _add_catalogs(folders: list[Path] | None, *, as_json: bool = False) -> None:
     """--catalog DIR, given to `runbook` or to a command. Exit 2 for one that is not a folder."""
     if not folders:
         return  # the loader is imported by the commands that use it (start-up cost, tests/test_startup.py)
-    from automation.loader import add_catalogs
+    from automation.catalog import add_catalogs
 
     try:
         add_catalogs(list(folders))
@@ -82,7 +82,7 @@ def run_command(
     as_json = "--json" in options  # known before click parses: its errors are answered in JSON too
     _add_catalogs(catalog_args(list(options)), as_json=as_json)
     if name in (None, "--help", "-h"):
-        from automation.loader import Catalog
+        from automation.catalog import Catalog
 
         typer.echo("Usage: runbook run NAME [OPTIONS]\n\nRunbooks:")
         for known in sorted(Catalog.default().names()):

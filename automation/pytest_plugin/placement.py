@@ -13,8 +13,8 @@ from automation.errors import ConfigError
 from automation.pytest_plugin.options import setting
 
 if TYPE_CHECKING:
-    from automation.environments import Target
     from automation.catalog import Catalog
+    from automation.environments import Target
     from automation.loader import LoadedRunbook
     from automation.schema import Case
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from automation.catalog import Catalog
 from automation.checks.config.load import ChecksFileError, load_checks, resolve_inputs
 from automation.checks.config.spec import json_schema
 from automation.cli.app import app
@@ -152,3 +153,22 @@ def test_checks_may_take_only_the_failing_steps_picture(tmp_path: Path) -> None:
     )
     checks = load_checks(write(tmp_path, text)).checks
     assert (checks["portal-login"].screenshots, checks["other"].screenshots) == ("on-failure", "off")
+
+
+def test_a_missing_checks_file_names_the_paths_it_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RUNBOOK_CHECKS", raising=False)
+    with pytest.raises(ChecksFileError) as caught:
+        load_checks(catalog=Catalog([tmp_path]))
+    assert f"looked at: {tmp_path / 'checks.yaml'}, {tmp_path / 'checks'}/" in caught.value.message
+    assert "RUNBOOK_CHECKS" in caught.value.message and "runbook init" in caught.value.message
+
+
+def test_a_missing_checks_file_named_by_runbook_checks_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNBOOK_CHECKS", str(tmp_path / "ops.yaml"))
+    with pytest.raises(ChecksFileError) as caught:
+        load_checks(catalog=Catalog([tmp_path]))
+    assert f"looked at: {tmp_path / 'ops.yaml'} (RUNBOOK_CHECKS)" in caught.value.message

@@ -23,9 +23,10 @@ import pytest
 import yaml
 
 from automation.api import run
+from automation.catalog import Catalog
 from automation.cli.terminal import ConsoleReporter, render_result
 from automation.environments import Target
-from automation.loader import Catalog, walk_steps
+from automation.loader import walk_steps
 from automation.redaction.scan import find_secrets
 from automation.sandbox.store import DEFAULT_SEED
 from automation.schema import Ask, Fill

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from automation.api import run
+from automation.catalog import Catalog
 from automation.engine.browser import close_pool, pool
 from automation.environments import Target
-from automation.loader import Catalog
 
 
 def _children() -> dict[int, list[int]]:

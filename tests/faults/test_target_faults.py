@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from automation.api import run
+from automation.catalog import Catalog
 from automation.environments import Target
-from automation.loader import Catalog
 from automation.result import RunResult
 
 HEAD = "name: lab-test\ntitle: Lab\napp: lab\noutcomes: {done: {status: resolved}}\nsteps:\n"

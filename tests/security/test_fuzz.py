@@ -16,12 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from automation.catalog import Catalog
 from automation.errors import RunbookError, RunbookLoadError, TargetUnreachableError
-from automation.loader import PROJECT_RUNBOOKS, Catalog, load_text
+from automation.loader import load_text
+from automation.paths import builtin_runbooks
 
 FUZZ = settings.get_profile("runbook-fuzz")
-SHIPPED = sorted(PROJECT_RUNBOOKS.rglob("*.yaml"))
-NAMES = sorted(Catalog([PROJECT_RUNBOOKS]).names())
+SHIPPED = sorted(builtin_runbooks().rglob("*.yaml"))
+NAMES = sorted(Catalog([builtin_runbooks()]).names())
 WORDS = sorted(
     {"name", "title", "app", "inputs", "outcomes", "steps", "cases", "finally", "goto", "fill", "with"}
     | {"click", "press", "on", "branch", "when", "else", "ask", "use", "end", "escalate", "type", "status"}
@@ -84,7 +86,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "RUNBOOK_TRACES": str(tmp_path / "traces"),
         "RUNBOOK_DATA": str(tmp_path / "data"),
         "RUNBOOK_CONFIG": str(config),
-        "RUNBOOK_PATH": str(PROJECT_RUNBOOKS),
+        "RUNBOOK_PATH": str(builtin_runbooks()),
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("RUNBOOK_ENV", raising=False)
@@ -136,7 +138,7 @@ DOCUMENT = st.recursive(
 def assert_loads_or_refuses(text: str, source: str = "fuzz.yaml") -> None:
     """Loading either succeeds or raises RunbookLoadError (exit 2) with a message; nothing else escapes."""
     try:
-        load_text(text, source, catalog=Catalog([PROJECT_RUNBOOKS]))
+        load_text(text, source, catalog=Catalog([builtin_runbooks()]))
     except RunbookLoadError as exc:
         assert exc.exit_code == 2 and exc.message and str(exc).startswith(source)
     except RunbookError as exc:  # pragma: no cover - a failure message, should it ever happen

@@ -257,6 +257,13 @@ class ChecksFile(_Model):
     checks: dict[Annotated[str, Field(pattern=NAME_PATTERN)], CheckSpec]
 
 
+def written_keys() -> list[str]:
+    """Every key a checks file may hold, wherever it goes: the words an unknown key is compared with."""
+    from automation.yamlfile import vocabulary
+
+    return vocabulary(m for m in globals().values() if isinstance(m, type) and issubclass(m, _Model))
+
+
 def json_schema() -> dict[str, Any]:
     """The checks file's JSON Schema (committed as runbooks/checks.schema.json)."""
     schema = ChecksFile.model_json_schema()
