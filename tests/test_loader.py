@@ -320,3 +320,14 @@ def test_without_runbooks_here_the_default_catalog_is_the_built_in_one(
     catalog = Catalog.default()
     assert catalog.roots[-1] == builtin_runbooks()
     assert "resend-verify" in catalog.names()
+
+
+def test_list_of_an_empty_catalog_says_where_it_looked(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from automation.cli.app import app
+
+    monkeypatch.setenv("RUNBOOK_PATH", str(tmp_path))
+    result = CliRunner().invoke(app, ["list"])
+    assert result.exit_code == 0
+    assert f"looked in: {tmp_path}" in result.stderr and "runbook init" in result.stderr

@@ -129,6 +129,10 @@ def list_command(
                 f"{item['name']:<32} {item['app']:<9} {item['title']}\n{'':<42}outcomes: {outcomes}; "
                 f"cases: {len(item['cases'])}"
             )
+    if not items and not problems and not paths:
+        from automation.commands.catalog import nothing_found
+
+        typer.echo(nothing_found(), err=True)
     _report_problems(problems, "the runbooks above are listed; fix these files to list them too")
 
 

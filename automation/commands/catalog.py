@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from automation.catalog import Catalog, catalog_for, is_file_ref, load_runbook, runbook_files
+from automation.catalog import HOW_TO_ADD, Catalog, catalog_for, is_file_ref, load_runbook, runbook_files
 from automation.errors import RunbookLoadError
 from automation.load_errors import step_number
 from automation.loader import LoadedRunbook, walk_steps
@@ -44,6 +44,11 @@ def listing(
     else:
         loaded, problems = (catalog or Catalog.default()).load_all()
     return [describe(r) for r in sorted(loaded, key=lambda r: r.name)], problems
+
+
+def nothing_found(catalog: Catalog | None = None) -> str:
+    """What `runbook list` says when the catalog has no runbook: where it looked and how to add one."""
+    return f"no runbooks found ({(catalog or Catalog.default()).where_it_looked()}); {HOW_TO_ADD}"
 
 
 def _load_paths(paths: list[str]) -> tuple[list[LoadedRunbook], list[RunbookLoadError]]:
