@@ -1,5 +1,5 @@
 """The bodies of the one-shot `runbook checks ...` commands (list, run, status, history) as library functions:
-each returns a typed result the CLI renders as text or JSON, and `Places` says where checks keep things. Tests
+each returns a typed result the CLI renders as text or JSON (where checks keep things is places.py). Tests
 and the scheduler call these; the CLI is a few lines over each. The long-running processes are elsewhere:
 `checks serve` is watchdog/serve.py, `checks web` web/server.py, `checks worker` and `checks beat`
 fleet/processes.py.
@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automation.checks.config.load import Check, ChecksConfig, load_checks
+from automation.checks.config.load import Check, ChecksConfig
 from automation.checks.model import CheckRun
+from automation.checks.places import Places
 
 if TYPE_CHECKING:
     from automation.checks.storage.history import History
@@ -22,38 +22,6 @@ if TYPE_CHECKING:
 
 # The history store (SQLAlchemy), the runner (metrics, alerts, the engine) and the evidence folder are
 # imported in the functions that use them: `runbook checks validate` and `list` only read the checks file.
-
-
-@dataclass(frozen=True)
-class Places:
-    """Where checks keep things: the checks file, the history/ticket data folder, the evidence root."""
-
-    checks_file: Path | None = None
-    data_dir: Path | None = None
-    evidence_root: Path | None = None
-
-    def host(self, **kwargs: Any) -> Host:
-        from automation.checks.storage.history import History
-        from automation.checks.watchdog.run_check import Host
-        from automation.paths import data_dir as default_data_dir
-        from automation.paths import evidence_root as default_evidence_root
-        from automation.paths import fleet_evidence_root
-
-        data = self.data_dir or default_data_dir()
-        # RUNBOOK_EVIDENCE_ROOT (the fleet's shared mount) before RUNBOOK_TRACES: `checks web` then links to
-        # the folders the workers wrote.
-        root = self.evidence_root or fleet_evidence_root() or default_evidence_root()
-        return Host(
-            history=History(data_dir=data),
-            evidence_root=root / "checks",
-            data_dir=data,
-            **kwargs,
-        )
-
-
-def load(places: Places) -> ChecksConfig:
-    """The checks file. Raises ChecksFileError (exit 2)."""
-    return load_checks(places.checks_file)
 
 
 def describe(config: ChecksConfig) -> list[dict[str, Any]]:
@@ -116,7 +84,8 @@ def run_checks(
         scheduler.tick(host.clock())
         after = [host.history.last_run(c.name) for c in chosen]
         return RunOutcome(tuple(r for c, r in zip(chosen, after, strict=True) if r and r != before[c.name]))
-    from automation.checks.watchdog.run_check import in_window, run_check, skip_check
+    from automation.checks.config.resolved import in_window
+    from automation.checks.watchdog.run_check import run_check, skip_check
 
     runs = []
     for check in chosen:
@@ -128,8 +97,9 @@ def run_checks(
 
 def status(config: ChecksConfig, places: Places, *, now: datetime | None = None) -> list[Any]:
     """`checks status`: one row per check (the status page's data)."""
+    from automation.checks.config.resolved import in_window
     from automation.checks.storage.history import History
-    from automation.checks.watchdog.run_check import in_window, utcnow
+    from automation.checks.watchdog.run_check import utcnow
     from automation.checks.web.status import status_rows
 
     with History(data_dir=places.data_dir) if places.data_dir else _default_history() as history:

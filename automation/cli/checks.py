@@ -28,13 +28,13 @@ TRACES_OPTION = typer.Option(None, "--traces", help="Evidence root (default: RUN
 
 
 def _places(file: Path | None, data: Path | None = None, traces: Path | None = None):  # noqa: ANN202
-    from automation.checks.commands import Places
+    from automation.checks.places import Places
 
     return Places(checks_file=file, data_dir=data, evidence_root=traces)
 
 
 def _config(places):  # noqa: ANN001, ANN202
-    from automation.checks.commands import load
+    from automation.checks.places import load
 
     try:
         return load(places)
@@ -188,7 +188,10 @@ def web_command(
     from automation.checks.web.server import StatusServer
 
     places = _places(file, data, traces)
-    server = StatusServer(_config(places), places.host(), address=host, port=port)
+    where = places.host()
+    server = StatusServer(
+        _config(places), where.history, where.evidence_root, where.clock, address=host, port=port
+    )
     try:
         server.run(on_ready=lambda url: typer.echo(f"Status page {url}/ , metrics {url}/metrics"))
     except RunbookError as exc:

@@ -1,4 +1,4 @@
-"""`runbook tickets ...`: the local ticket store and its outbox, a few lines per command over tickets.commands."""
+"""`runbook tickets ...`: the local ticket store and its outbox, a few lines per command over commands.tickets."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def tickets_list(
     queue: str = typer.Option(None, help="Only this queue"),
 ) -> None:
     """List tickets, newest first."""
-    from automation.tickets.commands import list_tickets
+    from automation.commands.tickets import list_tickets
 
     try:
         items = list_tickets(status=status, queue=queue)
@@ -43,7 +43,7 @@ def tickets_show(
     ),
 ) -> None:
     """Show one ticket as its tracker would."""
-    from automation.tickets.commands import list_tickets, show_ticket
+    from automation.commands.tickets import list_tickets, show_ticket
 
     try:
         text = show_ticket(ticket_id)  # an unknown or malformed id is bad input (exit 2)
@@ -61,7 +61,7 @@ def tickets_export(
     ticket_id: str = typer.Argument(..., metavar="ID"), dest: Path = typer.Argument(...)
 ) -> None:
     """Write a ticket (ticket.json, body.md, attachments) into a folder."""
-    from automation.tickets.commands import export_ticket
+    from automation.commands.tickets import export_ticket
 
     try:
         typer.echo(str(export_ticket(ticket_id, dest)))
@@ -78,7 +78,7 @@ def tickets_retry(
     ),
 ) -> None:
     """Deliver the tickets waiting in the outbox (a retry never opens a second ticket)."""
-    from automation.tickets.commands import retry
+    from automation.commands.tickets import retry
 
     try:
         receipts = retry(env=env)

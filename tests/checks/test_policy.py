@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from automation.checks.alerting.policy import AlertRule, decide, format_duration, is_failing, remind_due
-from automation.checks.model import Attempt, CheckRun, CheckState, CheckStatus, Notification
+from automation.checks.alerting.policy import decide, format_duration, is_failing, remind_due
+from automation.checks.model import AlertRule, Attempt, CheckRun, CheckState, CheckStatus, Notification
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

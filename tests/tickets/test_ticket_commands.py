@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from ticket_fakes import FakeWebhook
 
+from automation.commands.tickets import retry, show_ticket
 from automation.errors import ExitCode, UsageError
 from automation.tickets import Ticket, TicketStore
-from automation.tickets.commands import retry, show_ticket
 
 
 @pytest.fixture

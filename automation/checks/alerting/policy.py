@@ -25,35 +25,19 @@ carries run.summary as its detail; the summary is expected to be masked already.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from automation.checks.model import FAILING_STATUSES, CheckRun, CheckState, Notification, NotificationKind
+from automation.checks.model import (
+    FAILING_STATUSES,
+    AlertRule,
+    CheckRun,
+    CheckState,
+    Notification,
+    NotificationKind,
+)
 
 # Not results: the run did not get to say anything about the target.
 _NOT_RESULTS = frozenset({"skipped", "aborted"})
-
-
-@dataclass(frozen=True)
-class AlertRule:
-    """When a check alerts, recovers and reminds. Raises ValueError on an impossible rule."""
-
-    after: int = 3  # failures needed to alert
-    within_s: float | None = None  # None: `after` consecutive failures; set: `after` failures inside it
-    recover_after: int = 2  # consecutive passes that end an alert
-    remind_every_s: float | None = None
-    remind_at_most: int = 0  # reminders stop after this many
-    on_degraded: bool = False  # degraded runs count as failures
-
-    def __post_init__(self) -> None:
-        if self.after < 1 or self.recover_after < 1:
-            raise ValueError("`after` and `recover_after` must be at least 1")
-        for what, value in (("within", self.within_s), ("remind.every", self.remind_every_s)):
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ValueError(f"`{what}` must be a positive duration (got {value!r})")
-        if self.remind_at_most < 0:
-            raise ValueError("`remind.at_most` cannot be negative")
 
 
 def is_failing(rule: AlertRule, status: str) -> bool:

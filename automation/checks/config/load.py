@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from automation.catalog import Catalog
-from automation.checks.alerting.policy import AlertRule
 from automation.checks.config.resolved import (
     ChannelConfig,
     Check,
@@ -35,6 +34,7 @@ from automation.checks.config.spec import (
     Maintenance,
     written_keys,
 )
+from automation.checks.model import AlertRule
 from automation.errors import ConfigError, RunbookLoadError
 from automation.loader import LoadedRunbook, walk_steps
 from automation.paths import checks_file

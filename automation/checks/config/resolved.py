@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from automation.checks.alerting.policy import AlertRule
-from automation.checks.config.schedule import Schedule, Window, describe
+from automation.checks.config.schedule import Schedule, Window, active_window, describe
 from automation.checks.config.spec import FromCredential, FromEnv
-from automation.checks.model import CheckInfo
+from automation.checks.model import AlertRule, CheckInfo
 from automation.errors import ConfigError, RunbookLoadError
 from automation.yamlfile import suggest
 
@@ -126,3 +126,9 @@ def _host(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url).hostname or "webhook"
+
+
+def in_window(check: Check, at: datetime) -> str | None:
+    """The name of the maintenance window `check` is in at `at`, or None."""
+    window = active_window(check.windows, check.name, at)
+    return window.name if window else None

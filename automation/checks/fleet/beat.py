@@ -72,7 +72,7 @@ class _Fleet:
     """The beat's checks file, history and dispatcher (made on the first tick, after the lock is held)."""
 
     def __init__(self) -> None:
-        from automation.checks.commands import Places, load
+        from automation.checks.places import Places, load
         from automation.paths import fleet_evidence_root as evidence_root
 
         places = Places(evidence_root=evidence_root())

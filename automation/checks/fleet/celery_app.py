@@ -96,7 +96,7 @@ class _Context:
     """This process's checks file and host (history, evidence root), made in the child, after the fork."""
 
     def __init__(self) -> None:
-        from automation.checks.commands import Places, load
+        from automation.checks.places import Places, load
         from automation.paths import fleet_evidence_root as evidence_root
 
         places = Places(evidence_root=evidence_root())

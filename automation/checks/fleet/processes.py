@@ -13,8 +13,8 @@ import os
 import socket
 from pathlib import Path
 
-from automation.checks.commands import Places
 from automation.checks.config.load import ChecksConfig
+from automation.checks.places import Places
 from automation.errors import ConfigError
 from automation.paths import BROKER_URL_VAR, CHECKS_VAR, DATA_VAR, EVIDENCE_ROOT_VAR, broker_url
 

@@ -121,7 +121,8 @@ def run_tick(check: Check, tick: datetime, host: Host, config: ChecksConfig) -> 
     """Run and record the check's tick unless it is a duplicate; returns the run, or None when it did nothing.
 
     Raises nothing for a failing run (it is recorded); a crash of the run itself is recorded as an error."""
-    from automation.checks.watchdog.run_check import in_window, run_check, skip_check
+    from automation.checks.config.resolved import in_window
+    from automation.checks.watchdog.run_check import run_check, skip_check
 
     with tick_lease(host, check.name, tick) as leased:
         if not leased:

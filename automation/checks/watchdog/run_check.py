@@ -274,10 +274,3 @@ def prune(config: ChecksConfig, host: Host) -> list[str]:
         if t.ticket.evidence_dir is not None
     }
     return host.history.prune(host.clock(), passed_s=config.passed_s, failed_s=config.failed_s, keep=keep)
-
-
-def in_window(check: Check, at: datetime) -> str | None:
-    from automation.checks.config.schedule import active_window
-
-    window = active_window(check.windows, check.name, at)
-    return window.name if window else None

@@ -22,9 +22,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from automation.checks.config.load import Check, ChecksConfig
+from automation.checks.config.resolved import in_window
 from automation.checks.config.schedule import due
 from automation.checks.model import FAILING_STATUSES, CheckRun, CheckStatus
-from automation.checks.watchdog.run_check import Host, execute_check, in_window, prune, settle, skip_check
+from automation.checks.watchdog.run_check import Host, execute_check, prune, settle, skip_check
 
 log = logging.getLogger(__name__)
 

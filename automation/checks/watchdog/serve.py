@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from automation.checks.config.load import ChecksConfig
-from automation.checks.watchdog.run_check import Host, in_window
+from automation.checks.config.resolved import in_window
+from automation.checks.watchdog.run_check import Host
 from automation.checks.watchdog.scheduler import Scheduler
 from automation.listen import listen
 

@@ -7,20 +7,28 @@ every check whichever worker or machine ran it; /metrics asks the database at ea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
 from automation.checks.config.load import ChecksConfig
-from automation.checks.watchdog.run_check import Host, in_window
+from automation.checks.config.resolved import in_window
 from automation.listen import listen
+
+if TYPE_CHECKING:
+    from automation.checks.storage.history import History
 
 
 @dataclass
 class StatusServer:
     config: ChecksConfig
-    host: Host
+    history: History
+    evidence_root: Path
+    clock: Callable[[], datetime]
     address: str = "127.0.0.1"
     port: int = 8780
     url: str = ""
@@ -32,23 +40,23 @@ class StatusServer:
 
         checks = self.config.checks
         return create_app(
-            self.host.history,
+            self.history,
             [c.info() for c in checks.values()],
-            metrics=FleetMetrics(self.host.history),
-            evidence_root=self.host.evidence_root,
+            metrics=FleetMetrics(self.history),
+            evidence_root=self.evidence_root,
             in_maintenance=lambda name, at: name in checks and in_window(checks[name], at) is not None,
-            clock=self.host.clock,
+            clock=self.clock,
             healthy=self.health,
         )
 
     def health(self) -> dict[str, Any]:
         """Healthy while the database answers: a status server that cannot read history shows nothing true."""
-        with self.host.history.engine.connect() as conn:
+        with self.history.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {
             "ok": True,
             "checks": len(self.config.checks),
-            "database": self.host.history.engine.dialect.name,
+            "database": self.history.engine.dialect.name,
         }
 
     def run(self, on_ready: Any = None) -> None:

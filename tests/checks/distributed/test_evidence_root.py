@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.checks.commands import Places
+from automation.checks.places import Places
 
 
 def test_the_web_process_finds_evidence_under_the_fleet_root(
