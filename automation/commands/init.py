@@ -47,9 +47,7 @@ def init_catalog(
     root = source or builtin_runbooks()
     files = builtin_files(root)
     if folder.exists() and not folder.is_dir():
-        raise UsageError(
-            f"DIR '{folder}' is a file, not a folder: name a folder to copy the runbooks into"
-        )
+        raise UsageError(f"DIR '{folder}' is a file, not a folder: name a folder to copy the runbooks into")
     clashes = [f for f in files if (folder / f).exists()]
     if clashes and not force:
         shown = ", ".join(str(folder / f) for f in clashes[:3]) + (" ..." if len(clashes) > 3 else "")

@@ -27,7 +27,10 @@ class ResetRequest(BaseModel):
 
     holder: str | None = Field(default=None, max_length=1000, description="Who takes the lease (a run id)")
     ttl_s: float = Field(
-        default=DEFAULT_TTL_S, gt=0, le=604_800, description="When an unreleased lease lapses (a week at most)"
+        default=DEFAULT_TTL_S,
+        gt=0,
+        le=604_800,
+        description="When an unreleased lease lapses (a week at most)",
     )
     wait_s: float = Field(
         default=DEFAULT_WAIT_S, ge=0, le=600, description="How long to wait for a held lease"
