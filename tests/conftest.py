@@ -1,5 +1,8 @@
 """Fixtures shared by every test: the sandbox (one per session / xdist worker, state reset per test)
-and pytest-playwright's browser launched as our engine launches it (Debian's Chromium)."""
+and pytest-playwright's browser launched as our engine launches it (Debian's Chromium).
+
+Every test that drives Chromium is marked `browser` here, from the fixtures it uses (at any depth), so
+`pytest -m "not browser"` is the fast layer and a new browser test cannot forget its mark."""
 
 from __future__ import annotations
 
@@ -16,6 +19,51 @@ from automation.chromium import launch_options
 from automation.environments import Target, sandbox_target
 from automation.result import RunResult
 from automation.sandbox import SandboxServer
+
+# Fixtures that start Chromium, in this process or in one the test starts. A fixture built on one of them
+# (run_runbook, lab_run, masked_pixels, a runbook case's run) is found through it.
+BROWSER_FIXTURES = frozenset(
+    {
+        # pytest-playwright's
+        "browser_type",
+        "launch_browser",
+        "browser",
+        "new_context",
+        "context",
+        "page",
+        # a `runbook` process that runs real Chromium: browser_env (here), cli (tests/faults/conftest.py),
+        # fleet (tests/checks/distributed/conftest.py: its workers run checks in Chromium)
+        "browser_env",
+        "cli",
+        "fleet",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROWSER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def no_chromium(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 'Chromium' that refuses to start, naming the test that should have been marked `browser`."""
+    fake = tmp_path_factory.mktemp("no-chromium") / "chromium"
+    fake.write_text(
+        '#!/bin/sh\necho "Chromium was started by $PYTEST_CURRENT_TEST, which is not marked browser: '
+        'give it a fixture of BROWSER_FIXTURES (tests/conftest.py) or pytest.mark.browser" >&2\nexit 1\n'
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def chromium_only_in_browser_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fast layer (-m "not browser") stays fast only if a test that starts Chromium cannot go unmarked:
+    # here, and in every process it starts, such a test fails with a message naming it.
+    if request.node.get_closest_marker("browser") is None:
+        monkeypatch.setenv("RUNBOOK_CHROMIUM", str(request.getfixturevalue("no_chromium")))
 
 
 @pytest.fixture(scope="session")

@@ -69,10 +69,10 @@ def test_a_runbook_outside_the_catalog_validates_lists_and_shows_its_inputs(
 
 
 def test_base_url_to_our_own_site_runs_without_the_sandbox(
-    books: Path, cli_env: dict[str, str], tmp_path: Path, site_url: str
+    books: Path, browser_env: dict[str, str], tmp_path: Path, site_url: str
 ) -> None:
     args = ["run", str(books / "site-lookup.yaml"), "--username", "ada", "--base-url", f"site={site_url}"]
-    proc = runbook([*args, "--json"], cli_env, tmp_path)
+    proc = runbook([*args, "--json"], browser_env, tmp_path)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     summary = json.loads(proc.stdout)
     assert summary["outcome"] == "found"
@@ -82,11 +82,11 @@ def test_base_url_to_our_own_site_runs_without_the_sandbox(
 
 
 def test_a_question_reached_later_without_an_answer_ends_with_exit_2_naming_the_option(
-    books: Path, cli_env: dict[str, str], tmp_path: Path, site_url: str
+    books: Path, browser_env: dict[str, str], tmp_path: Path, site_url: str
 ) -> None:
     # the code is asked on one branch only: not demanded up front, refused when the run gets there
     args = ["run", str(books / "site-lookup.yaml"), "--username", "bob", "--base-url", f"site={site_url}"]
-    proc = runbook(args, cli_env, tmp_path)
+    proc = runbook(args, browser_env, tmp_path)
     assert proc.returncode == 2, proc.stderr + proc.stdout
     assert "'code' is needed" in proc.stdout + proc.stderr and "--code VALUE" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
@@ -96,8 +96,10 @@ def test_a_question_reached_later_without_an_answer_ends_with_exit_2_naming_the_
 
 
 def test_a_runbook_outside_the_catalog_runs_as_a_pytest_case(
-    books: Path, cli_env: dict[str, str], tmp_path: Path, site_url: str
+    books: Path, browser_env: dict[str, str], tmp_path: Path, site_url: str
 ) -> None:
-    proc = runbook(["test", str(books), "--base-url", site_url, "-p", "no:cacheprovider"], cli_env, tmp_path)
+    proc = runbook(
+        ["test", str(books), "--base-url", site_url, "-p", "no:cacheprovider"], browser_env, tmp_path
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout

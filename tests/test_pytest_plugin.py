@@ -1,6 +1,6 @@
-"""The QA plugin: runbook cases as pytest items, run by a real `pytest` in a subprocess on tmp copies of runbooks.
+"""The QA plugin: runbook cases as pytest items, run by a real `pytest` on tmp copies of runbooks.
 
-A subprocess, not pytester's in-process run: one process cannot hold two sync Playwright drivers.
+Collection runs in process; a run of cases in a subprocess: one process cannot hold two sync Playwright drivers.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def kept_traces(qa: pytest.Pytester) -> list[str]:
 
 
 def test_cases_collect_as_items_named_runbook_and_case(qa: pytest.Pytester) -> None:
-    result = qa.runpytest_subprocess("--collect-only", "-q", timeout=TIMEOUT)
+    result = qa.runpytest_inprocess("--collect-only", "-q")
     result.stdout.fnmatch_lines(
         [f"runbooks/portal/resend-verify.yaml::resend-verify::{case}" for case in CASES]
         + [f"{len(CASES)} tests collected*"]
@@ -149,19 +149,17 @@ def test_cases_collect_as_items_named_runbook_and_case(qa: pytest.Pytester) -> N
 
 
 def test_marks_select_by_app_and_tag_under_strict_markers(qa: pytest.Pytester) -> None:
-    result = qa.runpytest_subprocess(
-        "--collect-only", "-q", "--strict-markers", "-m", "portal and verification", timeout=TIMEOUT
+    result = qa.runpytest_inprocess(
+        "--collect-only", "-q", "--strict-markers", "-m", "portal and verification"
     )
     result.stdout.fnmatch_lines([f"{len(CASES)} tests collected*"])
-    result = qa.runpytest_subprocess(
-        "--collect-only", "-q", "--strict-markers", "-m", "netsuite", timeout=TIMEOUT
-    )
+    result = qa.runpytest_inprocess("--collect-only", "-q", "--strict-markers", "-m", "netsuite")
     result.stdout.fnmatch_lines([f"no tests collected ({len(CASES)} deselected)*"])
 
 
 def test_malformed_runbook_is_a_collection_error_naming_its_line(qa: pytest.Pytester) -> None:
     path = add_runbook(qa, "typo", MISSING_BUTTON.replace("- click:", "- clik:"))
-    result = qa.runpytest_subprocess("--collect-only", path, timeout=TIMEOUT)
+    result = qa.runpytest_inprocess("--collect-only", path)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
         [f"{path}:{line_of(MISSING_BUTTON, '- click:')}:5: step 2: *(did you mean click?)"]
@@ -172,9 +170,7 @@ def test_malformed_runbook_is_a_collection_error_naming_its_line(qa: pytest.Pyte
 def test_runbook_env_names_an_environment_as_flag_or_ini(qa: pytest.Pytester, how: str) -> None:
     if how == "ini":
         qa.makeini("[pytest]\nrunbook_env = nowhere\n")
-    result = qa.runpytest_subprocess(
-        *(["--runbook-env", "nowhere"] if how == "flag" else []), timeout=TIMEOUT
-    )
+    result = qa.runpytest_inprocess(*(["--runbook-env", "nowhere"] if how == "flag" else []))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --runbook-env nowhere: no such environment in *"])
 
@@ -188,7 +184,7 @@ def test_base_url_skips_cases_that_need_the_sandbox_without_a_browser(
     fake.chmod(0o755)
     monkeypatch.setenv("RUNBOOK_CHROMIUM", str(fake))
     path = add_runbook(qa, "needs-sandbox", NEEDS_SANDBOX)
-    result = qa.runpytest_subprocess(path, "--base-url", "http://127.0.0.1:9", "-rs", "-v", timeout=TIMEOUT)
+    result = qa.runpytest_inprocess(path, "--base-url", "http://127.0.0.1:9", "-rs", "-v")
     result.assert_outcomes(skipped=2)
     has_none = "; --base-url http://127.0.0.1:9 has none"
     result.stdout.fnmatch_lines_random(
@@ -218,26 +214,32 @@ def test_pytest_args_default_to_the_catalog_folder_and_pass_k_and_n(
 # -- runs in real Chromium against the plugin's sandbox ------------------------------------------------------
 
 
-def test_cases_pass_in_parallel_and_junit_lists_each_case(qa: pytest.Pytester) -> None:
-    result = qa.runpytest_subprocess("-n", "2", "--junitxml=junit.xml", timeout=TIMEOUT)
+@pytest.fixture
+def chromium_qa(qa: pytest.Pytester, browser_env: dict[str, str]) -> pytest.Pytester:
+    """`qa` for a test whose inner pytest runs the cases in real Chromium: browser_env marks it `browser`."""
+    return qa
+
+
+def test_cases_pass_in_parallel_and_junit_lists_each_case(chromium_qa: pytest.Pytester) -> None:
+    result = chromium_qa.runpytest_subprocess("-n", "2", "--junitxml=junit.xml", timeout=TIMEOUT)
     result.assert_outcomes(passed=len(CASES))
     result.stdout.fnmatch_lines(["created: 2/2 workers"])
-    cases = list(ET.parse(qa.path / "junit.xml").getroot().iter("testcase"))
+    cases = list(ET.parse(chromium_qa.path / "junit.xml").getroot().iter("testcase"))
     assert sorted(c.get("name") for c in cases) == sorted(CASES)
     assert {c.get("classname") for c in cases} == {"runbooks.portal.resend-verify.yaml.resend-verify"}
     assert all(len(c) == 0 for c in cases), "a testcase carries a failure, error or skip"
-    assert kept_traces(qa) == []
+    assert kept_traces(chromium_qa) == []
 
 
-def test_k_selects_cases(qa: pytest.Pytester) -> None:
-    result = qa.runpytest_subprocess("-k", "already-verified", "-v", timeout=TIMEOUT)
+def test_k_selects_cases(chromium_qa: pytest.Pytester) -> None:
+    result = chromium_qa.runpytest_subprocess("-k", "already-verified", "-v", timeout=TIMEOUT)
     result.assert_outcomes(passed=1, deselected=len(CASES) - 1)
     result.stdout.fnmatch_lines(["*resend-verify.yaml::resend-verify::already-verified PASSED*"])
 
 
-def test_failing_step_reports_its_yaml_line_locator_page_and_evidence(qa: pytest.Pytester) -> None:
-    path = add_runbook(qa, "missing-button", MISSING_BUTTON)
-    result = qa.runpytest_subprocess(path, timeout=TIMEOUT)
+def test_failing_step_reports_its_yaml_line_locator_page_and_evidence(chromium_qa: pytest.Pytester) -> None:
+    path = add_runbook(chromium_qa, "missing-button", MISSING_BUTTON)
+    result = chromium_qa.runpytest_subprocess(path, timeout=TIMEOUT)
     result.assert_outcomes(failed=1)
     folder = "test-results/runbooks-portal-missing-button-yaml-missing-button-clicks-nothing"
     result.stdout.fnmatch_lines(
@@ -251,12 +253,14 @@ def test_failing_step_reports_its_yaml_line_locator_page_and_evidence(qa: pytest
             f"  trace: {folder}/trace.zip  (open it: runbook trace {folder})",
         ]
     )
-    assert kept_traces(qa) == [Path(folder).name]
+    assert kept_traces(chromium_qa) == [Path(folder).name]
 
 
-def test_wrong_outcome_fails_and_only_failing_cases_keep_a_trace_by_default(qa: pytest.Pytester) -> None:
-    path = add_runbook(qa, "wrong-outcome", WRONG_OUTCOME)
-    result = qa.runpytest_subprocess(path, timeout=TIMEOUT)
+def test_wrong_outcome_fails_and_only_failing_cases_keep_a_trace_by_default(
+    chromium_qa: pytest.Pytester,
+) -> None:
+    path = add_runbook(chromium_qa, "wrong-outcome", WRONG_OUTCOME)
+    result = chromium_qa.runpytest_subprocess(path, timeout=TIMEOUT)
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(
         [
@@ -265,12 +269,12 @@ def test_wrong_outcome_fails_and_only_failing_cases_keep_a_trace_by_default(qa: 
             f"  the run ended after step 2 (end: *) at {path}:{line_of(WRONG_OUTCOME, '- end: done')}",
         ]
     )
-    assert kept_traces(qa) == ["runbooks-portal-wrong-outcome-yaml-wrong-outcome-expects-other"]
+    assert kept_traces(chromium_qa) == ["runbooks-portal-wrong-outcome-yaml-wrong-outcome-expects-other"]
 
 
-def test_tracing_off_keeps_no_trace(qa: pytest.Pytester) -> None:
-    path = add_runbook(qa, "missing-button", MISSING_BUTTON)
-    result = qa.runpytest_subprocess(path, "--tracing", "off", timeout=TIMEOUT)
+def test_tracing_off_keeps_no_trace(chromium_qa: pytest.Pytester) -> None:
+    path = add_runbook(chromium_qa, "missing-button", MISSING_BUTTON)
+    result = chromium_qa.runpytest_subprocess(path, "--tracing", "off", timeout=TIMEOUT)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["  trace: not kept (--tracing)"])
-    assert list(qa.path.rglob("trace.zip")) == []
+    assert list(chromium_qa.path.rglob("trace.zip")) == []

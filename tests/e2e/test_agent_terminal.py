@@ -34,19 +34,15 @@ def read_until(fd: int, pattern: str, timeout: float = 60) -> str:
     return seen.decode(errors="replace")
 
 
-def test_agent_types_the_code_the_customer_reads_out(sandbox: SandboxServer, tmp_path: Path) -> None:
+def test_agent_types_the_code_the_customer_reads_out(
+    sandbox: SandboxServer, tmp_path: Path, browser_env: dict[str, str]
+) -> None:
     # A real-looking target: the sandbox served elsewhere, with no mailbox, so only the agent can give the code.
     config = tmp_path / "environments.yaml"
     config.write_text(
         f"default: phone\nenvironments:\n  phone:\n    apps: {{portal: '{sandbox.urls['portal']}'}}\n"
     )
-    env = {
-        **os.environ,
-        "RUNBOOK_CONFIG": str(config),
-        "RUNBOOK_TRACES": str(tmp_path / "traces"),
-        "RUNBOOK_DATA": str(tmp_path / "data"),
-        "TERM": "dumb",
-    }
+    env = {**browser_env, "RUNBOOK_CONFIG": str(config), "TERM": "dumb"}  # evidence and data under tmp_path
     main, child = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "automation.cli", "run", "resend-verify", "--email", "unverified@example.com"],

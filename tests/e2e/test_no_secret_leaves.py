@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import os
 import re
 import subprocess
 import sys
@@ -160,16 +159,17 @@ def test_no_secret_in_any_artifact(
                         json.loads(line)
 
 
-def test_the_command_line_shows_no_secret_in_its_output_or_evidence(tmp_path: Path) -> None:
+def test_the_command_line_shows_no_secret_in_its_output_or_evidence(
+    tmp_path: Path, browser_env: dict[str, str]
+) -> None:
     # Spaces around it (used stripped, so masked stripped), and "~", "!" with "*", a space: a form post
     # sends those encoded in ways a list of encodings missed.
     password = " Canary~Pass!*9 x "
-    env = {**os.environ, "RUNBOOK_TRACES": str(tmp_path / "traces"), "RUNBOOK_DATA": str(tmp_path / "data")}
     args = ["--email", "symbol-end@example.com", "--new-password", password, "--json"]
 
     done = subprocess.run(
         [sys.executable, "-m", "automation.cli", "run", "reset-password", *args],
-        env=env,
+        env=browser_env,  # evidence and data under tmp_path
         cwd=tmp_path,
         capture_output=True,
         text=True,

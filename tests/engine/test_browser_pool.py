@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+# crash_script.py launches Chromium itself, in a process of its own
+pytestmark = pytest.mark.browser
+
 HEAD = "name: {name}\ntitle: Lab\napp: lab\noutcomes: {{done: {{status: resolved}}}}\nsteps:\n"
 LONG = "  - goto: /index.html\n  - wait: {text: this never appears}\n    timeout: 30s\n  - end: done\n"
 QUICK = "  - goto: /index.html\n  - expect: {text: Order number}\n  - end: done\n"

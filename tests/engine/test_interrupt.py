@@ -11,14 +11,16 @@ import time
 from pathlib import Path
 
 
-def test_ctrl_c_saves_the_evidence_and_exits_130(lab_url: str, tmp_path: Path) -> None:
+def test_ctrl_c_saves_the_evidence_and_exits_130(
+    lab_url: str, tmp_path: Path, browser_env: dict[str, str]
+) -> None:
     book = tmp_path / "slow.yaml"
     book.write_text(
         "name: slow\ntitle: Slow\napp: lab\noutcomes: {done: {status: resolved}}\nsteps:\n"
         "  - goto: /index.html\n  - wait: {text: this never appears}\n    timeout: 60s\n  - end: done\n"
     )
     traces = tmp_path / "traces"
-    env = {**os.environ, "RUNBOOK_TRACES": str(traces)}
+    env = {**browser_env, "RUNBOOK_TRACES": str(traces)}
     # A new session, as a terminal has: SIGINT goes to the whole foreground process group.
     proc = subprocess.Popen(
         [sys.executable, "-m", "automation.cli", "run", str(book), "--base-url", f"lab={lab_url}"],

@@ -21,11 +21,11 @@ BOOK = (
 )
 
 
-def _start(lab_url: str, tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+def _start(lab_url: str, tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], Path]:
     book = tmp_path / "slow.yaml"
     book.write_text(BOOK)
     traces = tmp_path / "traces"
-    env = {**os.environ, "RUNBOOK_TRACES": str(traces), "RUNBOOK_DATA": str(tmp_path / "data")}
+    env = {**env, "RUNBOOK_TRACES": str(traces), "RUNBOOK_DATA": str(tmp_path / "data")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "automation.cli", "run", str(book), "--base-url", f"lab={lab_url}"]
         + ["--password", SECRET],
@@ -58,8 +58,10 @@ def _assert_saved_whole(traces: Path, tmp_path: Path, status: str) -> dict:
     return data
 
 
-def test_sigterm_saves_the_evidence_and_exits_143(lab_url: str, tmp_path: Path) -> None:
-    proc, traces = _start(lab_url, tmp_path)
+def test_sigterm_saves_the_evidence_and_exits_143(
+    lab_url: str, tmp_path: Path, browser_env: dict[str, str]
+) -> None:
+    proc, traces = _start(lab_url, tmp_path, browser_env)
     os.killpg(proc.pid, signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, out + err
@@ -69,8 +71,10 @@ def test_sigterm_saves_the_evidence_and_exits_143(lab_url: str, tmp_path: Path) 
     assert (next(traces.iterdir()) / "trace.zip").exists()
 
 
-def test_second_ctrl_c_while_saving_finishes_the_save(lab_url: str, tmp_path: Path) -> None:
-    proc, traces = _start(lab_url, tmp_path)
+def test_second_ctrl_c_while_saving_finishes_the_save(
+    lab_url: str, tmp_path: Path, browser_env: dict[str, str]
+) -> None:
+    proc, traces = _start(lab_url, tmp_path, browser_env)
     os.killpg(proc.pid, signal.SIGINT)
     # An impatient agent: Ctrl-C again and again while the run cleans up and saves its evidence.
     while proc.poll() is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,17 +21,12 @@ def served_alone() -> Iterator[SandboxServer]:
 
 
 def test_concurrent_runs_against_one_served_sandbox_each_resolve(
-    served_alone: SandboxServer, tmp_path: Path
+    served_alone: SandboxServer, tmp_path: Path, browser_env: dict[str, str]
 ) -> None:
     config = served_config(tmp_path, served_alone.urls, resettable=True)
     procs = []
     for n in range(3):
-        env = {
-            **os.environ,
-            "RUNBOOK_CONFIG": str(config),
-            "RUNBOOK_TRACES": str(tmp_path / f"traces-{n}"),
-            "RUNBOOK_DATA": str(tmp_path / "data"),
-        }
+        env = {**browser_env, "RUNBOOK_CONFIG": str(config), "RUNBOOK_TRACES": str(tmp_path / f"traces-{n}")}
         argv = [sys.executable, "-m", "automation.cli", "run", "resend-verify"]
         procs.append(
             subprocess.Popen(
