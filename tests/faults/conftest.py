@@ -19,7 +19,8 @@ from automation.sandbox import SandboxServer
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Callable[..., CliRun]:
-    """Run `runbook ARGS` in its own session (as a terminal would), evidence and data under tmp_path."""
+    """Run `runbook ARGS` in its own session (as a terminal would), evidence and data under tmp_path.
+    It runs real Chromium: the name is in BROWSER_FIXTURES (tests/conftest.py), so its tests are marked browser."""
 
     def _cli(*args: str, config: Path, timeout: float = GUARD_S, name: str = "run") -> CliRun:
         traces = tmp_path / f"traces-{name}"

@@ -139,7 +139,8 @@ def process_name(pid: int) -> str:
 def fleet(
     tmp_path: Path, sandbox: SandboxServer, redis: Any, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Fleet]:
-    """The fleet's environment (broker, database, checks file, evidence root, the sandbox as 'fleet')."""
+    """The fleet's environment (broker, database, checks file, evidence root, the sandbox as 'fleet').
+    Its workers run checks in real Chromium: the name is in BROWSER_FIXTURES (tests/conftest.py)."""
     environments = {
         "default": "fleet",
         "environments": {
