@@ -52,17 +52,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     assert built.returncode == 0, built.stderr
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    purelib = Path(
-        sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)})
-    )  # the new venv's site-packages
-    (purelib / "project-deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     wheel = next(wheels.glob("runbook-*.whl"))
     pip = _run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
-        base,
-        dict(os.environ),
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], base, clean
     )
     assert pip.returncode == 0, pip.stderr
+    # Only now the dependencies: before, pip would take the project's own editable install for this one.
+    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+    (purelib / "project-deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNBOOK_") and k != "PYTHONPATH"}
     env["RUNBOOK_DATA"] = str(base / "data")
     env["RUNBOOK_TRACES"] = str(base / "traces")
