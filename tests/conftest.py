@@ -32,7 +32,7 @@ BROWSER_FIXTURES = frozenset(
         "context",
         "page",
         # a `runbook` process that runs real Chromium: browser_env (here), cli (tests/faults/conftest.py),
-        # fleet (tests/checks/distributed/conftest.py: its workers run checks in Chromium)
+        # fleet (tests/checks/fleet/conftest.py: its workers run checks in Chromium)
         "browser_env",
         "cli",
         "fleet",

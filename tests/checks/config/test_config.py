@@ -14,7 +14,7 @@ from automation.checks.config.spec import json_schema
 from automation.cli.app import app
 from automation.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 GOOD = """\
 checks:

@@ -17,7 +17,7 @@ import typer.main
 import automation
 from automation.cli.app import app
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 # What only some commands need: the browser, the sandbox and status page, the HTTP client, the history store,
 # metrics, templates. pydantic and YAML are what validating a runbook needs, so no --help should load them.

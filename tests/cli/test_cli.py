@@ -225,7 +225,7 @@ def catalog_with_broken_files(env: dict[str, str], tmp_path: Path) -> dict[str, 
     import shutil
 
     root = tmp_path / "catalog"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "runbooks" / "portal", root / "portal")
+    shutil.copytree(Path(__file__).resolve().parents[2] / "runbooks" / "portal", root / "portal")
     laughs = "".join(f"l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 9))
     (root / "bomb.yaml").write_text("name: bomb\nsteps: []\nl0: &l0 lol\n" + laughs)
     (root / "latin1.yaml").write_bytes(b"name: caf\xe9\nsteps: []\n")
