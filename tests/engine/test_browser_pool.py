@@ -4,23 +4,58 @@ same process gets a new browser. A worker thread gets a pool of its own."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sites.gated_site import gated_site
 
 # crash_script.py launches Chromium itself, in a process of its own
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timing]
 
 HEAD = "name: {name}\ntitle: Lab\napp: lab\noutcomes: {{done: {{status: resolved}}}}\nsteps:\n"
-LONG = "  - goto: /index.html\n  - wait: {text: this never appears}\n    timeout: 30s\n  - end: done\n"
+# Step 2 opens a page the site holds: while it is held, that step is the one in flight.
+LONG = "  - goto: /index.html\n  - goto: /hold\n    timeout: 120s\n  - end: done\n"
 QUICK = "  - goto: /index.html\n  - expect: {text: Order number}\n  - end: done\n"
+IN_FLIGHT_S = 120  # only a script that never reaches step 2 waits this long (and fails the test)
+DONE_S = 300  # three runs and a browser start: a guard against a hang, not a measurement
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        tree.setdefault(parent, []).append(int(entry.name))
+    return tree
+
+
+def _browser_pids(root: int) -> list[int]:
+    """Chromium's main processes (not its helpers, which carry --type=) below `root` only: the machine may
+    run other browsers, which are none of this test's business."""
+    tree, found, todo = _children(), [], [root]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            todo.append(child)
+            try:
+                argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"chrom" in argv[0] and not any(a.startswith(b"--type=") for a in argv):
+                found.append(child)
+    return found
 
 
 @pytest.fixture(scope="module")
-def crash_runs(lab_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def crash_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One process: a run whose Chromium is killed, a run after it, a run in a worker thread."""
     tmp = tmp_path_factory.mktemp("crash")
     books = tmp / "books"
@@ -28,14 +63,26 @@ def crash_runs(lab_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     (books / "long-wait.yaml").write_text(HEAD.format(name="long-wait") + LONG)
     (books / "quick.yaml").write_text(HEAD.format(name="quick") + QUICK)
     script = Path(__file__).with_name("crash_script.py")
-    proc = subprocess.run(
-        [sys.executable, str(script), lab_url, str(books), str(tmp / "traces")],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    with gated_site() as site:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), site.url, str(books), str(tmp / "traces")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert site.held.wait(IN_FLIGHT_S), "the first run never opened its step 2 page"
+            browsers = _browser_pids(proc.pid)
+            assert browsers, "no Chromium below the script"
+            for pid in browsers:
+                os.kill(pid, signal.SIGKILL)  # the browser process itself: its helpers go with it
+            out, err = proc.communicate(timeout=DONE_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, out + err
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def test_a_killed_browser_is_an_error_with_the_step_in_flight_failed(crash_runs: dict[str, Any]) -> None:

@@ -6,7 +6,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from automation.result import RunResult
+import pytest
+from sites.gated_site import gated_site
+
+from automation.engine.context import SilentReporter
+from automation.result import RunResult, StepRecord
 
 Run = Callable[..., RunResult]
 OUTCOMES = "outcomes:\n  done: {status: resolved}\n  refused: {status: failed}\n"
@@ -55,14 +59,30 @@ def test_optional_step_that_misses_is_a_warning_and_the_run_goes_on(lab_run: Run
     assert steps_of(result)[1]["status"] == "warning"
 
 
+class StepWatch(SilentReporter):
+    """Keeps the record of the step in flight, so the page can be made ready by the run's own progress."""
+
+    def __init__(self) -> None:
+        self.current: StepRecord | None = None
+
+    def step_started(self, record: StepRecord) -> None:
+        self.current = record
+
+
+@pytest.mark.timing
 def test_retry_records_each_attempt_until_the_page_is_ready(lab_run: Run) -> None:
-    result = lab_run(
-        OUTCOMES + "steps:\n  - goto: /index.html\n  - expect: {text: ready now}\n"
-        "    timeout: 1s\n    retry: {attempts: 5, interval: 200ms}\n  - end: done\n"
-    )
+    watch = StepWatch()
+    with gated_site() as site:
+        # The page turns ready only once the step is on its second attempt: the first always misses.
+        site.ready = lambda: watch.current is not None and watch.current.attempts >= 2
+        result = lab_run(
+            OUTCOMES + f"steps:\n  - goto: {site.url}/late.html\n  - expect: {{text: ready now}}\n"
+            "    timeout: 1s\n    retry: {attempts: 10, interval: 200ms}\n  - end: done\n",
+            reporter=watch,
+        )
     assert result.outcome == "done", result.error
     step = steps_of(result)[1]
-    assert step["attempts"] >= 2 and "attempt 1 of 5 failed" in step["detail"]
+    assert step["attempts"] >= 2 and "attempt 1 of 10 failed" in step["detail"]
 
 
 def test_branch_matches_a_native_alert_and_saves_its_message(lab_run: Run) -> None:
