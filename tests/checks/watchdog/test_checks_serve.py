@@ -20,9 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from automation.checks.storage.history import History
 from automation.sandbox import SandboxServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timing]
 
 RUNBOOK = [sys.executable, "-m", "automation.cli"]
+HANG_S = 300  # a `runbook checks` process that has not ended by then hangs: a guard, not a measurement
 
 
 def descendants(pid: int) -> dict[int, str]:
@@ -52,14 +53,25 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
 
 
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 180) -> Any:
+    """Poll until `probe` holds; the deadline only fails a test whose awaited thing never happens."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         value = probe()
         if value:
             return value
-        time.sleep(0.25)
+        time.sleep(0.25)  # the pace of the polling, not a wait for anything
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def hold_the_login_page(sandbox: SandboxServer) -> Callable[[], bool]:
+    """The sandbox holds the next run's login page (the run's first step) for two minutes, longer than the
+    step waits for it (30 s); the probe returned holds once that request has arrived, i.e. from the moment
+    that run is in flight with its browser up."""
+    rule = {"route": "/auth/login", "method": "GET", "latency_ms": 120_000, "times": 1}
+    faults = sandbox.urls["portal"] + "/_sandbox/faults"
+    httpx.post(faults, json=rule, timeout=10).raise_for_status()
+    return lambda: any(f["hits"] for f in httpx.get(faults, timeout=10).json())
 
 
 def write_files(tmp_path: Path, sandbox: SandboxServer, every: str = "5s") -> dict[str, str]:
@@ -135,17 +147,11 @@ def test_serve_exposes_metrics_survives_a_browser_kill_and_stops_cleanly_on_sigt
     assert "portal-login" in httpx.get(url + "/", timeout=5).text
 
     # Chromium dies in the middle of a run: that run is an error, the next one gets a new browser.
-    httpx.post(
-        sandbox.urls["portal"] + "/_sandbox/faults",
-        json={"route": "/auth/login", "method": "POST", "latency_ms": 15000},
-    )
-    wait_for("a run in flight", lambda: httpx.get(url + "/healthz", timeout=5).json()["running"])
-    time.sleep(1.5)
+    wait_for("a run waiting for its login page", hold_the_login_page(sandbox))
     chromium = [pid for pid, name in descendants(proc.pid).items() if "chrom" in name]
     assert chromium
     for pid in chromium:
         os.kill(pid, signal.SIGKILL)
-    httpx.delete(sandbox.urls["portal"] + "/_sandbox/faults")
     killed = wait_for("the killed run", lambda: [r for r in runs_of(data) if r.status == "error"])
     assert "browser" in killed[0].summary
     wait_for(
@@ -155,7 +161,7 @@ def test_serve_exposes_metrics_survives_a_browser_kill_and_stops_cleanly_on_sigt
 
     browsers = [pid for pid, name in descendants(proc.pid).items() if "chrom" in name]
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=40)
+    out, _ = proc.communicate(timeout=HANG_S)
     assert proc.returncode == 0, out
     assert "Stopped." in out and "Traceback" not in out
     assert not [pid for pid in browsers if alive(pid)]
@@ -164,19 +170,14 @@ def test_serve_exposes_metrics_survives_a_browser_kill_and_stops_cleanly_on_sigt
 def test_sigterm_during_a_run_records_it_aborted_with_its_evidence_after_the_grace(
     served: dict[str, Any],
 ) -> None:
-    proc, url, data, sandbox = served["proc"], served["url"], served["data"], served["sandbox"]
-    httpx.post(
-        sandbox.urls["portal"] + "/_sandbox/faults",
-        json={"route": "/auth/login", "method": "POST", "latency_ms": 30000},
-    )
-    wait_for("a run in flight", lambda: httpx.get(url + "/healthz", timeout=5).json()["running"])
-    # In the login's 30 s wait, not still launching Chromium (a loaded machine takes seconds to launch it).
-    browsers = wait_for(
-        "its browser", lambda: [pid for pid, name in descendants(proc.pid).items() if "chrom" in name]
-    )
-    time.sleep(1.0)
+    proc, data, sandbox = served["proc"], served["data"], served["sandbox"]
+    # In the login page's 30 s wait (not still launching Chromium): SIGTERM, then the 2 s grace runs out
+    # long before that wait would.
+    wait_for("a run waiting for its login page", hold_the_login_page(sandbox))
+    browsers = [pid for pid, name in descendants(proc.pid).items() if "chrom" in name]
+    assert browsers
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=HANG_S)
     assert proc.returncode == 0, out
     assert "Cut short (recorded aborted): portal-login" in out
     run = runs_of(data)[0]
@@ -190,13 +191,13 @@ def test_checks_run_exits_0_when_all_pass_and_1_when_one_fails(
 ) -> None:
     env = write_files(tmp_path, sandbox)
     command = [*RUNBOOK, "checks", "run", *places(tmp_path)]
-    passed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    passed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=HANG_S)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "portal-login" in passed.stdout and "passed" in passed.stdout
     httpx.post(
         sandbox.urls["portal"] + "/_sandbox/settings",
         json={"portal_unknown_error_for": ["monitor@example.com"]},
     )
-    failed = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, timeout=120)
+    failed = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, timeout=HANG_S)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert json.loads(failed.stdout)[0]["status"] == "failed"
