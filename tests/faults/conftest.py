@@ -54,6 +54,9 @@ def served(sandbox: SandboxServer) -> Iterator[SandboxServer]:
 def dying_site() -> Iterator[str]:
     """A site that answers its first page, then stops answering (connection refused), as a target that dies."""
     server = DyingServer(("127.0.0.1", 0), DyingPage)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serving = threading.Thread(target=server.serve_until_stopped, daemon=True)
+    serving.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.server_close()
+    if server.listening:  # the test failed before its first page
+        server.stop_listening()
+    serving.join(timeout=10)

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sites.servers import PageHandler
 
 from automation.sandbox import SandboxServer
 
-# Guards, not measurements: a run that ignored its bounds would hang on a 60 s fault and fail here.
-GUARD_S = 40
+# A guard, not a measurement: a run that ignored its step's bounds would hang on the fault (FAULT_MS) and
+# fail here; one that keeps them ends in seconds, a tenth of this even on a loaded machine.
+FAULT_MS = 120_000  # the sandbox's longest latency
+GUARD_S = 100
 
 
 @dataclass
@@ -49,26 +51,30 @@ def add_fault(server: SandboxServer, **rule: Any) -> None:
     httpx.post(server.urls["portal"] + "/_sandbox/faults", json=rule, timeout=10).raise_for_status()
 
 
-class DyingPage(http.server.BaseHTTPRequestHandler):
-    """Serves one page whose link leads nowhere: after the first page the server stops listening."""
+class DyingPage(PageHandler):
+    """Serves one page whose link leads nowhere: the server stops listening before that page goes out."""
 
-    server: Any
+    server: DyingServer
+    # A connection that never sends a request (a spare the browser opened) is dropped, not awaited forever.
+    timeout = 10
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        body = b"<html><title>Lab</title><body><h1>Order</h1><a href='/next'>Next</a></body></html>"
-        self.send_response(200)
-        self.send_header("content-type", "text/html")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-        threading.Thread(target=self.server.die, daemon=True).start()
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        # The browser learns of /next only from this page, so its request for /next, however soon it comes,
+        # finds nobody listening (connection refused).
+        self.server.stop_listening()
+        self._page("<html><title>Lab</title><body><h1>Order</h1><a href='/next'>Next</a></body></html>")
 
 
-class DyingServer(http.server.ThreadingHTTPServer):
-    def die(self) -> None:
-        self.shutdown()
-        self.server_close()
+class DyingServer(http.server.HTTPServer):
+    """One request at a time, in one thread, until a page stops it listening."""
+
+    timeout = 0.2  # how often the serving loop looks whether it should end
+    listening = True
+
+    def stop_listening(self) -> None:
+        self.listening = False
+        self.socket.close()
+
+    def serve_until_stopped(self) -> None:
+        while self.listening:
+            self.handle_request()

@@ -1,14 +1,18 @@
-"""A step's timeout bounds its wall time: against a 60 s latency fault the step fails naming its limit and
-the cause, and the run finishes (the subprocess guard of 40 s would fail the test otherwise)."""
+"""A step's timeout bounds its wall time: against a two-minute latency fault the step fails naming its limit
+and the cause, and the run finishes (the subprocess guard, shorter than the fault, would fail the test
+otherwise)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from fault_kit import CliRun, add_fault, served_config
+import pytest
+from fault_kit import FAULT_MS, CliRun, add_fault, served_config
 
 from automation.sandbox import SandboxServer
+
+pytestmark = pytest.mark.timing
 
 HEAD = "name: slow\ntitle: Slow\napp: portal\noutcomes: {done: {status: resolved}}\nsteps:\n"
 
@@ -19,10 +23,10 @@ def _book(tmp_path: Path, steps: str) -> Path:
     return path
 
 
-def test_goto_timeout_bounds_the_step_against_a_60s_latency(
+def test_goto_timeout_bounds_the_step_against_a_long_latency(
     served: SandboxServer, cli: Callable[..., CliRun], tmp_path: Path
 ) -> None:
-    add_fault(served, route="/auth/*", latency_ms=60_000)
+    add_fault(served, route="/auth/*", latency_ms=FAULT_MS)
     book = _book(tmp_path, "  - goto: /auth/login\n    timeout: 2s\n  - end: done\n")
     result = cli(str(book), config=served_config(tmp_path, served.urls))
     assert result.code == 1, result.out + result.err
@@ -36,7 +40,7 @@ def test_goto_timeout_bounds_the_step_against_a_60s_latency(
 def test_click_timeout_names_the_page_that_did_not_load_not_the_locator(
     served: SandboxServer, cli: Callable[..., CliRun], tmp_path: Path
 ) -> None:
-    add_fault(served, route="/auth/resendVerifyCode", method="POST", latency_ms=60_000)
+    add_fault(served, route="/auth/resendVerifyCode", method="POST", latency_ms=FAULT_MS)
     book = _book(
         tmp_path,
         "  - goto: /auth/resendVerifyCode\n  - fill: {label: Email}\n    with: unverified@example.com\n"

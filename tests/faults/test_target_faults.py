@@ -7,10 +7,14 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from automation.api import run
 from automation.catalog import Catalog
 from automation.environments import Target
 from automation.result import RunResult
+
+pytestmark = pytest.mark.timing
 
 HEAD = "name: lab-test\ntitle: Lab\napp: lab\noutcomes: {done: {status: resolved}}\nsteps:\n"
 
