@@ -2,7 +2,7 @@
 
 The fakes run on a real HTTP server on 127.0.0.1: they keep state like the real services (issues, labels,
 external ids, idempotency keys), record every request exactly as received, and can be told to answer an
-error status or to stall longer than the client waits.
+error status or to stall until the client has given up waiting (hung up), however long it waits.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import select
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +26,9 @@ ZIP = b"PK\x03\x04" + b"trace-bytes" * 50
 JIRA_ENV = {"JIRA_USER": "bot@example.com", "JIRA_TOKEN": "jira-token-123"}
 ZENDESK_ENV = {"ZENDESK_EMAIL": "agent@example.com", "ZENDESK_TOKEN": "zd-token-456"}
 WEBHOOK_ENV = {"TICKETS_SECRET": "hook-secret-789"}
-FAST = 2.0  # client timeout of ordinary tests: generous, never reached on loopback
-SHORT = 0.5  # client timeout of the timeout tests; fakes stall STALL seconds
-STALL = 0.8
+FAST = 30.0  # client timeout of ordinary tests: never reached on loopback, even on a loaded machine
+SHORT = 0.5  # client timeout of the timeout tests: the fakes' stall outlasts it whatever it is
+STALL_CAP_S = 60.0  # ends a stall whose client never hangs up (it would then fail the test)
 
 
 def basic(user: str, password: str) -> str:
@@ -66,7 +68,7 @@ def _seen(request: Request) -> Seen:
 class Fault:
     endpoint: str
     status: int | None = None
-    stall_s: float = 0.0
+    stall: bool = False
     apply_first: bool = False  # True: the effect happens, only the answer is late (a "lost response")
 
 
@@ -83,7 +85,7 @@ class FakeService:
         self._faults += [Fault(endpoint, status=status)] * times
 
     def stall(self, endpoint: str, *, apply_first: bool) -> None:
-        self._faults.append(Fault(endpoint, stall_s=STALL, apply_first=apply_first))
+        self._faults.append(Fault(endpoint, stall=True, apply_first=apply_first))
 
     def calls(self, method: str, pattern: str) -> list[Seen]:
         return [s for s in self.requests if s.method == method and re.fullmatch(pattern, s.path)]
@@ -100,14 +102,31 @@ class FakeService:
                 if fault.status is not None:
                     return _json({"error": "injected"}, fault.status)
                 if not fault.apply_first:
-                    time.sleep(fault.stall_s)
+                    _until_the_client_hangs_up(request)
                     return _json({"error": "too late"}, 504)
             answer = fn(seen)
             if fault is not None:
-                time.sleep(fault.stall_s)
+                _until_the_client_hangs_up(request)
             return answer if isinstance(answer, Response) else _json(answer[0], answer[1])
 
         self.server.expect_request(uri, method=method).respond_with_handler(handler)
+
+
+def _until_the_client_hangs_up(request: Request) -> None:
+    """Hold the answer until the client closes its connection (it timed out): later than it waits, on any
+    machine. The server answers one request at a time, so the client's retry waits for this to end."""
+    sock = request.environ["werkzeug.socket"]
+    deadline = time.monotonic() + STALL_CAP_S
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([sock], [], [], left)[0]:
+            continue
+        try:
+            if not sock.recv(1, socket.MSG_PEEK):
+                return  # end of stream: the client hung up
+        except OSError:
+            return  # reset by the client
+        raise AssertionError("the client sent more while its request was stalled")
+    raise AssertionError(f"the client was still waiting after {STALL_CAP_S:g} s: it has no timeout")
 
 
 def _json(payload: Any, status: int) -> Response:
