@@ -67,11 +67,10 @@ def save_expecting_alert(page: Page, button: str = "#btn_multibutton_submitter")
         dialog.accept()
 
     page.once("dialog", answer)
-    page.locator(button).click()
-    for _ in range(100):  # up to 10 s for an alert raised when the re-rendered page loads
-        if seen:
-            break
-        page.wait_for_timeout(100)
+    # The alert may come only when the re-rendered page loads, after click() returns: wait for it (a minute
+    # is for a loaded machine; only a page that raises no alert waits that long and fails).
+    with page.expect_event("dialog", timeout=60_000):
+        page.locator(button).click()
     assert seen and seen[0][0] == "alert", "no alert appeared"
     return seen[0][1]
 
