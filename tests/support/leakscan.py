@@ -39,9 +39,9 @@ id, a uuid (its dashes join its groups). So "123456" is found in "code: 123456."
 hex neighbour is text, as the product's own scanner has it: the proof is not the weaker) but not inside a sha1.
 
 Bounds
-MAX_BASE64, MAX_NESTING, leakforms.MAX_STEPS, MAX_BLOB and MAX_GZIP_STREAMS keep the work linear: a folder like
-a day of runs (pictures, reports with pictures inline, traces, a database), 50 MB, takes about 6 s of CPU; 50 MB
-of zipped traces alone (some 200 MB of JSON lines, the slowest kind) about 30 s.
+MAX_BASE64, MAX_NESTING, leakforms.MAX_STEPS, MAX_BLOB and MAX_GZIP_STREAMS keep the work linear: 50 MB like a
+day of runs (pictures, reports with the pictures inline, traces, a database) take about 5 s of CPU; 50 MB of
+zipped traces alone (some 200 MB of JSON lines full of ids, the slowest kind) about 30 s.
 
 Failing closed
 What cannot be read is itself a finding ("unreadable"): a path, a folder, a file, a zip or one of its entries

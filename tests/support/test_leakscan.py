@@ -550,5 +550,5 @@ def test_a_folder_of_evidence_is_scanned_in_seconds(tmp_path: Path, text_heavy: 
     findings = scan(tmp_path, [SECRET, PLAIN, "123456", "deadbeef"])
     took = time.process_time() - started
     assert findings.clean, str(findings)
-    # About 1.3 s and 1.8 s of CPU here (50 MB: about 6 s and 30 s): only a generous outer limit.
+    # About 1 s and 2.5 s of CPU here (50 MB: about 5 s and 30 s): only a generous outer limit.
     assert took < 60, f"{took:.1f} s of CPU to scan {megabytes} MB"
