@@ -66,6 +66,60 @@ def chromium_only_in_browser_tests(request: pytest.FixtureRequest, monkeypatch: 
         monkeypatch.setenv("RUNBOOK_CHROMIUM", str(request.getfixturevalue("no_chromium")))
 
 
+# -- every test writes only under its tmp_path --------------------------------------------------------------
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+# Where the product writes when nothing says otherwise (automation/paths.py: ./.runbook and ./traces, here the
+# checkout's): one folder for every xdist worker and for the person's own runs, so no test may write there.
+CHECKOUT_FOLDERS = (CHECKOUT / ".runbook", CHECKOUT / "traces")
+Contents = dict[str, tuple[int, int] | None]  # path -> (size, mtime in ns) of a file; None for a folder
+
+
+@pytest.fixture(autouse=True)
+def writes_only_under_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The data folder (tickets, history, audit log) and the evidence root default to this test's tmp_path, in
+    this process and in those it starts; a test that still creates or changes anything in the checkout's
+    .runbook/ or traces/ fails, naming what changed."""
+    monkeypatch.setenv("RUNBOOK_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("RUNBOOK_TRACES", str(tmp_path / "traces"))
+    before = _contents(CHECKOUT_FOLDERS)
+    yield
+    changed = _changed(before, _contents(CHECKOUT_FOLDERS))
+    if changed:
+        pytest.fail(
+            f"this test wrote into the checkout: {', '.join(changed[:10])}"
+            f"{f' and {len(changed) - 10} more' if len(changed) > 10 else ''}. Give the run its folders "
+            "(evidence_root=, data_dir=, or RUNBOOK_TRACES / RUNBOOK_DATA in a process's environment) under "
+            "tmp_path. (Another process writing there at the same time, e.g. a `runbook run` in this checkout, "
+            "shows up here too.)",
+            pytrace=False,
+        )
+
+
+def _contents(folders: tuple[Path, ...]) -> Contents:
+    """Every file and folder under `folders` (and the folders themselves, if they exist)."""
+    found: Contents = {}
+    for folder in folders:
+        if folder.is_dir():
+            found[str(folder)] = None
+        for root, dirs, files in os.walk(folder):
+            found.update({os.path.join(root, name): None for name in dirs})
+            for name in files:
+                path = os.path.join(root, name)
+                try:
+                    stat = os.lstat(path)
+                except FileNotFoundError:  # removed while we looked: it is not there after either
+                    continue
+                found[path] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def _changed(before: Contents, after: Contents) -> list[str]:
+    """What was created, changed or removed, relative to the checkout."""
+    paths = sorted(p for p in before.keys() | after.keys() if before.get(p, -1) != after.get(p, -1))
+    return [os.path.relpath(p, CHECKOUT) for p in paths]
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     with SandboxServer() as server:

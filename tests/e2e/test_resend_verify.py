@@ -100,6 +100,7 @@ def test_target_down_ends_with_exit_3_and_evidence(
         {"email": "verified@example.com"},
         target=sandbox_env,
         evidence_root=tmp_path / "t",
+        data_dir=tmp_path / "data",
         reset_sandbox=False,
         browser=browser,
     )

@@ -39,7 +39,8 @@ HEAD = "name: {name}\ntitle: Lab\napp: lab\n"
 
 @pytest.fixture
 def lab_run(lab_url: str, tmp_path: Path, browser: Any) -> Callable[..., RunResult]:
-    """Write runbook YAML bodies into a tmp catalog and run one of them against the lab site."""
+    """Write runbook YAML bodies into a tmp catalog and run one of them against the lab site (evidence, audit
+    log and tickets under tmp_path)."""
 
     def _run(
         body: str, *, name: str = "lab-test", others: dict[str, str] | None = None, **kwargs: Any
@@ -56,6 +57,7 @@ def lab_run(lab_url: str, tmp_path: Path, browser: Any) -> Callable[..., RunResu
             target=target,
             catalog=Catalog([books]),
             evidence_root=tmp_path / "traces",
+            data_dir=tmp_path / "data",
             browser=browser,
             **kwargs,
         )
