@@ -366,7 +366,9 @@ def _verify(archive: Path, redactor: Redactor) -> None:
     """Raises _Unsafe if any form of any secret is still anywhere in the rewritten zip."""
     places = list(
         dict.fromkeys(
-            f"secret #{hit.secret + 1} ({hit.form} form) in {hit.entry or 'the zip'}"
+            f"an entry that cannot be read back ({hit.entry or 'the zip'})"
+            if hit.unreadable
+            else f"secret #{hit.secret + 1} ({hit.form} form) in {hit.entry or 'the zip'}"
             for hit in find_secrets(archive, redactor.secrets)
         )
     )

@@ -25,6 +25,7 @@ from pathlib import Path
 from automation.redaction.canon import Matcher, canonical
 
 _MAX_NESTING = 3  # a zip in a zip in a zip is as deep as evidence goes
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Hit:
 
     `secret` is the index of the secret in the sequence given; `offset` is -1 when the hit is in a name.
     `form` names the decoders that revealed it, outermost first ("raw", "percent", "json>form", "base64").
+    An entry that cannot be unpacked cannot be shown to be clean: it is a hit of its own, form "unreadable"
+    (secret -1), so a scan fails closed and the hits of the entries around it are kept.
     """
 
     path: Path
@@ -42,8 +45,14 @@ class Hit:
     secret: int = 0
     embedded: bool = False
 
+    @property
+    def unreadable(self) -> bool:
+        return self.form == UNREADABLE
+
     def __str__(self) -> str:
         where = f"{self.path}!{self.entry}" if self.entry else str(self.path)
+        if self.unreadable:
+            return f"{where}: cannot be unpacked, so it cannot be shown to hold no secret"
         at = "in the name" if self.offset < 0 else f"at byte {self.offset}"
         return f"{where}: secret #{self.secret + 1} ({self.form} form) {at}"
 
@@ -123,10 +132,14 @@ def _search_blob(needles: _Needles, data: bytes, path: Path, entry: str | None, 
         try:
             unpacked = gzip.decompress(data)
         except (OSError, EOFError, zlib.error):
-            unpacked = None  # not really gzip: the raw bytes are all there is
-        if unpacked is not None:
-            return _search_blob(needles, unpacked, path, _join(entry, "<gunzip>"), depth - 1)
+            # A gzip that cannot be unpacked cannot be shown to be clean: say so, and search its raw bytes.
+            return [_unreadable(path, entry), *needles.search(data, path, entry)]
+        return _search_blob(needles, unpacked, path, _join(entry, "<gunzip>"), depth - 1)
     return needles.search(data, path, entry)
+
+
+def _unreadable(path: Path, entry: str | None) -> Hit:
+    return Hit(path, entry, UNREADABLE, -1, secret=-1)
 
 
 def _search_zip(
@@ -145,9 +158,11 @@ def _search_zip(
             hits += needles.search_name(info.filename, path, name)
             try:
                 content = archive.read(info)
-            except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError):
-                # An entry we cannot unpack cannot be shown to be clean: search its stored bytes instead.
-                return None
+            except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError):
+                # An entry we cannot unpack cannot be shown to be clean: a finding of its own, and the other
+                # entries are still searched (their hits are kept).
+                hits.append(_unreadable(path, name))
+                continue
             hits += _search_blob(needles, content, path, name, depth - 1)
     return hits
 

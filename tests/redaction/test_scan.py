@@ -126,3 +126,31 @@ def test_scans_a_single_file_and_ignores_empty_secrets(tmp_path: Path) -> None:
 
     assert [hit.offset for hit in find_secrets(path, ["", CODE])] == [4]
     assert find_secrets(path, [""]) == []
+
+
+def _damage_second_entry(archive: bytes) -> bytes:
+    """Flip bytes in the compressed data of the zip's second entry (its local header stays readable)."""
+    second = archive.index(b"PK\x03\x04", 4)
+    name_len, extra_len = (
+        int.from_bytes(archive[second + 26 : second + 28], "little"),
+        int.from_bytes(archive[second + 28 : second + 30], "little"),
+    )
+    start = second + 30 + name_len + extra_len
+    return archive[:start] + bytes(b ^ 0xFF for b in archive[start : start + 8]) + archive[start + 8 :]
+
+
+def test_a_damaged_entry_is_a_finding_and_the_entries_around_it_keep_their_hits(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("trace.trace", f'{{"value": "{PASSWORD}"}}')
+        archive.writestr("resources/page.html", "<p>" + "filler " * 400 + "</p>")
+    (tmp_path / "trace.zip").write_bytes(_damage_second_entry(buffer.getvalue()))
+    hits = find_secrets(tmp_path, [PASSWORD])
+    assert [h.entry for h in hits if not h.unreadable] == ["trace.trace"]
+    assert [h.entry for h in hits if h.unreadable] == ["resources/page.html"]
+    assert "cannot be unpacked" in str(next(h for h in hits if h.unreadable))
+
+
+def test_a_gzip_that_cannot_be_unpacked_is_a_finding(tmp_path: Path) -> None:
+    (tmp_path / "log.gz").write_bytes(gzip.compress(b"nothing to see")[:12])
+    assert [h.unreadable for h in find_secrets(tmp_path, [PASSWORD])] == [True]
