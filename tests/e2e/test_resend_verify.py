@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import zipfile
 from collections.abc import Callable
@@ -29,9 +30,25 @@ def assert_valid_trace(result: RunResult) -> None:
     assert any(e.get("type") == "before" and e.get("method") == "goto" for e in events)
 
 
+def portal_login(sandbox: SandboxServer, email: str) -> httpx.Response:
+    """The customer logs in to the portal with their password, following its redirects as a browser would."""
+    return httpx.post(
+        sandbox.urls["portal"] + "/auth/login",
+        data={"email": email, "password": "Sunshine-Portal-7q"},
+        follow_redirects=True,
+    )
+
+
+def heading(page: httpx.Response) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", page.text, re.S)
+    return found.group(1).strip() if found else ""
+
+
 def test_unverified_customer_is_verified_with_the_code_from_the_mail(
     run_runbook: Run, sandbox: SandboxServer
 ) -> None:
+    before = portal_login(sandbox, "unverified@example.com")
+    assert heading(before) == "Log In" and "An unknown error has occurred" in before.text  # the call's reason
     result = run_runbook("resend-verify", {"email": "unverified@example.com"})
     assert (result.status, result.outcome, result.exit_code) == ("passed", "verified", 0)
     data = run_json(result)
@@ -40,12 +57,20 @@ def test_unverified_customer_is_verified_with_the_code_from_the_mail(
     ask = next(s for s in data["steps"] if s["action"] == "ask")
     assert "from mail outbox" in ask["detail"] and "••••••" in ask["detail"]
     assert_valid_trace(result)
-    # The portal now lets the customer in: the verification really happened.
-    login = httpx.post(
-        sandbox.urls["portal"] + "/auth/login",
-        data={"email": "unverified@example.com", "password": "Sunshine-Portal-7q"},
+    # The sandbox mailed one code (its outbox, a control route), and the run kept it out of run.json.
+    (mail,) = httpx.get(
+        sandbox.urls["portal"] + "/_sandbox/mail", params={"to": "unverified@example.com"}
+    ).json()
+    code = re.search(r"verification code is (\d{6})", mail["text"])
+    assert code and code.group(1) not in json.dumps(data)
+    # What the customer sees now: logging in opens their account, and the portal calls the address verified.
+    after = portal_login(sandbox, "unverified@example.com")
+    assert after.url.path == "/account" and heading(after) == "My Account", after.text
+    assert "Signed in as unverified@example.com" in after.text
+    resend = httpx.post(
+        sandbox.urls["portal"] + "/auth/resendVerifyCode", data={"email": "unverified@example.com"}
     )
-    assert "unknown error" not in login.text.lower()
+    assert "This email address has already been verified." in resend.text
 
 
 def test_code_given_as_an_option_is_used_and_a_wrong_one_ends_as_wrong_code(run_runbook: Run) -> None:
