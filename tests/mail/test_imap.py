@@ -1,5 +1,6 @@
 """The IMAP mailbox against a real dovecot: TLS (IMAPS and STARTTLS) verified against the server's own
-certificate, reading without marking seen, mark_read, mail from before the run ignored, a refused login."""
+certificate, reading without marking seen, mark_read, mail from before the run or to someone else ignored, a
+refused login."""
 
 from __future__ import annotations
 
@@ -65,14 +66,29 @@ def test_reading_keeps_the_mail_unseen_and_mark_read_marks_it(trusted: Any, tls:
     assert any(b"\\Seen" in f for f in flags(trusted))
 
 
-def test_mail_from_before_the_run_and_to_others_is_ignored(trusted: Any) -> None:
+def test_mail_from_before_the_run_is_ignored(trusted: Any) -> None:
     clear(trusted)
     append(trusted, "ana@example.test", "111111")
-    append(trusted, "bob@example.test", "222222")
-    since = time.time() + 2  # the run starts after both arrived (IMAP's arrival time has whole seconds)
+    since = time.time() + 2  # the run starts after it arrived (IMAP's arrival time has whole seconds)
     with open_mailbox(config(trusted)) as box:
         found = find_answer(box, to="ana@example.test", pattern=CODE, subject=None, since=since, timeout_s=0)
     assert found is None
+
+
+def test_a_newer_mail_to_another_recipient_is_not_taken(trusted: Any) -> None:
+    # One mailbox, two customers (a shared test inbox): Bob's code arrives after Ana's, so it is the newest.
+    clear(trusted)
+    since = time.time()
+    append(trusted, "ana@example.test", "111111")
+    append(trusted, "bob@example.test", "222222")
+    with open_mailbox(config(trusted)) as box:
+        for_ana = find_answer(
+            box, to="ana@example.test", pattern=CODE, subject=None, since=since, timeout_s=0
+        )
+        for_carol = find_answer(
+            box, to="carol@example.test", pattern=CODE, subject=None, since=since, timeout_s=0
+        )
+    assert (for_ana, for_carol) == ("111111", None)
 
 
 def test_a_certificate_the_machine_does_not_trust_is_refused(
