@@ -76,10 +76,9 @@ def _pattern(form: str) -> str:
 
 
 def _case_forms(secret: str) -> set[str]:
-    """The secret, and its case mappings that IGNORECASE (one character to one) does not cover ("ß", "SS")."""
-    plain = re.compile(re.escape(secret), re.IGNORECASE)
-    extra = {f for f in (secret.upper(), secret.lower(), secret.casefold()) if not plain.fullmatch(f)}
-    return {secret} | extra
+    """The secret and each of its case mappings: all of them, as the search runs over lower-cased text, where
+    IGNORECASE's equivalences are lost ("µ" upper-cases to the Greek "Μ", which lowers to "μ", not "µ")."""
+    return {secret, secret.upper(), secret.lower(), secret.casefold()}
 
 
 def _base64_fragments(secret: str) -> Iterator[str]:
