@@ -1,5 +1,6 @@
 """Fuzzing the two ways bad input comes in, the command line and runbook files: whatever arrives, the answer
-is one of our errors (exit 2, a message) or a result, never a traceback, never a hang, never a browser.
+is one of our errors (exit 2, a message) or a result, never a traceback, never a hang, and never a browser for
+input that is refused.
 
 Bounded in `make test`; `make fuzz` (RUNBOOK_FUZZ=long) runs many more examples."""
 
@@ -69,10 +70,25 @@ TOKEN = st.one_of(
 )
 
 
+class BrowserSpy:
+    """Stands in for the browser pool's launch: it counts the launches and hands the engine a browser that
+    cannot open a page, so a valid command line ends as unreachable (exit 3) without a real Chromium."""
+
+    def __init__(self) -> None:
+        self.launches = 0
+
+    def browser(self, *args: Any, **kwargs: Any) -> Any:
+        self.launches += 1
+        return self
+
+    def new_context(self, *args: Any, **kwargs: Any) -> Any:
+        raise TargetUnreachableError("fuzz: no browser in this test")
+
+
 @pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Everything a command may touch under tmp_path; a 'Chromium' that only leaves a marker; and an engine
-    that refuses to run, so a valid command line ends in exit 3 instead of starting a browser."""
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BrowserSpy]:
+    """Everything a command may touch under tmp_path; the browser pool's launch replaced by a spy (the engine
+    itself runs); and a 'Chromium' that only leaves a marker, should anything start one past the pool."""
     fake = tmp_path / "fake-chromium"
     fake.write_text(f"#!/bin/sh\ntouch {tmp_path / 'BROWSER-STARTED'}\nexit 1\n")
     fake.chmod(0o755)
@@ -90,28 +106,60 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("RUNBOOK_ENV", raising=False)
-
-    def no_engine(*args: Any, **kwargs: Any) -> Any:
-        raise TargetUnreachableError("fuzz: the engine is not started in this test")
-
-    monkeypatch.setattr("automation.engine.runner.execute", no_engine)
+    spy = BrowserSpy()
+    monkeypatch.setattr("automation.engine.browser.BrowserPool.browser", spy.browser)
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
-    assert not (tmp_path / "BROWSER-STARTED").exists(), "a browser was started"
+    yield spy
+    assert not (tmp_path / "BROWSER-STARTED").exists(), "a Chromium was started past the browser pool"
+
+
+def invoke(argv: list[str]) -> Any:
+    from automation.cli.app import app
+
+    return CliRunner().invoke(app, argv, catch_exceptions=True)
 
 
 @FUZZ
 @given(command=st.sampled_from(COMMANDS), tokens=st.lists(TOKEN, max_size=8))
-def test_fuzz_cli_argv_never_gives_a_traceback(isolated: Path, command: list[str], tokens: list[str]) -> None:
-    from automation.cli.app import app
-
+def test_fuzz_cli_argv_never_gives_a_traceback(
+    isolated: BrowserSpy, command: list[str], tokens: list[str]
+) -> None:
     argv = command + tokens
-    result = CliRunner().invoke(app, argv, catch_exceptions=True)
+    isolated.launches = 0
+    result = invoke(argv)
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"{argv!r} raised {result.exception!r}"
     )
     assert "Traceback" not in result.output, argv
     assert result.exit_code in (0, 1, 2, 3), (argv, result.exit_code, result.output)
+    if result.exit_code == 2:
+        assert isolated.launches == 0, f"{argv!r} was refused (exit 2) after a browser was started"
+    if isolated.launches:  # only a run the engine started, which the spy's browser ends as unreachable
+        assert (argv[0], result.exit_code) == ("run", 3), (argv, result.exit_code, result.output)
+
+
+BAD_RUNS = {
+    "unknown-runbook": ["run", "nope", "--no-input"],
+    "missing-input": ["run", "resend-verify", "--no-input"],
+    "bad-email": ["run", "resend-verify", "--email", "not-an-email", "--no-input"],
+    "bad-code": ["run", "resend-verify", "--email", "a@example.com", "--code", "12", "--no-input"],
+    "unknown-env": ["run", "resend-verify", "--email", "a@example.com", "--env", "production", "--no-input"],
+    "script-url": ["run", "resend-verify", "--email", "a@example.com", "--base-url", "portal=javascript:x"],
+    "missing-password": ["run", "create-account-probe", "--email", "a@example.com", "--no-input"],
+}
+
+
+@pytest.mark.parametrize("argv", BAD_RUNS.values(), ids=BAD_RUNS.keys())
+def test_a_refused_run_starts_no_browser(isolated: BrowserSpy, argv: list[str]) -> None:
+    result = invoke(argv)
+    assert (result.exit_code, isolated.launches) == (2, 0), result.output
+
+
+def test_a_valid_run_reaches_the_browser_spy(isolated: BrowserSpy) -> None:
+    # The spy is where a browser would start: without this, "no launch" above could be true of a dead spy.
+    result = invoke(["run", "resend-verify", "--email", "a@example.com", "--no-input"])
+    assert (result.exit_code, isolated.launches) == (3, 1), result.output
+    assert "fuzz: no browser in this test" in result.output
 
 
 # -- runbook documents --------------------------------------------------------------------------------------
