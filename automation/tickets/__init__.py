@@ -30,7 +30,6 @@ _WHERE = {
     "parse_tracker_config": "config",
     "tracker_from_config": "config",
     "JiraTracker": "jira",
-    "MemoryTracker": "memory",
     "Attachment": "models",
     "StoredComment": "models",
     "StoredTicket": "models",
@@ -62,7 +61,6 @@ if TYPE_CHECKING:
         tracker_from_config,
     )
     from automation.tickets.jira import JiraTracker
-    from automation.tickets.memory import MemoryTracker
     from automation.tickets.models import (
         Attachment,
         StoredComment,
@@ -99,7 +97,6 @@ __all__ = [
     "JiraConfig",
     "JiraTracker",
     "LocalConfig",
-    "MemoryTracker",
     "RemoteRef",
     "StoredComment",
     "StoredTicket",

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from support.tracker_double import MemoryTracker
 from ticket_fakes import SECRET
 
 from automation.errors import TicketError
 from automation.tickets import (
     Attachment,
-    MemoryTracker,
     Ticket,
     TicketStore,
     TrackerAuthError,

@@ -1,4 +1,8 @@
-"""An in-memory tracker for tests: it keeps what it receives and can be told to fail."""
+"""An in-memory tracker for tests: it keeps what it receives and can be told to fail.
+
+It implements automation.tickets.base.Tracker, the interface every adapter implements, so a test hands it to
+open_ticket / retry_outbox where a Jira or Zendesk adapter would go. Nothing in the product uses it, so it
+lives with the tests, not in the package."""
 
 from __future__ import annotations
 
