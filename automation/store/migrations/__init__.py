@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from automation.store.database import lock_for_transaction
 
-Line = Literal["history", "tickets"]
+Line = Literal["history", "tickets", "console"]
 HERE = Path(__file__).parent
 FIRST = "0001"
 
@@ -31,6 +31,7 @@ class _Spec:
 SPECS: dict[str, _Spec] = {
     "history": _Spec("runbook_history_version", "runs"),
     "tickets": _Spec("runbook_tickets_version", "tickets"),
+    "console": _Spec("runbook_console_version", "console_users"),
 }
 
 

@@ -1,0 +1,173 @@
+"""The console's file (console.yaml): which team may run which runbooks, and the server's settings.
+
+    teams:
+      portal-support:
+        runbooks: [reset-password, resend-verify]
+        tags: [login]            # and every runbook tagged login
+    server:
+      host: 127.0.0.1
+      port: 8790
+      concurrency: 2
+
+Read with the runbooks' YAML pipeline, so every mistake is named at its file:line: an unknown key (with the
+nearest valid one), a runbook the catalog does not have, a tag no runbook carries, a team that may run nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from automation.catalog import Catalog
+from automation.console.permissions import Team
+from automation.console.values import TEAM_PATTERN
+from automation.environment_file import is_http_url
+from automation.errors import RunbookLoadError
+from automation.yamlfile import Path_, Where, data_path, parse_yaml, read_yaml_text, suggest, vocabulary
+
+CONSOLE_FILE = "console.yaml"
+
+
+class ConsoleFileError(RunbookLoadError):
+    """console.yaml is malformed (file:line:column, the key, a suggestion). Exit 2; nothing was started."""
+
+    @classmethod
+    def of(cls, error: RunbookLoadError) -> ConsoleFileError:
+        return cls(
+            error.message, path=error.path, line=error.line, column=error.column, snippet=error.snippet
+        )
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TeamSpec(_Model):
+    runbooks: list[str] = Field(default_factory=list, description="Runbooks this team may run, by name")
+    tags: list[str] = Field(
+        default_factory=list, description="...and every runbook carrying one of these tags"
+    )
+
+
+class ServerSpec(_Model):
+    host: str = Field(
+        default="127.0.0.1", description="Address to listen on (loopback unless told otherwise)"
+    )
+    port: int = Field(default=8790, ge=0, le=65535)
+    concurrency: int = Field(default=2, ge=1, le=64, description="Runs at once; more wait in the queue")
+    public_url: str | None = Field(
+        default=None, description="The console's address as people open it, for links in alerts and tickets"
+    )
+
+
+class ConsoleFile(_Model):
+    teams: dict[str, TeamSpec] = Field(default_factory=dict)
+    server: ServerSpec = Field(default_factory=ServerSpec)
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """console.yaml, checked: the teams as permissions.allowed takes them, and the server's settings."""
+
+    teams: dict[str, Team]
+    server: ServerSpec
+    path: Path | None = None
+
+
+KEYS = vocabulary([ConsoleFile, TeamSpec, ServerSpec])
+
+
+def console_path() -> Path:
+    """Where console.yaml is looked for when no file is named: the current folder."""
+    return Path.cwd() / CONSOLE_FILE
+
+
+def load_console_config(path: Path | None = None, *, catalog: Catalog | None = None) -> ConsoleConfig:
+    """Read and check console.yaml against the catalog. Raises ConsoleFileError (file:line, exit 2)."""
+    path = path or console_path()
+    try:
+        text = read_yaml_text(path)
+    except RunbookLoadError as exc:
+        raise ConsoleFileError.of(exc) from None
+    data, positions = _parse(text, str(path))
+    where = Where(str(path), text, positions)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise _error(where, "the console file is a mapping with teams: (and optionally server:)", ())
+    try:
+        model = ConsoleFile.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, data, where) from None
+    if model.server.public_url is not None and not is_http_url(model.server.public_url):
+        raise _error(
+            where,
+            "public_url is the console's http(s) address, e.g. https://console.example.com",
+            ("server", "public_url"),
+        )
+    teams = _teams(model, catalog or Catalog.default(), where)
+    return ConsoleConfig(teams=teams, server=model.server, path=path)
+
+
+def _parse(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    try:
+        return parse_yaml(text, source)
+    except RunbookLoadError as exc:
+        raise ConsoleFileError.of(exc) from None
+
+
+def _error(where: Where, message: str, path: Path_) -> ConsoleFileError:
+    return ConsoleFileError.of(where.error(message, path))
+
+
+def _validation_error(exc: ValidationError, data: Any, where: Where) -> ConsoleFileError:
+    errors = sorted(exc.errors(include_url=False), key=lambda e: -len(e["loc"]))
+    first = errors[0]
+    path = data_path(data, first["loc"])
+    if first["type"] == "extra_forbidden":
+        bad = str(first["loc"][-1])
+        message = f"unknown key '{bad}'{suggest(bad, KEYS)}"
+    elif first["type"] == "missing":
+        message = f"'{first['loc'][-1]}' is required here"
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+    return _error(where, message, path)
+
+
+def _teams(model: ConsoleFile, catalog: Catalog, where: Where) -> dict[str, Team]:
+    """Each team, its runbooks in the catalog and its tags carried by some runbook."""
+    names = catalog.names()
+    tags = _tags_in_use(catalog) if any(spec.tags for spec in model.teams.values()) else set()
+    teams: dict[str, Team] = {}
+    for team, spec in model.teams.items():
+        here: Path_ = ("teams", team)
+        if not re.match(TEAM_PATTERN, team):
+            raise _error(where, f"team '{team}': use lower case letters, digits, - and _", here)
+        if not spec.runbooks and not spec.tags:
+            raise _error(where, f"team '{team}' may run nothing: give it runbooks: or tags:", here)
+        for index, name in enumerate(spec.runbooks):
+            if name not in names:
+                raise _error(where, catalog.not_found(name, names), (*here, "runbooks", index))
+        for index, tag in enumerate(spec.tags):
+            if tag not in tags:
+                raise _error(where, _unknown_tag(tag, tags), (*here, "tags", index))
+        teams[team] = Team(team, frozenset(spec.runbooks), frozenset(spec.tags))
+    return teams
+
+
+def _tags_in_use(catalog: Catalog) -> set[str]:
+    loaded, _problems = catalog.load_all()  # a file that does not load is `runbook validate`'s to report
+    return {tag for runbook in loaded for tag in runbook.model.tags}
+
+
+def _unknown_tag(tag: str, tags: Iterable[str]) -> str:
+    known = sorted(tags)
+    return (
+        f"no runbook is tagged '{tag}'{suggest(tag, known)}; tags in use: {', '.join(known) or 'none'}"
+        " (a tag names runbooks by their tags: list)"
+    )
