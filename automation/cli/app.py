@@ -18,6 +18,8 @@ from automation.cli.output import fail as _fail
 from automation.cli.output import json_error as _json_error
 from automation.cli.run import CATALOG_HELP, catalog_args, runbook_command
 from automation.cli.tickets import tickets_app
+from automation.cli.tokens import tokens_app
+from automation.cli.users import users_app
 from automation.errors import ExitCode, RunbookError
 
 # Start-up cost is paid on every `runbook ...`, --help included: this module imports typer and the errors
@@ -40,6 +42,8 @@ session_app = typer.Typer(
 )
 app.add_typer(session_app, name="session")
 app.add_typer(checks_app, name="checks")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 
 @app.callback()
