@@ -39,7 +39,7 @@ class RemoteRef:
 
 
 class Tracker(ABC):
-    """A place tickets are delivered to (Jira, Zendesk, a webhook, or the in-memory double)."""
+    """A place tickets are delivered to (Jira, Zendesk, a webhook; tests use tests/support/tracker_double.py)."""
 
     name: str = "tracker"
 
