@@ -1,7 +1,7 @@
-"""Schema migrations (Alembic) of the two stores, run by the program itself: opening a store upgrades it.
+"""Schema migrations (Alembic) of the stores, run by the program itself: opening a store upgrades it.
 
-Two lines of scripts, `history/` and `tickets/`, each with a version table of its own, because on SQLite they
-live in two files (checks.db, tickets.db) and on PostgreSQL they share one database. A database made before
+Lines of scripts, `history/`, `tickets/` and `console/`, each with a version table of its own, because on SQLite
+they live in separate files (checks.db, tickets.db, console.db) and on PostgreSQL they share one database. A database made before
 migrations existed (tables, no version table) is recognised and stamped at the first revision, which is that
 schema, so its rows are kept and later revisions apply to it like to any other.
 """
