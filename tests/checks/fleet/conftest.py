@@ -2,12 +2,15 @@
 real redis-server, the history in a real PostgreSQL database, runs in real Chromium against the sandbox.
 
 Each process runs in its own session, so stopping it (or the test ending) takes its pool children and their
-Chromium with it; logs go to files the tests read (who holds RedBeat's lock) and print on failure.
+Chromium with it; logs go to files the tests read (a worker ready, the tasks it received, who holds RedBeat's
+lock) and print on failure. Waits poll what can be seen (a log line, a history row, a process) against generous
+deadlines, never a fixed sleep.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,6 +32,9 @@ from automation.store.tables.history import ticks
 
 REPO = Path(__file__).resolve().parents[3]
 RUNBOOK = str(Path(sys.executable).with_name("runbook"))
+MONITOR_PASSWORD = "Monitor-Check-5x"  # the sandbox monitor's: every run types it, nothing may keep it
+STOP_GRACE_S = 90.0  # a stopping process's warm shutdown, before its session is killed
+_RECEIVED = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] received")
 
 
 def checks_yaml(body: str) -> str:
@@ -46,6 +52,14 @@ class Proc:
 
     def children(self) -> list[int]:
         return _children(self.popen.pid)
+
+    def ready(self) -> bool:
+        """A worker that consumes from the broker (Celery logs "<node> ready.")."""
+        return " ready." in self.text()
+
+    def received(self) -> set[str]:
+        """The ids of the tasks this worker took from the broker."""
+        return set(_RECEIVED.findall(self.text()))
 
 
 @dataclass
@@ -79,15 +93,20 @@ class Fleet:
             query = select(ticks.c.scheduled_at).where(ticks.c.check_name == check)
             return sorted(conn.execute(query).scalars())
 
-    def wait_for(self, what: str, predicate: Any, timeout_s: float = 90.0) -> Any:
-        """Poll until predicate() is truthy; a timeout fails with the processes' logs."""
+    def notifications(self, check: str) -> list[dict[str, Any]]:
+        with self.history() as history:
+            return history.notifications(check)
+
+    def wait_for(self, what: str, predicate: Any, timeout_s: float = 90.0, *, then: Any = None) -> Any:
+        """Poll until predicate() is truthy; a timeout fails with the processes' logs (and what `then()` says)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             found = predicate()
             if found:
                 return found
-            time.sleep(0.5)
-        pytest.fail(f"timed out waiting for {what}\n{self.logs()}")
+            time.sleep(0.5)  # a polling interval: what is waited for is predicate(), under the deadline
+        seen = f"\n{then()}" if then is not None else ""
+        pytest.fail(f"timed out waiting for {what}{seen}\n{self.logs()}")
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} (exit {p.popen.poll()})\n{p.text()[-3000:]}" for p in self.procs)
@@ -98,8 +117,8 @@ class Fleet:
                 # the main process only, as a container runtime does: Celery's warm shutdown lets runs finish
                 proc.popen.terminate()
         for proc in self.procs:
-            try:
-                proc.popen.wait(timeout=20)
+            try:  # a run in flight finishes first: its 30 s deadline and its evidence, on a loaded machine
+                proc.popen.wait(timeout=STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 pass
             with suppress(ProcessLookupError):
@@ -148,7 +167,7 @@ def fleet(
                 "apps": dict(sandbox.urls),
                 "mailbox": sandbox.urls["portal"] + "/_sandbox/mail",
                 "credentials": {
-                    "portal_monitor": {"user": "monitor@example.com", "password": "Monitor-Check-5x"}
+                    "portal_monitor": {"user": "monitor@example.com", "password": MONITOR_PASSWORD}
                 },
             }
         },

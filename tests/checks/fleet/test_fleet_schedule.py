@@ -4,8 +4,8 @@ beat that held RedBeat's lock, and a Redis restart: every tick is recorded exact
 from __future__ import annotations
 
 import os
+import re
 import signal
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +18,13 @@ pytestmark = pytest.mark.browser
 
 CHECK = "portal-login"
 INTERVAL_S = 5.0
+
+
+def _run_under_way(fleet: Fleet, workers: list[Proc]) -> tuple[int, set[datetime]] | None:
+    """A worker's pool process in the middle of a run, and the claimed ticks not yet recorded, seen together."""
+    child = _mid_run_child(workers)
+    in_flight = set(fleet.claimed(CHECK)) - set(_recorded(fleet)) if child is not None else set()
+    return (child, in_flight) if child is not None and in_flight else None
 
 
 def _mid_run_child(workers: list[Proc]) -> int | None:
@@ -42,6 +49,15 @@ def _lock_holder(beats: list[Proc]) -> Proc | None:
     return holders[0] if len(holders) == 1 else None
 
 
+_ACQUIRED = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): [^]]*\] beat: Acquired lock", re.M)
+
+
+def _acquired_at(beat: Proc) -> datetime | None:
+    """When the beat logged taking RedBeat's lock (its log's times are local)."""
+    found = _ACQUIRED.search(beat.text())
+    return datetime.strptime(found[1], "%Y-%m-%d %H:%M:%S,%f").astimezone(UTC) if found else None
+
+
 def test_every_tick_runs_once_through_a_killed_worker_a_killed_beat_and_a_redis_restart(
     fleet: Fleet, redis: object
 ) -> None:
@@ -54,10 +70,8 @@ def test_every_tick_runs_once_through_a_killed_worker_a_killed_beat_and_a_redis_
     holder = fleet.wait_for("one beat holding the lock", lambda: _lock_holder(beats))
 
     # kill -9 a worker process in the middle of a run: its tick is handed to a worker again and recorded once
-    child = fleet.wait_for("a run under way", lambda: _mid_run_child(workers))
-    in_flight = set(fleet.claimed(CHECK)) - set(_recorded(fleet))
+    child, in_flight = fleet.wait_for("a run under way", lambda: _run_under_way(fleet, workers))
     os.kill(child, signal.SIGKILL)
-    assert in_flight, "a run was under way, so one claimed tick had no record yet"
     fleet.wait_for("the killed run recorded", lambda: in_flight <= set(_recorded(fleet)))
 
     # kill the beat that holds the lock: the other takes it and scheduling goes on
@@ -65,13 +79,15 @@ def test_every_tick_runs_once_through_a_killed_worker_a_killed_beat_and_a_redis_
     killed_at = datetime.now(UTC)
     os.killpg(holder.popen.pid, signal.SIGKILL)
     other = next(b for b in beats if b is not holder)
-    fleet.wait_for("the other beat taking the lock", lambda: "Acquired lock" in other.text())
+    took_over = fleet.wait_for("the other beat taking the lock", lambda: _acquired_at(other))
     resumed = fleet.wait_for(
         "a tick after the takeover", lambda: [t for t in _recorded(fleet) if t > last_before]
     )
-    # RedBeat's lock times out after LOCK_TIMEOUT_MIN_S here (the 5 s interval is below the floor); the
-    # standby polls for it every second and sends the tick then due.
-    assert min(resumed) <= killed_at + timedelta(seconds=LOCK_TIMEOUT_MIN_S + INTERVAL_S + 2)
+    # RedBeat's lock times out after LOCK_TIMEOUT_MIN_S here (the 5 s interval is below the floor) and the
+    # standby polls for it every second: it takes over then (an outer limit, generous for a loaded machine),
+    # and sends the tick then due at once, not a later one.
+    assert took_over - killed_at < timedelta(seconds=3 * LOCK_TIMEOUT_MIN_S)
+    assert min(resumed) <= took_over + timedelta(seconds=2 * INTERVAL_S)
 
     # restart Redis: the workers and the beat reconnect, and the check runs again
     redis.restart(down_s=2)  # type: ignore[attr-defined]
@@ -81,7 +97,6 @@ def test_every_tick_runs_once_through_a_killed_worker_a_killed_beat_and_a_redis_
         lambda: len([t for t in _recorded(fleet) if t > restarted_at]) >= 2,
         timeout_s=120,
     )
-    time.sleep(1)
     fleet.stop()
 
     recorded = _recorded(fleet)
