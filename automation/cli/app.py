@@ -17,6 +17,7 @@ from automation.cli.checks import checks_app
 from automation.cli.output import fail as _fail
 from automation.cli.output import json_error as _json_error
 from automation.cli.run import CATALOG_HELP, catalog_args, runbook_command
+from automation.cli.server import SERVER_HELP, server_command
 from automation.cli.tickets import tickets_app
 from automation.cli.tokens import tokens_app
 from automation.cli.users import users_app
@@ -44,6 +45,7 @@ app.add_typer(session_app, name="session")
 app.add_typer(checks_app, name="checks")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.command("server", help=SERVER_HELP)(server_command)
 
 
 @app.callback()

@@ -104,7 +104,7 @@ def add_user(
 def list_users(store: ConsoleStore) -> list[User]:
     """Every user, by name."""
     with store.reading() as conn:
-        return [_user(row) for row in conn.execute(select(users).order_by(users.c.name)).mappings()]
+        return [user_of_row(row) for row in conn.execute(select(users).order_by(users.c.name)).mappings()]
 
 
 def get_user(store: ConsoleStore, name: str) -> User:
@@ -113,7 +113,7 @@ def get_user(store: ConsoleStore, name: str) -> User:
         row = _row(conn, name)
         if row is None:
             raise _unknown(conn, name)
-        return _user(row)
+        return user_of_row(row)
 
 
 def disable_user(store: ConsoleStore, name: str, *, now: datetime | None = None) -> User:
@@ -135,7 +135,7 @@ def set_password(store: ConsoleStore, name: str, password: str, *, now: datetime
             raise _unknown(conn, name)
         conn.execute(update(users).where(users.c.name == name).values(password_hash=hashed))
         end_sessions(conn, name, now or now_utc())
-        return _user(row)
+        return user_of_row(row)
 
 
 def verify_password(store: ConsoleStore, name: str, password: str) -> User | None:
@@ -158,7 +158,7 @@ def verify_password(store: ConsoleStore, name: str, password: str) -> User | Non
             conn.execute(
                 update(users).where(users.c.name == name).values(password_hash=hasher.hash(password))
             )
-    return _user(row)
+    return user_of_row(row)
 
 
 def end_sessions(conn: Connection, name: str, now: datetime) -> None:
@@ -176,14 +176,15 @@ def _set_disabled(store: ConsoleStore, name: str, disabled: bool, now: datetime)
         conn.execute(update(users).where(users.c.name == name).values(disabled=disabled))
         if disabled:
             end_sessions(conn, name, now)
-        return _user({**row, "disabled": disabled})
+        return user_of_row({**row, "disabled": disabled})
 
 
 def _row(conn: Connection, name: str) -> Any:
     return conn.execute(select(users).where(users.c.name == name)).mappings().first()
 
 
-def _user(row: Any) -> User:
+def user_of_row(row: Any) -> User:
+    """A users row (or a row carrying its columns) as a User."""
     return User(row["name"], Role(row["role"]), row["team"], bool(row["disabled"]), row["created"])
 
 

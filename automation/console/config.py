@@ -8,6 +8,10 @@
       host: 127.0.0.1
       port: 8790
       concurrency: 2
+      session_idle: 30m          # a session ends after this long unused...
+      session_absolute: 12h      # ...and this long after sign-in, always
+      secure_cookie: true        # false only for plain http on loopback
+      allowed_hosts: [127.0.0.1, localhost]   # any other Host header gets 400
 
 Read with the runbooks' YAML pipeline, so every mistake is named at its file:line: an unknown key (with the
 nearest valid one), a runbook the catalog does not have, a tag no runbook carries, a team that may run nothing.
@@ -18,10 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from automation.catalog import Catalog
 from automation.console.permissions import Team
@@ -63,6 +68,39 @@ class ServerSpec(_Model):
     public_url: str | None = Field(
         default=None, description="The console's address as people open it, for links in alerts and tickets"
     )
+    session_idle: str = Field(
+        default="30m", description="A session ends after this long without a request (OWASP: 15-30 min)"
+    )
+    session_absolute: str = Field(default="12h", description="A session ends this long after sign-in, always")
+    secure_cookie: bool = Field(
+        default=True,
+        description="Send the session cookie over https only; false for plain http on loopback",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost"],
+        description="Host headers answered (others get 400): the names people reach the console by",
+    )
+
+    @field_validator("session_idle", "session_absolute")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from automation.checks.config.schedule import parse_duration
+
+        if parse_duration(value) <= 0:  # its ValueError names the value and the units
+            raise ValueError(f"duration {value!r} is not a time ahead: write e.g. 30m or 12h")
+        return value
+
+    @property
+    def idle(self) -> timedelta:
+        from automation.checks.config.schedule import parse_duration
+
+        return timedelta(seconds=parse_duration(self.session_idle))
+
+    @property
+    def absolute(self) -> timedelta:
+        from automation.checks.config.schedule import parse_duration
+
+        return timedelta(seconds=parse_duration(self.session_absolute))
 
 
 class ConsoleFile(_Model):

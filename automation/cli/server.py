@@ -1,0 +1,73 @@
+"""`runbook server`: the agents' console (pages, JSON API) on uvicorn; a few lines over automation.console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from automation.cli.output import fail
+from automation.errors import RunbookError
+
+SERVER_HELP = """Serve the agents' console: sign-in, the runbook list and the JSON API (/api/docs).
+
+Nothing but /healthz and the login page answers without a session or an API token.
+
+The first admin: `runbook users add NAME --role admin`; API tokens: `runbook tokens create`.
+
+RUNBOOK_DATA: the folder of console.db (users, tokens, sessions), ./.runbook by default.
+
+RUNBOOK_DATABASE_URL: a shared database instead of console.db (e.g. postgresql://...).
+
+RUNBOOK_PATH: the runbook folders (or `runbook --catalog DIR server`).
+"""
+
+
+def server_command(
+    host: str = typer.Option(
+        None,
+        "--host",
+        metavar="ADDRESS",
+        help="Address to listen on (default: console.yaml's server.host, else 127.0.0.1)",
+    ),
+    port: int = typer.Option(
+        None,
+        "--port",
+        metavar="PORT",
+        help="Port (0: a free one) (default: console.yaml's server.port, else 8790)",
+    ),
+    config: Path = typer.Option(
+        None,
+        "--config",
+        metavar="FILE",
+        help="console.yaml: teams, session timeouts, cookie, allowed hosts (default: ./console.yaml when there is one)",
+    ),
+) -> None:
+    from automation.catalog import Catalog
+    from automation.console.config import ConsoleConfig, ServerSpec, console_path, load_console_config
+    from automation.console.server import ConsoleServer
+    from automation.console.store import ConsoleStore
+
+    catalog = Catalog.default()
+    try:
+        if config is None and not console_path().is_file():
+            loaded = ConsoleConfig(teams={}, server=ServerSpec())
+            typer.echo("No console.yaml here: no team may run anything yet (admins see every runbook).")
+        else:
+            loaded = load_console_config(config, catalog=catalog)
+        spec = loaded.server
+        server = ConsoleServer(
+            loaded,
+            catalog,
+            ConsoleStore(),
+            host=host if host is not None else spec.host,
+            port=port if port is not None else spec.port,
+        )
+        if spec.secure_cookie:
+            typer.echo(
+                "The session cookie is Secure: open the console over https (a reverse proxy), or set "
+                "server.secure_cookie: false in console.yaml for plain http on loopback."
+            )
+        server.run(on_ready=lambda url: typer.echo(f"Console {url}/ (Ctrl-C stops it)"))
+    except RunbookError as exc:
+        fail(exc)
