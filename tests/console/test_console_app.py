@@ -1,0 +1,153 @@
+"""The console's app in process (Starlette's test client): the door, CSRF, the Host check, tokens, teams."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from automation.catalog import Catalog
+from automation.console.accounts import add_user
+from automation.console.config import ConsoleConfig, ServerSpec
+from automation.console.context import Console
+from automation.console.permissions import Team
+from automation.console.server import create_app
+from automation.console.sessions import COOKIE
+from automation.console.store import ConsoleStore
+from automation.console.tokens import create_token, revoke_token
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "a long enough passphrase"
+TEAMS = {"portal-support": Team("portal-support", frozenset({"reset-password"}))}
+
+
+@pytest.fixture
+def client(store: ConsoleStore) -> Iterator[TestClient]:
+    add_user(store, "ana", "agent", PASSWORD, team="portal-support")
+    config = ConsoleConfig(teams=TEAMS, server=ServerSpec(secure_cookie=False))
+    console = Console(store=store, config=config, catalog=Catalog([ROOT / "runbooks"]))
+    with TestClient(create_app(console), base_url="http://127.0.0.1") as opened:
+        yield opened
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([0-9a-f]+)"', html).group(1)
+
+
+def sign_in(client: TestClient, password: str = PASSWORD) -> object:
+    token = csrf_of(client.get("/login").text)
+    return client.post(
+        "/login",
+        data={"name": "ana", "password": password, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+
+
+def test_only_healthz_and_the_login_page_answer_without_a_session(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"ok": True}
+    assert client.get("/login").status_code == 200
+    page = client.get("/?q=reset", follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2F%3Fq%3Dreset"
+    for path in ("/api/runbooks", "/api/runbooks/reset-password", "/api/docs", "/api/openapi.json", "/api/x"):
+        answer = client.get(path)
+        assert answer.status_code == 401, path
+        assert "error" in answer.json()
+    assert client.get("/nowhere", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_gives_a_new_session_id(client: TestClient) -> None:
+    client.get("/login")
+    before = client.cookies[COOKIE]
+    answer = sign_in(client)
+    assert answer.status_code == 303
+    assert "HttpOnly" in answer.headers["set-cookie"] and "SameSite=lax" in answer.headers["set-cookie"]
+    assert client.cookies[COOKIE] != before
+    assert "Reset the customer" in client.get("/").text
+
+
+def test_a_post_without_the_csrf_token_is_refused(client: TestClient) -> None:
+    client.get("/login")
+    answer = client.post("/login", data={"name": "ana", "password": PASSWORD})
+    assert answer.status_code == 403
+    sign_in(client)
+    assert client.post("/logout", follow_redirects=False).status_code == 403
+    assert client.post("/logout", data={"csrf_token": "0" * 64}).status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 200  # still signed in
+
+
+def test_sign_out_ends_the_session_at_the_server(client: TestClient) -> None:
+    sign_in(client)
+    session = client.cookies[COOKIE]
+    token = csrf_of(client.get("/").text)
+    assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    client.cookies.set(COOKIE, session)  # the old cookie, replayed
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_forged_host_is_refused(client: TestClient) -> None:
+    answer = client.get("/healthz", headers={"host": "evil.example"})
+    assert answer.status_code == 400
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
+    for answer in (client.get("/healthz"), client.get("/login"), client.get("/api/runbooks")):
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "'unsafe-inline'" not in policy
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_token_opens_the_api_but_not_the_pages(client: TestClient, store: ConsoleStore) -> None:
+    made = create_token(store, "zendesk", role="agent", team="portal-support")
+    bearer = {"authorization": f"Bearer {made.token}"}
+    assert [r["name"] for r in client.get("/api/runbooks", headers=bearer).json()] == ["reset-password"]
+    assert client.get("/", headers=bearer, follow_redirects=False).status_code == 303
+    assert client.get("/api/runbooks", headers={"authorization": "Bearer rbt_wrong"}).status_code == 401
+    revoke_token(store, made.info.id)
+    assert client.get("/api/runbooks", headers=bearer).status_code == 401
+
+
+def test_a_runbook_the_team_may_not_run_is_403(client: TestClient, store: ConsoleStore) -> None:
+    bearer = {"authorization": f"Bearer {create_token(store, 'ana').token}"}
+    assert client.get("/api/runbooks/resend-verify", headers=bearer).status_code == 403
+    assert client.get("/api/runbooks/no-such", headers=bearer).status_code == 404
+    assert "resend-verify" not in client.get("/api/runbooks?q=verify", headers=bearer).text
+
+
+def test_a_runbook_s_inputs_are_what_a_helpdesk_needs_for_a_form(
+    client: TestClient, store: ConsoleStore
+) -> None:
+    bearer = {"authorization": f"Bearer {create_token(store, 'ana').token}"}
+    body = client.get("/api/runbooks/reset-password", headers=bearer).json()
+    inputs = {i["name"]: i for i in body["inputs"]}
+    assert inputs["email"]["type"] == "email" and inputs["email"]["required"] is True
+    assert set(inputs["email"]) >= {"type", "pattern", "choices", "help", "default", "required", "secret"}
+    assert any(i["secret"] for i in inputs.values())
+
+
+def test_the_search_box_works_without_javascript(client: TestClient) -> None:
+    sign_in(client)
+    assert "reset-password" in client.get("/?q=password").text
+    assert "reset-password" not in client.get("/?q=nothing-like-this").text
+
+
+def test_a_sign_in_never_goes_to_another_site(client: TestClient) -> None:
+    token = csrf_of(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"name": "ana", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/"},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/"
+
+
+def test_the_openapi_schema_is_published_behind_login(client: TestClient) -> None:
+    sign_in(client)
+    schema = client.get("/api/openapi.json").json()
+    assert set(schema["paths"]) == {"/api/runbooks", "/api/runbooks/{name}"}
+    assert "/api/runbooks/{name}" in client.get("/api/docs").text
