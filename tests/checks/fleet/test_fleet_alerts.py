@@ -98,12 +98,14 @@ def _assert_each_pair_ran_on_both_workers_at_once(
     """What the test claims of its pairs: the two ticks went to the two workers and their runs overlapped."""
     took = {w.name: w.received() for w in workers}
     for ids in pairs:
-        assert sorted(name for name, got in took.items() for i in ids if i in got) == sorted(took), took
+        on = sorted(name for name, got in took.items() for i in ids if i in got)
+        assert on == sorted(took), f"the pair's tasks {ids} were taken by {on}, not one by each worker"
     for first, second in zip(runs[::2], runs[1::2], strict=True):  # runs by tick: a pair's ticks are adjacent
-        assert first.started_at < second.finished_at and second.started_at < first.finished_at, (
-            first,
-            second,
+        spans = " then ".join(
+            f"{r.started_at:%H:%M:%S.%f}-{r.finished_at:%H:%M:%S.%f}" for r in (first, second)
         )
+        overlap = first.started_at < second.finished_at and second.started_at < first.finished_at
+        assert overlap, f"a pair's runs one after the other: {spans}"
 
 
 def _tables(findings: Findings) -> set[str]:
