@@ -1,11 +1,12 @@
 """The console's pages, rendered on the server (Jinja2, no script): sign-in, sign-out and the runbook list.
 
-Sign-in binds its form to a fresh anonymous id in the cookie (for the CSRF token), checks the throttle, then
+Sign-in binds its form to an anonymous id in the cookie (for the CSRF token), checks the throttle, then
 the password, and on success gives the browser a NEW session id: the anonymous one is never promoted.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from automation.console.sessions import (
     start_session,
 )
 
+ANONYMOUS = re.compile(r"[A-Za-z0-9_-]{43}")  # the shape of new_session_id()
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
@@ -60,12 +62,19 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def anonymous_id(held: str | None) -> str:
+    """The id a sign-in form is bound to: the browser's own when it has a well-formed one (so two tabs, or a
+    stray request for /favicon.ico, do not spoil each other's form), else a new one. Never promoted: sign-in
+    makes a new id."""
+    return held if held and ANONYMOUS.fullmatch(held) else new_session_id()
+
+
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
-    """The sign-in form, bound to a fresh anonymous id; a signed-in user goes straight on."""
+    """The sign-in form, bound to an anonymous id; a signed-in user goes straight on."""
     if getattr(request.state, "actor", None) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    anonymous = new_session_id()
+    anonymous = anonymous_id(request.cookies.get(COOKIE))
     response = render(request, "login.html", session_id=anonymous, next=safe_next(next), name="")
     set_cookie(response, console_of(request), anonymous)
     return response
