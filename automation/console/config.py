@@ -81,11 +81,13 @@ class ServerSpec(_Model):
         description="Host headers answered (others get 400): the names people reach the console by",
     )
 
-    @field_validator("session_idle", "session_absolute")
+    @field_validator("session_idle", "session_absolute", mode="before")
     @classmethod
-    def _duration(cls, value: str) -> str:
+    def _duration(cls, value: Any) -> str:
         from automation.checks.config.schedule import parse_duration
 
+        if not isinstance(value, str):  # a bare number would be seconds: too easy to mean minutes
+            raise ValueError(f"write the duration with its unit, e.g. 30m or 12h (got {value!r})")
         if parse_duration(value) <= 0:  # its ValueError names the value and the units
             raise ValueError(f"duration {value!r} is not a time ahead: write e.g. 30m or 12h")
         return value

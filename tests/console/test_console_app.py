@@ -151,3 +151,33 @@ def test_the_openapi_schema_is_published_behind_login(client: TestClient) -> Non
     schema = client.get("/api/openapi.json").json()
     assert set(schema["paths"]) == {"/api/runbooks", "/api/runbooks/{name}"}
     assert "/api/runbooks/{name}" in client.get("/api/docs").text
+
+
+INLINE = re.compile(r"<script(?![^>]*\bsrc=)|\son[a-z]+\s*=|\sstyle\s*=|javascript:", re.I)
+
+
+def test_no_page_carries_inline_script_or_style(client: TestClient) -> None:
+    pages = [client.get("/login").text]
+    sign_in(client)
+    pages += [client.get(path).text for path in ("/", "/?q=reset", "/api/docs", "/nowhere")]
+    for html in pages:
+        assert INLINE.search(html) is None, INLINE.search(html)
+
+
+def test_every_state_changing_route_checks_the_csrf_token(client: TestClient) -> None:
+    from fastapi.routing import APIRoute, APIRouter
+
+    from automation.console import json_api, pages
+    from automation.console.security import require_csrf
+
+    def unsafe(routes: list) -> list[str]:
+        return [r.path for r in routes if isinstance(r, APIRoute) and r.methods - {"GET", "HEAD"}]
+
+    routers: list[APIRouter] = [pages.router, json_api.router]
+    assert unsafe(pages.router.routes), "no state-changing route found"
+    for router in routers:
+        assert require_csrf in [d.dependency for d in router.dependencies]
+    # the app's own routes (not through a router) change nothing
+    assert unsafe(client.app.routes) == []
+    included = [getattr(r, "original_router", None) for r in client.app.routes]
+    assert all(router in routers for router in included if router is not None)

@@ -109,3 +109,19 @@ def test_broken_yaml_and_a_missing_file_are_console_file_errors(tmp_path: Path, 
     assert error_of(tmp_path, "teams: [\n", catalog).line is not None
     with pytest.raises(ConsoleFileError, match="cannot read the file"):
         load_console_config(tmp_path / "absent.yaml", catalog=catalog)
+
+
+def test_the_server_section_names_a_bad_session_timeout_at_its_line(tmp_path: Path, catalog: Catalog) -> None:
+    text = GOOD + "server:\n  secure_cookie: false\n  session_idle: 30\n"
+    error = error_of(tmp_path, text, catalog)
+    assert error.line == 9 and "30m" in error.message
+
+
+def test_the_server_section_sets_sessions_cookie_and_hosts(tmp_path: Path, catalog: Catalog) -> None:
+    text = (
+        GOOD
+        + "server:\n  session_idle: 15m\n  session_absolute: 8h\n  allowed_hosts: [console.example.com]\n"
+    )
+    server = load_console_config(write(tmp_path, text), catalog=catalog).server
+    assert server.idle.total_seconds() == 900 and server.absolute.total_seconds() == 8 * 3600
+    assert server.secure_cookie is True and server.allowed_hosts == ["console.example.com"]
