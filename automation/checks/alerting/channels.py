@@ -211,23 +211,42 @@ class Notifier:
     def flush(
         self, checks: dict[str, Check], *, on_sent: Callable[[Check, str, str], None] | None = None
     ) -> int:
-        """Deliver every queued notification of these checks; returns how many are still waiting."""
-        waiting = 0
+        """Deliver every queued notification of these checks, each check's in order per channel; returns how
+        many are still waiting. Passes repeat while one delivers something: a notification held back behind
+        an earlier one (another worker was still sending it) goes out once that one is delivered."""
+        while True:
+            delivered, waiting = self._pass(checks, on_sent)
+            if not delivered:
+                return waiting
+
+    def _pass(
+        self, checks: dict[str, Check], on_sent: Callable[[Check, str, str], None] | None
+    ) -> tuple[int, int]:
+        delivered = waiting = 0
+        held: set[tuple[str, str]] = set()  # (check, channel) whose earlier notification is not delivered
         for number, channel_id, note in self.history.pending_notifications():
             check = checks.get(note.check)
             config = next((c for c in check.channels if c.id == channel_id), None) if check else None
             if check is None or config is None:
                 continue  # a check or channel no longer configured: kept in history, not sent
+            key = (note.check, channel_id)
+            if key in held or self.history.earlier_undelivered(number, note.check, channel_id):
+                held.add(key)
+                waiting += 1
+                continue
             if not self.history.take_notification(number):
-                continue  # another worker is delivering it
+                held.add(key)  # another worker is delivering it: what follows waits for it
+                continue
             try:
                 detail = self.channels(config).deliver(check, note)
             except DeliveryFailed as exc:
                 self.history.mark_notification(number, "failed", str(exc))
                 log.warning("%s for %s waits in the outbox: %s", note.kind, check.name, exc)
+                held.add(key)
                 waiting += 1
                 continue
             self.history.mark_notification(number, "delivered", detail)
+            delivered += 1
             if on_sent is not None:
                 on_sent(check, config.kind, note.kind)
-        return waiting
+        return delivered, waiting

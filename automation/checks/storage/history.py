@@ -162,6 +162,18 @@ class History:
             rows = conn.execute(query.order_by(notifications.c.id)).all()
         return [(r.id, r.channel, from_json(Notification, r.payload)) for r in rows]
 
+    def earlier_undelivered(self, id: int, check: str, channel: str) -> bool:
+        """Whether a notification of this check and channel queued before `id` is not delivered yet.
+
+        A check's notifications reach a channel in the order they were queued: a "failed-again" comment sent
+        while another worker is still opening the ticket would find no ticket to add to, and be lost."""
+        n = notifications.c
+        query = select(n.id).where(
+            n.id < id, n.check_name == check, n.channel == channel, n.status != "delivered"
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
     def take_notification(self, id: int) -> bool:
         """Take a pending notification for delivery; False if another process has it (or it is delivered).
 

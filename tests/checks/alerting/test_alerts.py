@@ -112,3 +112,22 @@ def test_a_webhook_that_is_down_keeps_the_alert_in_the_outbox_until_it_answers(
     host.notifier().flush({check.name: check})
     assert [r["kind"] for r in received] == ["opened"]
     assert host.history.pending_notifications() == []
+
+
+def test_a_checks_alerts_reach_a_channel_in_order_even_while_another_worker_sends_one(setup) -> None:  # noqa: ANN001
+    """Two workers share the outbox: while one is still sending "opened" (opening the ticket), the other must
+    not send the "recovered" that follows it (it would find no ticket to close); it goes out right after."""
+    check, host, received = setup
+    host.flush = lambda checks: 0  # type: ignore[method-assign]  # queue only: the "workers" below deliver
+    feed(check, host, ["failed", "failed", "passed"])
+    (opened, _, _), (recovered, _, _) = host.history.pending_notifications()
+    assert host.history.take_notification(opened)  # another worker has it, mid-delivery
+
+    host.notifier().flush({check.name: check})
+    assert received == []  # the recovery waits behind the opening
+    assert [n.kind for _, _, n in host.history.pending_notifications()] == ["recovered"]
+
+    host.history.mark_notification(opened, "delivered", "sent by the other worker")
+    host.notifier().flush({check.name: check})
+    assert [r["kind"] for r in received] == ["recovered"]
+    assert host.history.pending_notifications() == []
