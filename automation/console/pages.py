@@ -115,6 +115,7 @@ def login(
             error="The name or the password is wrong (or the account is disabled).",
         )
     console.throttle.forget(keys[0])
+    end_session(console.store, request.cookies.get(COOKIE), now=console.clock())  # a session it replaces
     session_id = start_session(
         console.store, user, absolute=console.config.server.absolute, now=console.clock()
     )

@@ -181,3 +181,17 @@ def test_every_state_changing_route_checks_the_csrf_token(client: TestClient) ->
     assert unsafe(client.app.routes) == []
     included = [getattr(r, "original_router", None) for r in client.app.routes]
     assert all(router in routers for router in included if router is not None)
+
+
+def test_signing_in_again_ends_the_session_it_replaces(client: TestClient) -> None:
+    sign_in(client)
+    first = client.cookies[COOKIE]
+    token = csrf_of(client.get("/").text)
+    client.post(
+        "/login",
+        data={"name": "ana", "password": PASSWORD, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert client.cookies[COOKIE] != first
+    client.cookies.set(COOKIE, first)
+    assert client.get("/", follow_redirects=False).status_code == 303
