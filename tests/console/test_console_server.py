@@ -116,17 +116,29 @@ def page(browser: Any, console: Console) -> Iterator[Any]:
     assert errors == [], f"the console's pages logged errors: {errors}"
 
 
-def test_an_agent_signs_in_and_sees_their_team_s_runbooks(page: Any, console: Console) -> None:
+def checked(page: Any, output_path: str, name: str) -> None:
+    """No serious or critical axe-core violation on the page; its screenshot kept in the test's output."""
+    Path(output_path).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(output_path) / f"{name}.png"), full_page=True)
+    assert serious_violations(page) == [], name
+
+
+def test_an_agent_signs_in_and_sees_their_team_s_runbooks(
+    page: Any, console: Console, output_path: str
+) -> None:
     page.goto("/")
     assert page.url.startswith(f"{console.url}/login")
-    assert serious_violations(page) == []
+    checked(page, output_path, "login")
     before = session_cookie(page)
     assert sign_in(page, console).status == 303
     assert session_cookie(page) != before  # the pre-login id is never the session's
     assert page.get_by_role("heading", name="Runbooks").is_visible()
     assert page.get_by_text("reset-password", exact=True).is_visible()
     assert page.get_by_text("resend-verify").count() == 0
-    assert serious_violations(page) == []
+    checked(page, output_path, "runbooks")
+    page.goto("/api/docs")
+    assert page.get_by_role("cell", name="/api/runbooks/{name}").is_visible()
+    checked(page, output_path, "api-docs")
 
 
 def test_the_search_works_without_javascript(browser: Any, console: Console) -> None:
