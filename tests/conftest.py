@@ -6,13 +6,13 @@ Every test that drives Chromium is marked `browser` here, from the fixtures it u
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.pictures import PictureSpy
 
 from automation.api import run
 from automation.chromium import launch_options
@@ -21,7 +21,7 @@ from automation.result import RunResult
 from automation.sandbox import SandboxServer
 
 # Fixtures that start Chromium, in this process or in one the test starts. A fixture built on one of them
-# (run_runbook, lab_run, masked_pixels, a runbook case's run) is found through it.
+# (run_runbook, lab_run, a runbook case's run) is found through it.
 BROWSER_FIXTURES = frozenset(
     {
         # pytest-playwright's
@@ -170,30 +170,12 @@ def run_runbook(sandbox_env: Target, tmp_path: Path, browser: Any) -> Callable[.
 
 
 @pytest.fixture
-def masked_pixels(browser: Any) -> Callable[[Path], int]:
-    """Count the pixels of a screenshot painted in Playwright's mask colour (#FF00FF), in Chromium."""
-
-    def count(png: Path) -> int:
-        page = browser.new_page()
-        try:
-            page.set_content(
-                f'<img src="data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}">'
-            )
-            return int(page.locator("img").evaluate(_COUNT_MASKED_JS))
-        finally:
-            page.close()
-
-    return count
-
-
-_COUNT_MASKED_JS = """img => {
-  const c = document.createElement('canvas');
-  c.width = img.naturalWidth; c.height = img.naturalHeight;
-  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
-  const d = g.getImageData(0, 0, c.width, c.height).data; let n = 0;
-  for (let i = 0; i < d.length; i += 4) if (d[i] > 240 && d[i + 1] < 16 && d[i + 2] > 240) n++;
-  return n;
-}"""
+def picture_spy(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> PictureSpy:
+    """Watches the engine take this test's pictures (tests/support/pictures.py): what each page showed just
+    before, and an unmasked control picture, kept apart from tmp_path (controls show secrets; tests scan it)."""
+    spy = PictureSpy(tmp_path_factory.mktemp("controls"))
+    spy.install(monkeypatch)
+    return spy
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Secrets never leave the run: every case of every runbook, run with unique canary secrets, and every byte of
 every artifact it leaves (evidence folder with the trace unzipped, run.json, report, screenshots, ticket store,
-audit log, terminal and --json output) scanned for each secret in every decoded form: zero hits. Screenshots are
-checked by what was masked: a step that typed a secret has a masked region in its picture. The command line
-itself is run once as a subprocess, with a secret that needs normalising and encoding."""
+audit log, terminal and --json output) scanned for each secret in every decoded form: zero hits. Every picture is
+read back (tests/support/pictures.py): each place a page showed a secret (a field typed one into, a code on the
+page) is painted over, OCR reads the secret on the unmasked page where it was readable, and reads no secret on
+any kept picture. The command line itself is run once as a subprocess, with a secret that needs normalising and
+encoding."""
 
 from __future__ import annotations
 
@@ -13,13 +15,13 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from support.pictures import PictureSpy, check_pictures
 
 from automation.api import run
 from automation.catalog import Catalog
@@ -28,7 +30,7 @@ from automation.environments import Target
 from automation.loader import walk_steps
 from automation.redaction.scan import find_secrets
 from automation.sandbox.store import DEFAULT_SEED
-from automation.schema import Ask, Fill
+from automation.schema import Ask
 
 CATALOG = Catalog.default()
 CASES = [
@@ -68,22 +70,6 @@ SECRET_NAMES = _secret_names()
 SEED_PASSWORDS = _seed_passwords()
 
 
-def _secret_fills() -> set[tuple[str | None, int | None]]:
-    """(file, line) of every `fill` that types a secret: a secret input, answer or password, or secret: true."""
-    found: set[tuple[str | None, int | None]] = set()
-    for rb in CATALOG.all():
-        secret = SECRET_NAMES | {"password"}
-        for path, step in walk_steps(rb.model.steps, ()):
-            names = set(re.findall(r"[A-Za-z_]+", step.with_)) if isinstance(step, Fill) else set()
-            if isinstance(step, Fill) and (step.secret or names & secret):
-                file = str(rb.path.relative_to(Path.cwd())) if rb.path else None
-                found.add((file, rb.line_of(("steps", *path))))
-    return found
-
-
-SECRET_FILLS = _secret_fills()
-
-
 def canary(value: Any) -> str:
     """A unique value of the same shape: a 6-digit code, a reset link, or a password meeting every policy."""
     n = next(_serial)
@@ -118,7 +104,7 @@ def test_no_secret_in_any_artifact(
     sandbox_env: Target,
     tmp_path: Path,
     browser: Any,
-    masked_pixels: Callable[[Path], int],
+    picture_spy: PictureSpy,
 ) -> None:
     loaded = CATALOG.get(runbook)
     case = next(c for c in loaded.model.cases if c.name == case_name)
@@ -146,9 +132,8 @@ def test_no_secret_in_any_artifact(
     hits = find_secrets(tmp_path, sorted(secrets))
     assert not hits, [f"{h.path.relative_to(tmp_path)} {h.entry or ''} form={h.form}" for h in hits]
 
-    for step in result.steps:  # a field typed a secret into is painted over in the step's picture
-        if step.action == "fill" and (step.file, step.line) in SECRET_FILLS and step.screenshot:
-            assert masked_pixels(Path(result.evidence_dir) / step.screenshot) > 0, step.number
+    pictures = check_pictures(Path(result.evidence_dir), picture_spy, sorted(secrets), ocr_check="always")
+    assert not pictures.problems, pictures.problems
 
     trace = Path(result.evidence_dir) / "trace.zip"
     if trace.exists():  # a scrubbed trace still loads: every JSON line parses

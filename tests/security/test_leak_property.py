@@ -5,8 +5,10 @@ is longer, such as "ß", included). Each is given as a secret input to a runbook
 posts it, has the page show it (text, upper case, title, a pre-filled field), log it, alert it, send it in a
 JSON fetch with a header and a cookie, then opens it in a query string and escalates. Every artifact of that
 run, the terminal and `--json` output, run.json, report.html, the trace unzipped, the screenshots, the ticket
-store and the audit log, is scanned for it in every decoded form (scan.py): zero hits. Every screenshot taken
-once the secret was on the page has masked regions, or was withheld and its step says so.
+store and the audit log, is scanned for it in every decoded form (scan.py): zero hits. Every picture is read back
+(tests/support/pictures.py): each place the page showed the secret is painted over, and OCR, which reads the
+secret on the unmasked page, does not read it on any picture; a step from the fill on without a picture says
+why.
 
 Bounded in `make test` (each example is a real Chromium run); RUNBOOK_FUZZ=long runs many more.
 """
@@ -16,7 +18,8 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from sites.leak_site import Site, serve
+from support.pictures import PictureSpy, check_pictures
 
 from automation.api import run
 from automation.catalog import Catalog
@@ -121,30 +125,45 @@ def probe(site: Site, catalog: Catalog, browser: Any, root: Path, secret: str) -
     return result
 
 
+@dataclass(frozen=True)
+class Baseline:
+    root: Path
+    result: RunResult
+    spy: PictureSpy
+
+
 @pytest.fixture(scope="module")
-def baseline(site: Site, catalog: Catalog, browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The artifacts of a run with a known secret: a drawn secret already in them is not told apart."""
+def baseline(
+    site: Site, catalog: Catalog, browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Baseline:
+    """The artifacts of a run with a known secret: a drawn secret already in them is not told apart. Its
+    pictures were watched being taken (a readable secret: OCR's own proof)."""
     root = tmp_path_factory.mktemp("baseline")
-    result = probe(site, catalog, browser, root, BASELINE_SECRET)
+    spy = PictureSpy(tmp_path_factory.mktemp("baseline-controls"))
+    with pytest.MonkeyPatch.context() as patch:
+        spy.install(patch)
+        result = probe(site, catalog, browser, root, BASELINE_SECRET)
     assert result.outcome == "sent", result.error
-    return root
+    return Baseline(root, result, spy)
 
 
-def assert_screenshots_masked(
-    result: RunResult, masked_pixels: Callable[[Path], int], *, skip: set[str]
-) -> None:
-    """From the fill on, each page showed the secret: its screenshot has masks, or its step says it was
-    withheld. Steps in `skip` showed what was left of it (a query cut short at "&" or "#")."""
+def assert_pictures_hide(result: RunResult, spy: PictureSpy, secrets: list[str], *, readable: bool) -> None:
+    """Every picture of the run hides the secrets from a reader (masks over every place, OCR reads none of
+    them); `readable`: OCR must read them on every page that showed them unmasked. From the fill on, a step
+    without a picture says why."""
+    report = check_pictures(
+        Path(result.evidence_dir),
+        spy,
+        secrets,
+        require_control=readable,
+        ocr_check="always" if readable else "proven",
+    )
+    assert not report.problems, report.problems
     for step in result.steps[1:]:
-        if step.number in skip:
-            continue
         if step.screenshot is None:
             assert step.action not in CHANGES_PAGE or "screenshot withheld" in (step.detail or ""), (
                 f"step {step.number} has no screenshot and does not say why"
             )
-            continue
-        shot = Path(result.evidence_dir) / step.screenshot
-        assert masked_pixels(shot) > 0, f"step {step.number}'s screenshot shows no mask"
 
 
 def reached(secret: str, received: str | None) -> bool:
@@ -160,17 +179,18 @@ def reached(secret: str, received: str | None) -> bool:
 @given(secret=SECRETS)
 @example(secret=" Tok~en!*  sp|{ac}^e ")  # the shapes the review used: spaces around, ~, ! with *, | { } ^
 @example(secret="straße-Œuvre-ﬀ")  # upper case is longer than the secret, or folds differently
+@example(secret="00µ秘")  # "µ" upper-cases to the Greek "Μ": shown unmasked until the pictures were read back
 def test_no_secret_reaches_any_artifact(
     secret: str,
     site: Site,
     catalog: Catalog,
     browser: Any,
-    baseline: Path,
+    baseline: Baseline,
     tmp_path_factory: Any,
-    masked_pixels: Callable[[Path], int],
+    picture_spy: PictureSpy,
 ) -> None:
     used = canonical(secret)
-    assume(not find_secrets(baseline, [used]))  # e.g. "Post" or "null": part of every run's own evidence
+    assume(not find_secrets(baseline.root, [used]))  # e.g. "Post" or "null": part of every run's own evidence
     root = tmp_path_factory.mktemp("probe")
 
     result = probe(site, catalog, browser, root, secret)
@@ -181,13 +201,20 @@ def test_no_secret_reaches_any_artifact(
     hits = find_secrets(root, [used])
     assert not hits, [str(hit.path.relative_to(root)) + f" {hit.entry or ''} {hit.form}" for hit in hits]
     assert reached(used, site.received.get("form")), "a form post carries any value whole"
-    assert_screenshots_masked(
-        result, masked_pixels, skip=set() if reached(used, site.received["query"]) else {"9"}
-    )
+    assert_pictures_hide(result, picture_spy, [used], readable=False)  # OCR reads few drawn secrets
+
+
+def test_no_picture_shows_a_readable_secret_to_a_reader(baseline: Baseline) -> None:
+    """The secret was on the page from the fill on: typed into a password field, then shown as text, in upper
+    case, in a field and as a fetched answer. OCR reads it on the unmasked pages, and on no kept picture."""
+    report = check_pictures(Path(baseline.result.evidence_dir), baseline.spy, [BASELINE_SECRET])
+
+    assert not report.problems, report.problems
+    assert report.controls >= 2 and report.read == report.pictures and report.places >= 8, report
 
 
 def test_a_password_in_the_app_url_is_a_secret(
-    site: Site, catalog: Catalog, browser: Any, tmp_path: Path
+    site: Site, catalog: Catalog, browser: Any, tmp_path: Path, picture_spy: PictureSpy
 ) -> None:
     password = "Url-Pass-9931"
     with_credentials = site.url.replace("http://", f"http://probe:{password}@")
@@ -206,10 +233,11 @@ def test_a_password_in_the_app_url_is_a_secret(
     assert list((tmp_path / "data").rglob("*.db")), "the ticket store is scanned too"
     hits = find_secrets(tmp_path, [password, BASELINE_SECRET])
     assert not hits, [f"{hit.path.relative_to(tmp_path)} {hit.entry or ''} {hit.form}" for hit in hits]
+    assert_pictures_hide(result, picture_spy, [password, BASELINE_SECRET], readable=True)
 
 
 def test_a_failure_on_a_page_opened_with_a_secret_query_shows_no_secret(
-    site: Site, catalog: Catalog, browser: Any, tmp_path: Path
+    site: Site, catalog: Catalog, browser: Any, tmp_path: Path, picture_spy: PictureSpy
 ) -> None:
     secret = "Tok|{en}^ with spaces"  # Chromium sends | { } ^ as they are, and spaces as %20
 
@@ -230,3 +258,4 @@ def test_a_failure_on_a_page_opened_with_a_secret_query_shows_no_secret(
     (tmp_path / "result.json").write_text(json.dumps(result.to_json()))  # what --json prints
     hits = find_secrets(tmp_path, [secret])
     assert not hits, [f"{hit.path.relative_to(tmp_path)} {hit.entry or ''} {hit.form}" for hit in hits]
+    assert_pictures_hide(result, picture_spy, [secret], readable=True)

@@ -43,7 +43,6 @@ from typing import Any, Literal
 MASK_RGB = (0xFF, 0x00, 0xFF)  # the engine's mask colour (automation/engine/shots.py MASK_COLOUR)
 COVERED = 0.95  # share of a place's pixels in the mask colour for it to count as covered
 OCR_SCALE = 2  # pictures are scaled up before OCR: 16 px screen text reads far better at twice its size
-CONTROL_SCALE = 3  # the crop a positive control reads is small: scale it more
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _TOLERANCE = 24  # per channel, around MASK_RGB
 
@@ -243,8 +242,8 @@ def tesseract() -> str:
     return found
 
 
-def ocr(picture: Picture, *, scale: int = OCR_SCALE, block: bool = False) -> str:
-    """The text tesseract reads on `picture`, scaled up `scale` times (`block`: one block of text, for a crop).
+def ocr(picture: Picture, *, scale: int = OCR_SCALE) -> str:
+    """The text tesseract reads on `picture`, scaled up `scale` times, as sparse text (a page, not a book).
 
     Raises RuntimeError when tesseract is missing or fails."""
     if picture.width == 0 or picture.height == 0:
@@ -252,7 +251,7 @@ def ocr(picture: Picture, *, scale: int = OCR_SCALE, block: bool = False) -> str
     # One thread a reading: the tests run beside Chromium on few cores, and OpenMP's spinning slows everyone.
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     done = subprocess.run(
-        [tesseract(), "stdin", "stdout", "--psm", "6" if block else "11", "-l", "eng"],
+        [tesseract(), "stdin", "stdout", "--psm", "11", "-l", "eng"],
         input=picture.scaled(scale).ppm(),
         capture_output=True,
         env=env,
@@ -278,35 +277,43 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().translate(_DASHES)
 
 
-def ocr_pattern(secret: str) -> re.Pattern[str] | None:
+def ocr_pattern(secret: str, *, alone: bool = True) -> re.Pattern[str] | None:
     """How `secret` looks in folded OCR text, or None if it has too few letters and digits to be told apart.
 
     Its letters and digits in order (confused characters as one), with up to three spaces or symbols between
-    any two: OCR drops or misreads symbols, and a page may show a value reformatted ("(555) 123-4567")."""
+    any two: OCR drops or misreads symbols, and a page may show a value reformatted ("(555) 123-4567"). A code
+    (digits only) is not part of a longer number, unless `alone` is False (where it is known to be shown, as
+    in a field, whose caret OCR may read as a "1")."""
     tokens = [c for c in fold(secret) if c.isalnum() or c in _GROUP]
     if sum(1 for c in tokens if c.isalnum()) < MIN_READABLE:
         return None
     parts = [f"[{re.escape(_GROUP[c])}]" if c in _GROUP else re.escape(c) for c in tokens]
     body = r"[\W_]{0,3}".join(parts)
-    if all(c.isdigit() for c in tokens):  # a code: not part of a longer number
+    if alone and all(c.isdigit() for c in tokens):
         body = rf"(?<![0-9]){body}(?![0-9])"
     return re.compile(body)
 
 
-def reads(text: str, secret: str) -> bool:
+def reads(text: str, secret: str, *, alone: bool = True) -> bool:
     """Whether OCR text `text` holds `secret` (False for a secret too short to be told apart)."""
-    pattern = ocr_pattern(secret)
+    pattern = ocr_pattern(secret, alone=alone)
     return pattern is not None and pattern.search(fold(text)) is not None
 
 
 # -- what the page showed ----------------------------------------------------------------------------------------
 
 # Every character of the page's text with its box (null: not drawn), in document order, open shadow roots
-# included; every field with its type, value, placeholder and box; the viewport's size in CSS pixels.
+# included; every field with its type, value, placeholder, box and the box of its text (inside its border and
+# padding); the viewport's size in CSS pixels.
 SNAPSHOT_JS = """(() => {
   const chars = [], fields = [], range = document.createRange();
   const hidden = /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE|TITLE|TEXTAREA|OPTION)$/;
   const box = r => r && r.width > 0 && r.height > 0 ? [r.left, r.top, r.width, r.height] : null;
+  const inner = e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e), px = v => parseFloat(v) || 0;
+    const left = px(s.borderLeftWidth) + px(s.paddingLeft), top = px(s.borderTopWidth) + px(s.paddingTop);
+    return box({left: r.left + left, top: r.top + top,
+                width: r.width - left - px(s.borderRightWidth) - px(s.paddingRight),
+                height: r.height - top - px(s.borderBottomWidth) - px(s.paddingBottom)}); };
   const visit = root => {
     const walk = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
     for (let n = walk.nextNode(); n; n = walk.nextNode()) {
@@ -314,7 +321,7 @@ SNAPSHOT_JS = """(() => {
         if (n.matches('input, textarea, select')) {
           const value = n.tagName === 'SELECT' ? (n.selectedOptions[0] || {}).text || '' : String(n.value || '');
           fields.push([n.tagName.toLowerCase(), String(n.type || ''), value, String(n.placeholder || ''),
-                       box(n.getBoundingClientRect())]);
+                       box(n.getBoundingClientRect()), inner(n)]);
         }
         if (n.shadowRoot) visit(n.shadowRoot);
         continue;
@@ -341,6 +348,7 @@ class Field:
     value: str
     placeholder: str
     box: Box | None
+    text_box: Box | None  # inside its border and padding: where its text is drawn
 
 
 @dataclass(frozen=True)
@@ -359,21 +367,32 @@ class PageSeen:
             return cls(
                 float(raw["width"]),
                 float(raw["height"]),
-                [(str(ch), tuple(b) if b else None) for ch, b in raw["chars"]],  # type: ignore[misc]
-                [Field(t, k, v, p, tuple(b) if b else None) for t, k, v, p, b in raw["fields"]],  # type: ignore[arg-type]
+                [(str(ch), _box(b)) for ch, b in raw["chars"]],
+                [Field(t, k, v, p, _box(b), _box(i)) for t, k, v, p, b, i in raw["fields"]],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a page snapshot: {exc}") from exc
 
 
+def _box(raw: Any) -> Box | None:
+    if not raw:
+        return None
+    left, top, width, height = (float(v) for v in raw)
+    return left, top, width, height
+
+
 @dataclass(frozen=True)
 class Place:
-    """Where a page showed a secret: the boxes of its characters (or a field's box), and whether a reader could
-    read it there (page text, a field that is not a password)."""
+    """Where a page showed a secret: the boxes of its characters (or a field's box), and where a reader reads
+    it (None: nobody can, as in a password field)."""
 
     what: str  # "text" or "<input type=password>"...; never the secret
     boxes: tuple[Box, ...]
-    readable: bool
+    read_at: tuple[Box, ...] | None
+
+    @property
+    def readable(self) -> bool:
+        return self.read_at is not None
 
 
 def _canon(text: str) -> str:
@@ -391,14 +410,15 @@ def places(seen: PageSeen, secret: str) -> list[Place]:
     needle = _canon(secret)
     if not needle:
         return []
-    found = [Place("text", boxes, True) for boxes in _text_matches(seen.chars, needle)]
+    found = [Place("text", boxes, boxes) for boxes in _text_matches(seen.chars, needle)]
     digits = _alnum(secret)
     for f in seen.fields:
         shown = f.value or f.placeholder
         holds = needle in _canon(shown) or (len(digits) >= MIN_READABLE and digits in _alnum(shown))
         if holds and f.box is not None:
             kind = f"<{f.tag} type={f.type}>" if f.tag == "input" else f"<{f.tag}>"
-            found.append(Place(kind, (f.box,), f.type != "password"))
+            read_at = (f.text_box,) if f.text_box and f.type != "password" else None
+            found.append(Place(kind, (f.box,), read_at))
     return found
 
 
@@ -583,17 +603,18 @@ def _check_masks_and_controls(
                 report.problems.append(
                     f"{name}: {place.what} showing secret #{k} (at {where}) is {masked / total:.0%} masked"
                 )
-            if place.readable and ocr_pattern(secret) is not None:
-                crops.setdefault(k, []).append(_around(place.boxes, scale))
+            if place.read_at and ocr_pattern(secret) is not None:
+                crops.setdefault(k, []).append(_around(place.read_at, scale))
     if not crops:
         return set()
-    control = read_png(taken.control.read_bytes()) if taken.control else Picture(0, 0, b"")
-    text = ocr(
-        _stacked([control.crop(*box) for boxes in crops.values() for box in boxes]),
-        scale=CONTROL_SCALE,
-        block=True,
-    )
-    read = {k for k in crops if reads(text, secrets[k])}
+    try:
+        control = read_png(taken.control.read_bytes()) if taken.control else Picture(0, 0, b"")
+    except (OSError, ValueError) as exc:
+        control = Picture(0, 0, b"")
+        report.problems.append(f"{name}: its control picture cannot be read: {exc}")
+    # Read as the pictures are (same scale, same mode): what a control reads, the check of a picture would.
+    text = ocr(_stacked([control.crop(*box) for boxes in crops.values() for box in boxes]))
+    read = {k for k in crops if reads(text, secrets[k], alone=False)}
     report.controls += len(read)
     if require_control:
         report.problems += [
@@ -611,7 +632,7 @@ def _inside(box: Box, scale: float) -> tuple[int, int, int, int]:
     return math.ceil(left), math.ceil(top), math.floor(left + width), math.floor(top + height)
 
 
-def _around(boxes: Sequence[Box], scale: float, pad: int = 6) -> tuple[int, int, int, int]:
+def _around(boxes: Sequence[Box], scale: float, pad: int = 2) -> tuple[int, int, int, int]:
     """The pixels around a place's boxes, with a margin: what a reader of that place looks at."""
     left = min(b[0] for b in boxes) * scale - pad
     top = min(b[1] for b in boxes) * scale - pad

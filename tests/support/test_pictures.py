@@ -117,6 +117,7 @@ def test_a_code_is_found_alone_or_reformatted_but_not_inside_a_longer_number() -
     assert reads("Your code is 739158.", CODE) and reads("code:739 158", CODE) and reads("is7391S8", CODE)
     assert not reads("order 17391589", CODE) and not reads("1739158", CODE)
     assert reads("(555) 123-4567", "5551234567")
+    assert reads("7391581", CODE, alone=False), "in a field, where a caret may follow it"
 
 
 def test_a_secret_of_too_few_letters_and_digits_is_not_asked_of_ocr() -> None:
@@ -145,14 +146,19 @@ def test_a_secret_is_placed_where_its_characters_are_whatever_their_case_and_spa
 
 def test_a_field_holding_a_secret_reformatted_or_as_a_password_is_a_place() -> None:
     fields = [
-        ["input", "tel", "(555) 123-4567", "", [0, 0, 50, 20]],
-        ["input", "password", SECRET, "", [0, 20, 50, 20]],
-        ["input", "text", "", "Canary0042-XY9!K", [0, 40, 50, 20]],
-        ["input", "text", "other", "", [0, 60, 50, 20]],
+        ["input", "tel", "(555) 123-4567", "", [0, 0, 50, 20], [2, 2, 46, 16]],
+        ["input", "password", SECRET, "", [0, 20, 50, 20], [2, 22, 46, 16]],
+        ["input", "text", "", "Canary0042-XY9!K", [0, 40, 50, 20], [2, 42, 46, 16]],
+        ["input", "text", "other", "", [0, 60, 50, 20], [2, 62, 46, 16]],
     ]
     seen = _page_seen("", [], fields)
 
-    assert [p.what for p in places(seen, "5551234567")] == ["<input type=tel>"]
+    (reformatted,) = places(seen, "5551234567")
+    assert (reformatted.what, reformatted.boxes, reformatted.read_at) == (
+        "<input type=tel>",
+        ((0, 0, 50, 20),),
+        ((2, 2, 46, 16),),
+    ), "masked whole, read inside its border"
     shown = places(seen, SECRET)
     assert [(p.what, p.readable) for p in shown] == [
         ("<input type=password>", False),
