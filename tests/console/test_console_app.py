@@ -195,3 +195,28 @@ def test_signing_in_again_ends_the_session_it_replaces(client: TestClient) -> No
     assert client.cookies[COOKIE] != first
     client.cookies.set(COOKIE, first)
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_idle_and_absolute_timeouts_send_the_agent_back_to_sign_in(store: ConsoleStore) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    add_user(store, "ana", "agent", PASSWORD, team="portal-support")
+    now = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC)]
+    server = ServerSpec(secure_cookie=False, session_idle="30m", session_absolute="1h")
+    console = Console(
+        store=store,
+        config=ConsoleConfig(teams=TEAMS, server=server),
+        catalog=Catalog([ROOT / "runbooks"]),
+        clock=lambda: now[0],
+    )
+    with TestClient(create_app(console), base_url="http://127.0.0.1") as client:
+
+        def after(minutes: int) -> int:
+            now[0] += timedelta(minutes=minutes)
+            return client.get("/", follow_redirects=False).status_code
+
+        sign_in(client)
+        assert [after(29), after(29)] == [200, 200]  # each request restarts the idle clock
+        assert after(31) == 303  # idle too long
+        sign_in(client)
+        assert [after(25), after(25), after(25)] == [200, 200, 303]  # an hour after sign-in, however busy
