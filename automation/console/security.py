@@ -6,7 +6,8 @@ Content-Security-Policy that allows no inline script or style and no framing, no
 caching of anything but the stylesheet. CSRF (`require_csrf`, a dependency of every router): a POST, PUT,
 PATCH or DELETE made with the session cookie must carry the session's token, as the form field `csrf_token`
 or the `X-CSRF-Token` header, or it is refused with 403. A request made with an API token carries no cookie a
-third-party page could ride on, so it needs none.
+third-party page could ride on, so it needs none. A browser's own `Sec-Fetch-Site: cross-site` is refused
+too, token or not (Fetch Metadata, as OWASP suggests beside the token).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ async def require_csrf(request: Request) -> None:
     actor = getattr(request.state, "actor", None)
     if actor is not None and actor.via == "token":
         return
+    if request.headers.get("sec-fetch-site") == "cross-site":  # Fetch Metadata: a browser says so itself
+        raise HTTPException(403, "a form on another site cannot change anything here")
     given = request.headers.get(CSRF_HEADER)
     if given is None and _is_form(request):
         given = (await request.form()).get(CSRF_FIELD)  # cached by Starlette: the route reads it again

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -101,7 +101,7 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     message = "the request is not valid: " + "; ".join(problems)
     if is_api(request.url.path):
         return JSONResponse({"error": message}, status_code=422)
-    return HTMLResponse(message, status_code=422)
+    return pages.render(request, "error.html", 422, status=422, message=message)  # escaped by the template
 
 
 @dataclass

@@ -220,3 +220,18 @@ def test_the_idle_and_absolute_timeouts_send_the_agent_back_to_sign_in(store: Co
         assert after(31) == 303  # idle too long
         sign_in(client)
         assert [after(25), after(25), after(25)] == [200, 200, 303]  # an hour after sign-in, however busy
+
+
+def test_a_cross_site_post_is_refused_even_with_the_token(client: TestClient) -> None:
+    sign_in(client)
+    token = csrf_of(client.get("/").text)
+    answer = client.post("/logout", data={"csrf_token": token}, headers={"sec-fetch-site": "cross-site"})
+    assert answer.status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 200  # not signed out
+
+
+def test_an_invalid_api_request_is_422_in_json(client: TestClient, store: ConsoleStore) -> None:
+    bearer = {"authorization": f"Bearer {create_token(store, 'ana').token}"}
+    answer = client.get("/api/runbooks", params={"q": "a" * 300}, headers=bearer)
+    assert answer.status_code == 422
+    assert answer.json()["error"].startswith("the request is not valid: query.q")
