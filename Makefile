@@ -24,14 +24,15 @@ chromium:
 	fi
 
 # The real servers the tests start on loopback: Redis (Celery's broker), PostgreSQL (shared history) and
-# Dovecot (an IMAP mailbox). Installed, never started here: each test starts its own on a free port.
-SERVICE_BINS := /usr/bin/redis-server /usr/lib/postgresql/15/bin/postgres /usr/sbin/dovecot
+# Dovecot (an IMAP mailbox); and tesseract, the OCR that reads the leak tests' pictures back. Installed, never
+# started here: each test starts its own on a free port.
+SERVICE_BINS := /usr/bin/redis-server /usr/lib/postgresql/15/bin/postgres /usr/sbin/dovecot /usr/bin/tesseract
 services:
 	@missing=""; for bin in $(SERVICE_BINS); do [ -x $$bin ] || missing="$$missing $$bin"; done; \
 	if [ -n "$$missing" ]; then \
-		echo "Installing Debian's redis-server, postgresql and dovecot-imapd (apt-get)"; \
+		echo "Installing Debian's redis-server, postgresql, dovecot-imapd and tesseract-ocr (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			redis-server postgresql dovecot-imapd; \
+			redis-server postgresql dovecot-imapd tesseract-ocr; \
 	fi
 
 run: setup
