@@ -8,6 +8,7 @@ import re
 import select
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,7 +62,10 @@ def console(tmp_path: Path) -> Iterator[Console]:
         text=True,
     )
     try:
-        yield Console(read_url(proc), env)
+        url = read_url(proc)
+        # the rest of its output is drained, so a chatty server never blocks on a full pipe
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+        yield Console(url, env)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
