@@ -30,7 +30,14 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "results.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 CHECKS_FULL = os.environ.get("BENCH_CHECKS_FULL") == "1"
-SCRIPTS = ("bench_sandbox.py", "bench_engine.py", "bench_cli.py", "bench_redaction.py", "bench_leakscan.py", "bench_checks.py")
+SCRIPTS = (
+    "bench_sandbox.py",
+    "bench_engine.py",
+    "bench_cli.py",
+    "bench_redaction.py",
+    "bench_leakscan.py",
+    "bench_checks.py",
+)
 
 
 # -- the harness --------------------------------------------------------------------------------------------------
