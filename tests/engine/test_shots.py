@@ -23,9 +23,9 @@ CODE = "48213957"  # what secrets.html shows as the one-time code
 OUTCOMES = "outcomes:\n  done: {status: resolved}\n"
 
 
-def assert_pictures_hide(result: RunResult, spy: PictureSpy, secret: str, *, places: int) -> None:
-    """Every picture of the run hides `secret` from a reader, and the page showed it in `places` places."""
-    report = check_pictures(Path(result.evidence_dir), spy, [secret])
+def assert_pictures_hide(result: RunResult, spy: PictureSpy, *secrets: str, places: int) -> None:
+    """Every picture of the run hides `secrets` from a reader, and the page showed them in `places` places."""
+    report = check_pictures(Path(result.evidence_dir), spy, secrets)
     assert not report.problems, report.problems
     assert report.places == places and report.controls > 0 and report.read == report.pictures, report
 
@@ -89,8 +89,8 @@ def test_a_field_typed_a_secret_into_stays_masked_when_the_page_reformats_its_va
 
     assert result.status == "passed", result.error
     assert all(step.screenshot for step in result.steps), result.steps
-    # Two places: the field in the fill's picture and in the screenshot's.
-    assert_pictures_hide(result, picture_spy, "5551234567", places=2)
+    # What the page shows of it, in two places: the field in the fill's picture and in the screenshot's.
+    assert_pictures_hide(result, picture_spy, "5551234567", "(555) 123-4567", places=2)
 
 
 def test_the_trace_lists_the_steps_not_the_engine_looking_at_the_page(

@@ -1,8 +1,8 @@
-"""The tests' picture reader (support/pictures.py): it decodes PNGs as written with every row filter; OCR finds a
-secret however the case, spaces and look-alike characters went, and not a code inside a longer number; a place a
-page showed a secret counts as masked only when the mask colour covers it; and the whole check, on pictures
-Chromium draws, goes red for an unmasked text, a half-masked field, a blank control, a picture the spy never saw
-and a report picture that is not a screenshot."""
+"""The tests' picture reader (support/pictures.py, png.py, ocr.py): it decodes PNGs as written with every row
+filter; OCR finds a secret however the case, spaces and look-alike characters went, and not a code inside a longer
+number; a place a page showed a secret counts as masked only when the mask colour covers it; and the whole check,
+on pictures Chromium draws, goes red for an unmasked text, an unmasked field, a half-masked field, a blank
+control, a picture the spy never saw and a report picture that is not a screenshot."""
 
 from __future__ import annotations
 
@@ -15,19 +15,9 @@ from typing import Any
 
 import pytest
 
-from support.pictures import (
-    SNAPSHOT_JS,
-    PageSeen,
-    Picture,
-    PictureSpy,
-    Taken,
-    check_pictures,
-    ocr,
-    ocr_pattern,
-    places,
-    read_png,
-    reads,
-)
+from support.ocr import ocr, ocr_pattern, reads
+from support.pictures import MASK_RGB, SNAPSHOT_JS, PageSeen, PictureSpy, Taken, check_pictures, places
+from support.png import Picture, read_png
 
 SECRET = "Canary0042-Xy9!k"
 CODE = "739158"
@@ -144,7 +134,7 @@ def test_a_secret_is_placed_where_its_characters_are_whatever_their_case_and_spa
     assert [b[0] for b in place.boxes] == [20, 30, 40, 50, 60, 70, 80, 90, 110, 120]  # one space for two
 
 
-def test_a_field_holding_a_secret_reformatted_or_as_a_password_is_a_place() -> None:
+def test_a_field_holding_a_secret_as_shown_or_as_a_password_is_a_place() -> None:
     fields = [
         ["input", "tel", "(555) 123-4567", "", [0, 0, 50, 20], [2, 2, 46, 16]],
         ["input", "password", SECRET, "", [0, 20, 50, 20], [2, 22, 46, 16]],
@@ -153,7 +143,8 @@ def test_a_field_holding_a_secret_reformatted_or_as_a_password_is_a_place() -> N
     ]
     seen = _page_seen("", [], fields)
 
-    (reformatted,) = places(seen, "5551234567")
+    assert places(seen, "5551234567") == [], "what a page shows of a value is the form to ask for"
+    (reformatted,) = places(seen, "(555)  123-4567")
     assert (reformatted.what, reformatted.boxes, reformatted.read_at) == (
         "<input type=tel>",
         ((0, 0, 50, 20),),
@@ -170,12 +161,12 @@ def _solid(width: int, height: int, rgb: tuple[int, int, int]) -> Picture:
     return Picture(width, height, bytes(rgb) * (width * height))
 
 
-def test_the_masked_share_counts_mask_coloured_pixels_only() -> None:
+def test_the_share_of_a_colour_counts_its_pixels_only() -> None:
     half = Picture(4, 2, bytes((255, 0, 255)) * 4 + bytes((250, 10, 240)) * 2 + bytes((255, 255, 255)) * 2)
 
-    assert half.masked_share(0, 0, 4, 2) == (6, 8)
-    assert half.masked_share(2, 1, 9, 9) == (0, 2), "clipped to the picture"
-    assert _solid(3, 3, (0, 0, 0)).masked_share(0, 0, 3, 3) == (0, 9)
+    assert half.share_of(MASK_RGB, 0, 0, 4, 2) == (6, 8)
+    assert half.share_of(MASK_RGB, 2, 1, 9, 9) == (0, 2), "clipped to the picture"
+    assert _solid(3, 3, (0, 0, 0)).share_of(MASK_RGB, 0, 0, 3, 3) == (0, 9)
 
 
 def test_a_picture_scaled_up_repeats_each_pixel() -> None:
@@ -196,6 +187,7 @@ PAGE = f"""<!doctype html><body style="font: 18px sans-serif; margin: 30px">
 <p>Your new password is <b id="said">{SECRET}</b>, keep it.</p>
 <label>Kept <input id="kept" size="30" style="font-size: 18px" value="{SECRET}"></label>
 <p>Code <span id="code">{CODE}</span></p>
+<input id="typed" style="width: 440px; border: 2px solid #222; padding: 8px; font: 15px sans-serif" value="{CODE}">
 </body>"""
 # Masks as the engine paints them, over each element a selector names ("half:" the left half of it).
 PAINT = """selectors => { for (const s of selectors) {
@@ -247,23 +239,24 @@ def shown(page: Any) -> Any:
 def test_a_picture_with_every_place_masked_passes_and_its_controls_read_each_secret(
     shown: Any, run_folder: Path, spy: PictureSpy
 ) -> None:
-    picture(shown, run_folder, spy, "masked", ["#said", "#kept", "#code"])
+    picture(shown, run_folder, spy, "masked", ["#said", "#kept", "#code", "#typed"])
 
     report = check_pictures(run_folder, spy, [SECRET, CODE])
 
     assert report.problems == []
-    assert (report.places, report.controls, report.read) == (3, 2, 1)
+    assert (report.places, report.controls, report.read) == (4, 2, 1)
 
 
 def test_an_unmasked_text_is_seen_by_the_mask_check_and_by_ocr(
     shown: Any, run_folder: Path, spy: PictureSpy
 ) -> None:
-    picture(shown, run_folder, spy, "text-bare", ["#kept", "#code"])
+    picture(shown, run_folder, spy, "text-bare", ["#kept", "#code", "#typed"])
 
     report = check_pictures(run_folder, spy, [SECRET, CODE])
 
     assert report.problems == [
         report.problems[0],
+        "OCR reads secret #0 in screenshots/text-bare.png where the page showed it",
         "OCR reads secret #0 in screenshots/text-bare.png",
     ]
     assert report.problems[0].startswith("screenshots/text-bare.png: text showing secret #0 (at ")
@@ -271,8 +264,23 @@ def test_an_unmasked_text_is_seen_by_the_mask_check_and_by_ocr(
     assert SECRET not in "".join(report.problems)
 
 
+def test_an_unmasked_field_is_read_where_the_page_showed_it(
+    shown: Any, run_folder: Path, spy: PictureSpy
+) -> None:
+    """A reading of the whole page may miss text inside a field's border: the place itself is read too."""
+    picture(shown, run_folder, spy, "field-bare", ["#said", "#kept", "#code"])
+
+    report = check_pictures(run_folder, spy, [SECRET, CODE])
+
+    coverage, where, *whole = report.problems
+    assert coverage.startswith("screenshots/field-bare.png: <input type=text> showing secret #1 (at 30,")
+    assert coverage.endswith(" 460x37) is 0% masked")
+    assert where == "OCR reads secret #1 in screenshots/field-bare.png where the page showed it"
+    assert whole in ([], ["OCR reads secret #1 in screenshots/field-bare.png"])
+
+
 def test_a_field_masked_in_part_is_not_masked(shown: Any, run_folder: Path, spy: PictureSpy) -> None:
-    picture(shown, run_folder, spy, "half", ["#said", "#code", "half:#kept"])
+    picture(shown, run_folder, spy, "half", ["#said", "#code", "#typed", "half:#kept"])
 
     report = check_pictures(run_folder, spy, [SECRET, CODE])
 
@@ -282,7 +290,7 @@ def test_a_field_masked_in_part_is_not_masked(shown: Any, run_folder: Path, spy:
 
 
 def test_a_blank_control_is_a_problem_not_a_pass(shown: Any, run_folder: Path, spy: PictureSpy) -> None:
-    picture(shown, run_folder, spy, "blank", ["#said", "#kept", "#code"], blank=True)
+    picture(shown, run_folder, spy, "blank", ["#said", "#kept", "#code", "#typed"], blank=True)
 
     report = check_pictures(run_folder, spy, [SECRET, CODE])
 
@@ -304,7 +312,7 @@ def test_a_picture_the_spy_did_not_see_is_a_problem(run_folder: Path, spy: Pictu
 def test_a_report_picture_that_is_no_screenshot_is_read_too(
     shown: Any, run_folder: Path, spy: PictureSpy
 ) -> None:
-    masked = picture(shown, run_folder, spy, "masked", ["#said", "#kept", "#code"])
+    masked = picture(shown, run_folder, spy, "masked", ["#said", "#kept", "#code", "#typed"])
     bare = spy.controls / "masked.png"
     embedded = [masked.read_bytes(), bare.read_bytes()]
     (run_folder / "report.html").write_text(
