@@ -168,3 +168,6 @@ def test_the_command_line_shows_no_secret_in_its_output_or_evidence(
     (tmp_path / "stderr.txt").write_text(done.stderr)
     hits = find_secrets(tmp_path, [password.strip()])
     assert not hits, [f"{h.path.relative_to(tmp_path)} {h.entry or ''} form={h.form}" for h in hits]
+    (evidence,) = (tmp_path / "traces").iterdir()
+    pictures = check_pictures(evidence, None, [password.strip()])  # another process: read by OCR only
+    assert not pictures.problems and pictures.read == pictures.pictures > 0, pictures

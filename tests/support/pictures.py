@@ -249,7 +249,7 @@ class Report:
 
 def check_pictures(
     folder: Path,
-    spy: PictureSpy,
+    spy: PictureSpy | None,
     secrets: Iterable[str],
     *,
     ocr_check: Literal["proven", "always"] = "proven",
@@ -260,8 +260,10 @@ def check_pictures(
     Masks: every place the page showed a secret just before the picture is covered. Positive controls: OCR
     reads the secret on the unmasked picture of each page that showed it readably (`require_control`: a page
     where it cannot is a problem). OCR: no picture reads as holding a secret; with `ocr_check="proven"` only the
-    secrets some control read are looked for (and the pictures are only read if there is one)."""
+    secrets some control read are looked for (and the pictures are only read if there is one). Without a spy (a
+    run in another process, where it cannot watch), the pictures are only read by OCR, for every secret."""
     secrets = [s for s in secrets if s.strip()]
+    ocr_check = "always" if spy is None else ocr_check
     report = Report()
     pictures = _pictures(folder, report)
     decoded: list[tuple[str, Picture]] = []
@@ -274,8 +276,8 @@ def check_pictures(
             report.problems.append(f"{name} cannot be read: {exc}")
             continue
         decoded.append((name, picture))
-        if path is None:
-            continue  # a picture of the report that no screenshot file holds: OCR only
+        if path is None or spy is None:
+            continue  # a picture of the report that no screenshot file holds, or no spy: OCR only
         taken = spy.taken.get(path.resolve())
         if taken is None or taken.seen is None:
             why = (

@@ -334,3 +334,13 @@ def test_ocr_reads_a_page_drawn_in_chromium(shown: Any, tmp_path: Path) -> None:
     text = ocr(read_png((tmp_path / "page.png").read_bytes()))
 
     assert reads(text, SECRET) and reads(text, CODE) and "Account" in text
+
+
+def test_without_a_spy_every_picture_is_read_by_ocr_only(shown: Any, run_folder: Path) -> None:
+    """A run in another process cannot be watched: its pictures are still read, for every secret."""
+    shown.screenshot(path=str(run_folder / "screenshots" / "bare.png"))
+
+    report = check_pictures(run_folder, None, [SECRET, "Not-On-The-Page-31"])
+
+    assert report.problems == ["OCR reads secret #0 in screenshots/bare.png"]
+    assert (report.pictures, report.read, report.places) == (1, 1, 0)
