@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from automation.errors import (
     ConfigError,
     InputValueError,
     MissingAnswerError,
+    RunStopped,
     SandboxInUse,
     TargetUnreachableError,
 )
@@ -298,11 +300,13 @@ def run(
     data_dir: Path | None = None,
     deadline_s: float | None = None,
     screenshots: str = "each-step",
+    stop: Callable[[], RunStopped | None] | None = None,
 ) -> RunResult:
     """Load, validate and run a runbook. Raises UsageError (exit 2) before any browser starts on bad input.
 
     `screenshots`: "each-step" (a picture per step that changes the page), "on-failure" (the failing step's,
-    and explicit `screenshot:` steps) or "off"."""
+    and explicit `screenshot:` steps) or "off". `stop`, asked between steps and while a step waits, returns a
+    RunStopped (RunCancelled) to end the run with: the console's cancel."""
     from automation.engine.credentials import target_secrets
     from automation.engine.runner import RunOptions, execute
 
@@ -343,6 +347,7 @@ def run(
         data_dir=data_dir,
         deadline_s=deadline_s,
         screenshots=screenshots,
+        stop=stop,
     )
     try:
         return execute(

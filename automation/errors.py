@@ -10,6 +10,9 @@
     │   └── SandboxInUse              a served sandbox is reset-leased by another run (nothing executed)
     ├── StepFailed                    a step did not do what the runbook expected (ends the run as failed)
     ├── RunTimedOut                   the run hit its wall-clock cap (RunOptions.deadline_s): status timed-out
+    ├── RunStopped                    the run was stopped from outside while it ran; the evidence is saved
+    │   ├── RunCancelled              someone cancelled it: status cancelled
+    │   └── QuestionUnanswered        a question waited past its time limit: status unanswered
     ├── EvidenceError                 evidence could not be written safely (e.g. a trace still holds a secret)
     └── TicketError                   a ticket could not be opened or delivered
         └── TrackerUnavailable        the tracker is down, slow or answered 5xx: the ticket waits in the outbox
@@ -112,6 +115,25 @@ class StepFailed(RunbookError):
 
 class RunTimedOut(RunbookError):
     """The run used up its time limit (`deadline_s`); the step in flight failed and the evidence is saved."""
+
+
+class RunStopped(RunbookError):
+    """The run was stopped from outside (the console) while it ran; the step in flight failed, the evidence is
+    saved. `status` is how run.json names the ending."""
+
+    status = "cancelled"
+
+
+class RunCancelled(RunStopped):
+    """Someone cancelled the run (the agent, a lead, an API client)."""
+
+    status = "cancelled"
+
+
+class QuestionUnanswered(RunStopped):
+    """A question waited for an answer past its time limit (the agent hung up, closed the page)."""
+
+    status = "unanswered"
 
 
 class Interrupted(KeyboardInterrupt):

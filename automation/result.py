@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from automation.errors import ExitCode
 
-RunStatus = Literal["passed", "escalated", "failed", "error", "aborted", "timed-out"]
+RunStatus = Literal[
+    "passed", "escalated", "failed", "error", "aborted", "timed-out", "cancelled", "unanswered"
+]
 # Which pictures a run takes: one per step that changes the page (the default), only the failing step's (and
 # explicit `screenshot:` steps), or none.
 Screenshots = Literal["each-step", "on-failure", "off"]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from automation.engine.answers import Question
 from automation.result import RunResult, StepRecord
 
 ICONS = {"passed": "✓", "failed": "✗", "warning": "!", "skipped": "-"}
@@ -17,6 +18,8 @@ ENDINGS = {
     "error": "ERROR",
     "aborted": "INTERRUPTED",
     "timed-out": "TIMED OUT",
+    "cancelled": "CANCELLED",
+    "unanswered": "UNANSWERED",
 }
 
 
@@ -52,11 +55,11 @@ class ConsoleReporter:
 class ConsolePrompter:
     """Asks the agent at the terminal; secrets are read without echo."""
 
-    def ask(self, prompt: str, *, secret: bool = False, yes_no: bool = False) -> str:
-        suffix = " [yes/no]" if yes_no else ""
-        if secret:
-            return getpass.getpass(f"  ? {prompt}{suffix}: ")
-        sys.stdout.write(f"  ? {prompt}{suffix}: ")
+    def ask(self, question: Question) -> str:
+        suffix = " [yes/no]" if question.yes_no else ""
+        if question.secret:
+            return getpass.getpass(f"  ? {question.prompt}{suffix}: ")
+        sys.stdout.write(f"  ? {question.prompt}{suffix}: ")
         sys.stdout.flush()
         line = sys.stdin.readline()
         if not line:

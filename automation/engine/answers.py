@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from automation.errors import StepFailed
@@ -17,10 +18,28 @@ YES = {"y", "yes", "true", "1", "oui"}
 NO = {"n", "no", "false", "0", "non"}
 
 
-class Prompter(Protocol):
-    """Asks the agent; implemented by the terminal console, or by tests."""
+@dataclass(frozen=True)
+class Question:
+    """What a run asks the agent: enough for a terminal prompt or a question card in the console."""
 
-    def ask(self, prompt: str, *, secret: bool = False, yes_no: bool = False) -> str: ...
+    name: str  # the variable the answer goes into
+    prompt: str  # rendered, as the agent reads it
+    kind: str = "text"  # "text" or "yes_no"
+    secret: bool = False  # typed without echo, never stored or shown again
+    pattern: str | None = None  # a regex the answer must match
+    step: str = ""  # the number of the step that asks
+
+    @property
+    def yes_no(self) -> bool:
+        return self.kind == "yes_no"
+
+
+class Prompter(Protocol):
+    """Asks the agent; implemented by the terminal, the agent console, or by tests.
+
+    May raise RunStopped (cancelled, unanswered) to end the run while it waits."""
+
+    def ask(self, question: Question) -> str: ...
 
 
 def text_problem(text: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,7 +20,7 @@ from automation.engine.conditions import DialogSeen
 from automation.engine.shots import MARK_FIELD_JS, UNSTEADY, Lens, PageView, Shot, withhold_showing
 from automation.engine.shots import take as take_screenshot
 from automation.environments import Target
-from automation.errors import StepFailed
+from automation.errors import RunStopped, StepFailed
 from automation.evidence.folder import RunFolder
 from automation.loader import LoadedRunbook
 from automation.redaction.canon import SecretTooShort, canonical, check_secret
@@ -128,6 +129,8 @@ class RunContext:
     time_limit_s: float | None = None  # the limit as the user gave it, for messages
     screenshots: str = "each-step"  # result.Screenshots
     limit_text: str = "the run hit its {limit:g}s time limit"
+    # Asked between steps and while a step waits: a RunStopped when the run must stop (cancelled), else None.
+    stop: Callable[[], RunStopped | None] | None = None
     net: NetLog = field(default_factory=NetLog)
 
     @property
@@ -156,6 +159,12 @@ class RunContext:
         """A wait of timeout_s, cut to the time the run has left (never 0: Playwright reads 0 as forever)."""
         left = self.time_left()
         return max(min(timeout_s, left) if left is not None else timeout_s, 0.001)
+
+    def check_stop(self) -> None:
+        """Raise the RunStopped the run was asked to stop with (cancelled from the console), if any."""
+        stopped = self.stop() if self.stop is not None else None
+        if stopped is not None:
+            raise stopped
 
     def out_of_time(self) -> bool:
         left = self.time_left()

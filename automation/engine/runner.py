@@ -9,6 +9,7 @@ written, the audit line. That save is shielded from a second signal. Nothing gat
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from automation.errors import (
     ExitCode,
     MissingAnswerError,
     RunbookError,
+    RunStopped,
     RunTimedOut,
     StepFailed,
     TargetUnreachableError,
@@ -50,6 +52,8 @@ class RunOptions:
     data_dir: Path | None = None  # the ticket store's folder (None: RUNBOOK_DATA or ./.runbook)
     deadline_s: float | None = None  # a wall-clock cap on the whole run, from the start of execute()
     screenshots: str = "each-step"  # result.Screenshots: each-step, on-failure or off
+    # Asked between steps and while a step waits: a RunStopped to end the run with (the console's cancel).
+    stop: Callable[[], RunStopped | None] | None = None
 
 
 @dataclass
@@ -122,6 +126,7 @@ def execute(
         deadline=started + options.deadline_s if options.deadline_s else None,
         time_limit_s=options.deadline_s,
         screenshots=options.screenshots,
+        stop=options.stop,
     )
     for secret in _secrets(loaded, variables, target):
         ctx.add_secret(secret)
@@ -214,15 +219,19 @@ def _run_main(ctx: RunContext) -> tuple[str, str | None, str | None, ExitCode]:
         return "error", None, ctx.mask(str(exc)), ExitCode.BAD_INPUT
     except RunTimedOut as exc:
         return "timed-out", None, ctx.mask(str(exc)), ExitCode.NOT_RESOLVED
+    except RunStopped as exc:
+        return exc.status, None, ctx.mask(str(exc)), ExitCode.NOT_RESOLVED
     except StepFailed as exc:
         return "failed", None, ctx.mask(str(exc)), ExitCode.NOT_RESOLVED
     return "passed", None, None, ExitCode.RESOLVED
 
 
 def _cleanup_budget(ctx: RunContext, status: str) -> None:
-    """After a time limit or a signal, the `finally:` steps get a small budget of their own."""
-    if status not in ("timed-out", "aborted"):
+    """After a time limit, a signal or a stop, the `finally:` steps get a small budget of their own (and a
+    cancelled run's cleanup is not cancelled in turn)."""
+    if status not in ("timed-out", "aborted", "cancelled", "unanswered"):
         return
+    ctx.stop = None
     ctx.deadline = time.monotonic() + FINALLY_BUDGET_S
     ctx.time_limit_s = FINALLY_BUDGET_S
     ctx.limit_text = "the finally: steps hit their {limit:g}s budget (cleanup after the run had stopped)"

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from automation.engine.context import CHANGES_PAGE, STILL_LOADING, RunContext
-from automation.errors import Interrupted, RunbookError, RunTimedOut, StepFailed, TargetUnreachableError
+from automation.errors import (
+    Interrupted,
+    RunbookError,
+    RunStopped,
+    RunTimedOut,
+    StepFailed,
+    TargetUnreachableError,
+)
 from automation.result import StepRecord
 from automation.schema import Branch, DialogStep, StepBase, seconds
 from automation.step_labels import describe_step, display_path
@@ -65,7 +72,7 @@ def run_step(
         _attempts(ctx, step, record, path, handlers)
     except StepReported:
         raise
-    except (TargetUnreachableError, RunTimedOut) as exc:
+    except (TargetUnreachableError, RunTimedOut, RunStopped) as exc:
         _fault(ctx, record, exc)
         raise
     except KeyboardInterrupt as exc:
@@ -117,7 +124,8 @@ def _attempts(
 
 
 def _check_time(ctx: RunContext, record: StepRecord) -> None:
-    """Raise RunTimedOut once the run's time limit is reached."""
+    """Raise RunStopped if the run was cancelled, RunTimedOut once its time limit is reached."""
+    ctx.check_stop()
     if ctx.out_of_time():
         reached = ctx.limit_text.format(limit=ctx.time_limit_s or 0)
         raise RunTimedOut(f"{reached} during step {record.number} ({record.label})")

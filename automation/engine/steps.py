@@ -7,7 +7,7 @@ import time
 from typing import Any
 from urllib.parse import urljoin
 
-from automation.engine.answers import how_to_give, normalise, read_mailbox
+from automation.engine.answers import Question, how_to_give, normalise, read_mailbox
 from automation.engine.conditions import expectation_holds, holds, wake_on
 from automation.engine.context import (
     ACTION_TIMEOUT,
@@ -163,6 +163,7 @@ def _poll(ctx: RunContext, check_once: Any, timeout_s: float, wake: Any | None =
     deadline = time.monotonic() + ctx.clamp_s(timeout_s)
     woke = False
     while True:
+        ctx.check_stop()  # a cancelled run stops waiting at the next poll, not at the wait's end
         with translate(what="checking the page"):
             if check_once():
                 return True
@@ -321,7 +322,15 @@ def _answer(ctx: RunContext, step: Ask) -> tuple[Any, str]:
             f"{how_to_give(step.ask, is_input)}"
         )
     for _ in range(3):
-        raw = ctx.prompter.ask(_render(ctx, step.prompt), secret=step.secret, yes_no=step.kind == "yes_no")
+        question = Question(
+            name=step.ask,
+            prompt=_render(ctx, step.prompt),
+            kind=step.kind,
+            secret=step.secret,
+            pattern=step.pattern,
+            step=ctx.records[-1].number if ctx.records else "",
+        )
+        raw = ctx.prompter.ask(question)
         try:
             return normalise(step, raw), "agent"
         except ValueError as exc:
@@ -355,7 +364,9 @@ def escalate(ctx: RunContext, step: Escalate, record: Any, path: tuple[Any, ...]
     if spec.ask_notes:
         extra = ctx.given.get("notes")
         if extra is None and ctx.prompter is not None:
-            extra = ctx.prompter.ask("Your notes for the ticket (what the customer said, what you tried)")
+            extra = ctx.prompter.ask(
+                Question("notes", "Your notes for the ticket (what the customer said, what you tried)")
+            )
         if extra:
             notes = (notes + "\n\nAgent's notes: " + (ctx.mask(str(extra)) or "")).strip()
     ctx.escalations.append(Escalation(spec.queue, title, customer, notes, record.number))
