@@ -7,7 +7,10 @@
     server:
       host: 127.0.0.1
       port: 8790
-      concurrency: 2
+      concurrency: 2             # runs at once; more wait their turn in the queue
+      environment: sandbox       # the environment runs use (default: RUNBOOK_ENV, else the file's default)
+      answer_within: 10m         # a question unanswered this long ends its run as unanswered
+      public_url: https://runbook.example.com   # for links in alerts, tickets and the terminal
       session_idle: 30m          # a session ends after this long unused...
       session_absolute: 12h      # ...and this long after sign-in, always
       secure_cookie: true        # false only for plain http on loopback
@@ -65,6 +68,14 @@ class ServerSpec(_Model):
     )
     port: int = Field(default=8790, ge=0, le=65535)
     concurrency: int = Field(default=2, ge=1, le=64, description="Runs at once; more wait in the queue")
+    environment: str | None = Field(
+        default=None,
+        description="The environment runs use (environments.yaml); default: RUNBOOK_ENV, else the file's default",
+    )
+    answer_within: str = Field(
+        default="10m",
+        description="How long a run's question waits for an answer before the run ends as unanswered",
+    )
     public_url: str | None = Field(
         default=None, description="The console's address as people open it, for links in alerts and tickets"
     )
@@ -81,7 +92,7 @@ class ServerSpec(_Model):
         description="Host headers answered (others get 400): the names people reach the console by",
     )
 
-    @field_validator("session_idle", "session_absolute", mode="before")
+    @field_validator("session_idle", "session_absolute", "answer_within", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> str:
         from automation.checks.config.schedule import parse_duration
@@ -97,6 +108,12 @@ class ServerSpec(_Model):
         from automation.checks.config.schedule import parse_duration
 
         return timedelta(seconds=parse_duration(self.session_idle))
+
+    @property
+    def answer_limit(self) -> timedelta:
+        from automation.checks.config.schedule import parse_duration
+
+        return timedelta(seconds=parse_duration(self.answer_within))
 
     @property
     def absolute(self) -> timedelta:

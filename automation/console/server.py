@@ -8,6 +8,8 @@ token, or no further), then the routes, each router with the CSRF check.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from automation.catalog import Catalog
-from automation.console import json_api, pages
+from automation.console import api_runs, json_api, pages, stream
 from automation.console.config import ConsoleConfig
 from automation.console.context import Console
 from automation.console.gate import Gate, is_api
+from automation.console.runs.executor import Executor, RunSettings
+from automation.console.runs.service import RunService
+from automation.console.runs.wakeup import Wakeup
 from automation.console.security import SecurityHeaders
 from automation.console.store import ConsoleStore
 from automation.listen import listen
@@ -31,9 +36,34 @@ from automation.listen import listen
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(console: Console) -> FastAPI:
-    """The console's app over `console` (its store, console.yaml, catalog); tests and `runbook server` alike."""
+def run_service(console: Console, settings: RunSettings | None = None) -> RunService:
+    """The runs of this console: a wake-up, and an executor of `server.concurrency` threads."""
+    spec = console.config.server
+    settings = settings or RunSettings(environment=spec.environment, answer_within=spec.answer_limit)
+    wake = Wakeup()
+    executor = Executor(console.store, wake, console.catalog, settings, concurrency=spec.concurrency)
+    return RunService(console, wake, executor)
+
+
+def create_app(console: Console, settings: RunSettings | None = None) -> FastAPI:
+    """The console's app over `console` (its store, console.yaml, catalog); tests and `runbook server` alike.
+
+    Its lifespan starts the executor's threads and, at shutdown, lets the runs in flight end."""
+    console.runs = console.runs or run_service(console, settings)
+    executor = console.runs.executor
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        executor.start()
+        try:
+            yield
+        finally:
+            from starlette.concurrency import run_in_threadpool
+
+            await run_in_threadpool(executor.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Runbook console API",
         version="1",
         description="Runbooks for support agents; authenticate with `Authorization: Bearer <token>`.",
@@ -44,6 +74,8 @@ def create_app(console: Console) -> FastAPI:
     app.state.console = console
     app.include_router(pages.router)
     app.include_router(json_api.router)
+    app.include_router(api_runs.router)
+    app.include_router(stream.router)
     _add_site_routes(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -125,6 +157,6 @@ class ConsoleServer:
             on_ready(self.url)
         app = create_app(Console(store=self.store, config=self.config, catalog=self.catalog))
         config = uvicorn.Config(
-            app, lifespan="off", log_level="warning", access_log=False, server_header=False
+            app, lifespan="on", log_level="warning", access_log=False, server_header=False
         )
         uvicorn.Server(config).run(sockets=[sock])

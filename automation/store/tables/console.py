@@ -56,3 +56,84 @@ sessions = Table(
     ),  # the absolute timeout; the idle one counts from last_seen
     Column("revoked", UTCDateTime),
 )
+
+# -- runs (migration 0002) ------------------------------------------------------------------------------------
+# A run's state, its events, its questions and their answers pass through these rows, so that the server
+# that shows a run need not be the one that executes it (the next step: Celery workers, several replicas).
+# Nothing secret is kept: inputs as shown (secrets left out), a secret answer only sealed to the run that
+# asked, and wiped when taken.
+
+runs = Table(
+    "console_runs",
+    metadata,
+    Column("id", String(160), primary_key=True),  # the run id: its evidence folder's name
+    Column("seq", Integer, nullable=False, unique=True),  # the queue's order
+    Column("runbook", String(120), nullable=False, index=True),
+    Column("environment", String(64), nullable=False),
+    # queued, running, waiting (a question), then the ending as run.json names it
+    Column("status", String(20), nullable=False, index=True),
+    Column("outcome", String(120)),
+    Column("summary", Text),
+    Column("error", Text),
+    Column("started_by", String(64), nullable=False, index=True),
+    Column("team", String(64)),
+    Column("via", String(80), nullable=False),  # "session" or "token <name>"
+    Column("inputs", Text, nullable=False),  # JSON: the values as shown, secret ones left out
+    Column("search", Text, nullable=False),  # the shown values, case-folded: what the history search reads
+    Column("external_ticket", String(200)),
+    Column("idempotency_key", String(200)),
+    Column("created", UTCDateTime, nullable=False),
+    Column("started", UTCDateTime),
+    Column("finished", UTCDateTime),
+    Column("cancel_requested_by", String(64)),
+    Column("worker", String(120)),  # who executes it, once claimed
+    Column("result", Text),  # JSON: evidence folder, artifacts, ticket, exit code
+    Index("ux_console_runs_idempotency", "started_by", "idempotency_key", unique=True),
+)
+
+run_events = Table(
+    "console_run_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # the SSE event id (Last-Event-ID)
+    Column("run_id", String(160), ForeignKey("console_runs.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # status, step, say, question, answered, finished
+    Column("data", Text, nullable=False),  # JSON, masked by the run that wrote it
+    Column("at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+questions = Table(
+    "console_questions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(160), ForeignKey("console_runs.id"), nullable=False, index=True),
+    Column("name", String(120), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("kind", String(20), nullable=False),  # text or yes_no
+    Column("secret", Boolean, nullable=False),
+    Column("pattern", Text),
+    Column("step", String(40), nullable=False),
+    Column("screenshot", Text),  # the last picture before the question, relative to the run folder
+    Column("asked", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # waiting, answered, unanswered, cancelled
+    Column("public_key", Text, nullable=False),  # a secret answer is sealed to it; the run holds the other half
+    Column("answer", Text),  # sealed (base64), taken and wiped by the run
+    Column("answered_by", String(64)),
+    Column("answered_via", String(80)),
+    Column("answered_at", UTCDateTime),
+    sqlite_autoincrement=True,
+)
+
+audit = Table(
+    "console_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False, index=True),
+    Column("via", String(80), nullable=False),
+    Column("action", String(40), nullable=False),  # run.start, run.answer, run.cancel
+    Column("run_id", String(160), index=True),
+    Column("detail", Text, nullable=False),  # masked: a secret answer is "••••••"
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,179 @@
+"""The bounded pool that executes the console's runs: `concurrency` threads, each with its own reused browser
+(engine/browser.py's per-thread pool) and a fresh context per run, each taking the oldest queued run from the
+store and running it through `api.run`. The console has no execution path of its own.
+
+A run that finds its served sandbox leased by another run waits for it, shown as such, never failed. Whatever
+happens, the run's row ends with a status and the evidence gathered so far; a fault's traceback goes to the
+server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from automation.catalog import Catalog
+from automation.console.runs import records
+from automation.console.runs.channel import RunLine, StorePrompter, StoreReporter, stop_probe
+from automation.console.runs.wakeup import POLL_S, Wakeup
+from automation.console.store import ConsoleStore
+from automation.errors import RunbookError, SandboxInUse
+from automation.result import RunResult
+
+log = logging.getLogger("runbook.console")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How the console's runs are run: the environment, how long a question waits, where evidence goes."""
+
+    environment: str | None = None  # None: RUNBOOK_ENV, else the environments file's default
+    answer_within: timedelta = timedelta(minutes=10)
+    evidence_root: Path | None = None
+    chromium: str | None = None
+
+
+class SecretInputs:
+    """Secret input values (typed in the start form) from the start until the run takes them: in this process's
+    memory only, never in the store. A run whose secrets were lost (the server restarted) ends as an error."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, dict[str, Any]] = {}
+
+    def keep(self, run_id: str, values: dict[str, Any]) -> None:
+        if values:
+            with self._lock:
+                self._values[run_id] = dict(values)
+
+    def take(self, run_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self._values.pop(run_id, {})
+
+
+@dataclass
+class Executor:
+    store: ConsoleStore
+    wake: Wakeup
+    catalog: Catalog
+    settings: RunSettings
+    concurrency: int = 2
+    secrets: SecretInputs = field(default_factory=SecretInputs)
+    name: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Start the pool's threads; runs this server left running when it stopped end as errors first."""
+        records.abandon_live_runs(self.store, self.name.split(":")[0] + ":")
+        for number in range(self.concurrency):
+            thread = threading.Thread(
+                target=self._serve, name=f"runbook-run-{number + 1}", args=(f"{self.name}:{number + 1}",)
+            )
+            thread.daemon = True
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop taking runs; wait for the runs in flight to end (they are not cut: their evidence is kept)."""
+        self._stopping.set()
+        self.wake.ring("*")
+        for thread in self._threads:
+            thread.join(timeout_s)
+
+    def _serve(self, worker: str) -> None:
+        from automation.engine.browser import close_pool
+
+        try:
+            seen = self.wake.generation("*")
+            while not self._stopping.is_set():
+                row = records.claim_next(self.store, worker)
+                if row is None:
+                    seen = self.wake.wait("*", seen, POLL_S)
+                    continue
+                self.run(row)
+        finally:
+            close_pool()
+
+    def run(self, row: records.RunRow) -> None:
+        """Execute one claimed run to its end, whatever happens."""
+        line = RunLine(self.store, self.wake, row.id)
+        line.event("status", {"status": "running"})
+        try:
+            result = self._execute(row, line)
+        except RunbookError as exc:  # refused before a browser started: bad input, configuration, target
+            self._end(line, status="error", summary=str(exc).splitlines()[0], error=str(exc))
+            return
+        except Exception:  # noqa: BLE001 - a fault of ours: the log has the traceback, the agent a message
+            log.exception("run %s failed with an unexpected fault", row.id)
+            message = "an unexpected fault stopped the run; the server log has the details"
+            self._end(line, status="error", summary=message, error=message)
+            return
+        self._end(
+            line,
+            status=result.status,
+            outcome=result.outcome,
+            summary=result.summary,
+            error=result.error,
+            result=_result_view(result),
+        )
+
+    def _execute(self, row: records.RunRow, line: RunLine) -> RunResult:
+        from automation import api
+
+        inputs = {**row.inputs, **self.secrets.take(row.id)}
+        reporter = StoreReporter(line)
+        prompter = StorePrompter(line, reporter, self.settings.answer_within)
+        while True:
+            try:
+                return api.run(
+                    row.runbook,
+                    inputs,
+                    env=self.settings.environment,
+                    prompter=prompter,
+                    reporter=reporter,
+                    chromium=self.settings.chromium,
+                    evidence_root=self.settings.evidence_root,
+                    catalog=self.catalog,
+                    run_id=row.id,
+                    stop=stop_probe(line),
+                )
+            except SandboxInUse:  # another run holds the served sandbox: wait for it, never fail
+                if records.cancel_requested(self.store, row.id):
+                    raise
+                line.event("status", {"status": "running", "note": "waiting for the sandbox"})
+
+    def _end(
+        self, line: RunLine, *, status: str, summary: str | None, error: str | None, **more: Any
+    ) -> None:
+        records.finish(
+            self.store,
+            line.run_id,
+            status=status,
+            outcome=more.get("outcome"),
+            summary=summary,
+            error=error,
+            result=more.get("result"),
+        )
+        line.event(
+            "finished",
+            {"status": status, "outcome": more.get("outcome"), "summary": summary, "error": error},
+        )
+        self.wake.ring("*")
+
+
+def _result_view(result: RunResult) -> dict[str, Any]:
+    """What the console keeps of a finished run beside its row: where the evidence is, and the ticket."""
+    return {
+        "evidence_dir": result.evidence_dir,
+        "artifacts": result.artifacts,
+        "ticket": result.ticket,
+        "exit_code": result.exit_code,
+        "duration_s": result.duration_s,
+        "steps": len(result.steps),
+    }
