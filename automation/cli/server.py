@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -9,18 +10,21 @@ import typer
 from automation.cli.output import fail
 from automation.errors import RunbookError
 
-SERVER_HELP = """Serve the agents' console: sign-in, the runbook list and the JSON API (/api/docs).
-
-Nothing but /healthz and the login page answers without a session or an API token.
-
-The first admin: `runbook users add NAME --role admin`; API tokens: `runbook tokens create`.
-
-RUNBOOK_DATA: the folder of console.db (users, tokens, sessions), ./.runbook by default.
-
-RUNBOOK_DATABASE_URL: a shared database instead of console.db (e.g. postgresql://...).
-
-RUNBOOK_PATH: the runbook folders (or `runbook --catalog DIR server`).
-"""
+# Paragraphs on one line each: the help's renderer keeps a line break inside a paragraph as it is.
+SERVER_HELP = "\n\n".join(
+    [
+        "Serve the agents' console: sign-in, the runbooks, runs watched live, the run history, the audit log and the JSON API (/api/docs).",
+        "Nothing but /healthz and the login page answers without a session or an API token. Runs execute here, in a bounded pool (--concurrency) of reused browsers with a fresh context per run; more runs wait in the queue.",
+        "The first admin: `runbook users add NAME --role admin`; API tokens: `runbook tokens create`.",
+        "console.yaml (--config, else ./console.yaml): teams and the runbooks they may run; server: host, port, concurrency, environment, answer_within, public_url, session_idle, session_absolute, secure_cookie, allowed_hosts.",
+        "RUNBOOK_DATA: the folder of console.db (users, tokens, sessions, runs, audit), ./.runbook by default.",
+        "RUNBOOK_DATABASE_URL: a shared database instead of console.db (e.g. postgresql://...).",
+        "RUNBOOK_PATH: the runbook folders (or `runbook --catalog DIR server`).",
+        "RUNBOOK_ENV, RUNBOOK_CONFIG: the environment runs use and the environments file (console.yaml's server.environment wins over RUNBOOK_ENV).",
+        "RUNBOOK_TRACES: where each run's evidence is kept (./traces by default).",
+        "RUNBOOK_CHROMIUM: the Chromium the runs use (/usr/bin/chromium by default).",
+    ]
+)
 
 
 def server_command(
@@ -35,6 +39,14 @@ def server_command(
         "--port",
         metavar="PORT",
         help="Port (0: a free one) (default: console.yaml's server.port, else 8790)",
+    ),
+    concurrency: int = typer.Option(
+        None,
+        "--concurrency",
+        min=1,
+        max=64,
+        metavar="N",
+        help="Runs at once; more wait in the queue (default: console.yaml's server.concurrency, else 2)",
     ),
     config: Path = typer.Option(
         None,
@@ -55,6 +67,8 @@ def server_command(
             typer.echo("No console.yaml here: no team may run anything yet (admins see every runbook).")
         else:
             loaded = load_console_config(config, catalog=catalog)
+        if concurrency is not None:
+            loaded = replace(loaded, server=loaded.server.model_copy(update={"concurrency": concurrency}))
         spec = loaded.server
         server = ConsoleServer(
             loaded,
