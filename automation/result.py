@@ -35,6 +35,8 @@ class StepRecord:
     page_text: str | None = None  # what the page showed instead, on failure
     variables: dict[str, str] = field(default_factory=dict)  # used by the step, secrets masked
     screenshot: str | None = None  # path relative to the run folder
+    # About the picture, for run.json and the report only (not the live lines): "same screenshot as step 2 ..."
+    picture_note: str | None = None
     attempts: int = 1
 
 

@@ -285,7 +285,9 @@ class RunContext:
         if picture.unchanged and last:
             taken = last[1]
             record.screenshot = taken.record.screenshot
-            self._note(record, f"same screenshot as step {taken.record.number} (the page did not change)")
+            # Kept for the evidence's reader, not the step's detail: an agent watching live has nothing to do
+            # with it.
+            record.picture_note = f"same screenshot as step {taken.record.number} (the page did not change)"
             self.shots.append(Shot(record, taken.path, picture.seen))
             return
         record.screenshot = self.folder.relative(path)

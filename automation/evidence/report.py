@@ -79,6 +79,7 @@ class StepView:
     detail: str
     error: str
     shot: Shot | None
+    picture_note: str = ""
 
 
 @dataclass
@@ -216,6 +217,7 @@ def _step_view(step: dict[str, Any], shots: dict[str, Shot]) -> StepView:
         detail=_text(step.get("detail")),
         error=_text(step.get("error")),
         shot=shots.get(_shot_name(step)),
+        picture_note=_text(step.get("picture_note")),
     )
 
 

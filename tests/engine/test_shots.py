@@ -124,7 +124,8 @@ def test_a_step_that_left_the_page_as_it_was_points_to_the_same_picture_and_one_
     assert result.status == "passed", result.error
     opened, nothing, again, colour, asked = result.steps
     assert nothing.screenshot and again.screenshot == nothing.screenshot
-    assert "same screenshot as step 2 (the page did not change)" in (again.detail or "")
+    assert again.picture_note == "same screenshot as step 2 (the page did not change)"
+    assert "same screenshot" not in (again.detail or ""), "a note for the evidence, not the live step line"
     assert colour.screenshot not in (None, nothing.screenshot) and opened.screenshot != nothing.screenshot
     assert asked.screenshot not in (None, colour.screenshot), "a screenshot: step gets a picture of its own"
     pictures = sorted(p.name for p in (Path(result.evidence_dir) / "screenshots").iterdir())

@@ -273,3 +273,14 @@ def test_over_budget_the_failure_screenshot_is_embedded_first(tmp_path: Path) ->
     html = write_report(run_dir, max_embed_bytes=len(base64.b64encode(png))).read_text()
     assert 'class="shot linked" href="screenshots/001-a.png"' in html
     assert 'href="screenshots/002-b.png" data-embedded' in html
+
+
+def test_a_steps_picture_note_is_shown_under_it(tmp_path: Path, page: Page, open_report: OpenReport) -> None:
+    note = "same screenshot as step 1 (the page did not change)"
+    run_dir = _hand_made_run(
+        tmp_path, {"steps": [_step("1", "Open /a"), _step("2", "Click Nothing", picture_note=note)]}
+    )
+    problems = open_report(write_report(run_dir))
+    expect(page.locator(".step").nth(1).locator(".picture-note")).to_have_text(note)
+    expect(page.locator(".step").nth(0).locator(".picture-note")).to_have_count(0)
+    assert problems == []
