@@ -33,6 +33,10 @@ RUN_ERRORS: dict[int | str, dict[str, Any]] = {
 class StartRun(BaseModel):
     runbook: str = Field(max_length=120, description="The runbook's name (GET /api/runbooks)")
     inputs: dict[str, str | int | bool] = Field(default_factory=dict, description="Its inputs by name")
+    answers: dict[str, str | bool] = Field(
+        default_factory=dict,
+        description="Answers to its questions given up front, by name (never stored); the rest are asked",
+    )
     external_ticket: str | None = Field(
         default=None, max_length=200, description="The helpdesk ticket the outcome is posted to"
     )
@@ -133,6 +137,7 @@ def start_run(
             actor_of(request),
             body.runbook,
             dict(body.inputs),
+            answers=dict(body.answers),
             external_ticket=body.external_ticket,
             idempotency_key=idempotency_key,
         )

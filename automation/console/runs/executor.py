@@ -20,6 +20,7 @@ from typing import Any
 from automation.catalog import Catalog
 from automation.console.runs import records
 from automation.console.runs.channel import RunLine, StorePrompter, StoreReporter, stop_probe
+from automation.console.runs.external import post_outcome
 from automation.console.runs.wakeup import POLL_S, Wakeup
 from automation.console.store import ConsoleStore
 from automation.errors import RunbookError, SandboxInUse
@@ -38,22 +39,32 @@ class RunSettings:
     chromium: str | None = None
 
 
+@dataclass(frozen=True)
+class Unstored:
+    """What a start gives that the store must not keep: secret inputs, and answers given up front (any of
+    which may be secret)."""
+
+    inputs: dict[str, Any] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
 class SecretInputs:
-    """Secret input values (typed in the start form) from the start until the run takes them: in this process's
-    memory only, never in the store. A run whose secrets were lost (the server restarted) ends as an error."""
+    """The unstored part of each queued run, from its start until the run takes it: in this process's memory
+    only. After a restart it is gone: a lost answer is asked in the page instead; a lost secret input ends
+    the run as an error that says to start it again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values: dict[str, dict[str, Any]] = {}
+        self._values: dict[str, Unstored] = {}
 
-    def keep(self, run_id: str, values: dict[str, Any]) -> None:
-        if values:
+    def keep(self, run_id: str, values: Unstored) -> None:
+        if values.inputs or values.answers:
             with self._lock:
-                self._values[run_id] = dict(values)
+                self._values[run_id] = values
 
-    def take(self, run_id: str) -> dict[str, Any]:
+    def take(self, run_id: str) -> Unstored:
         with self._lock:
-            return self._values.pop(run_id, {})
+            return self._values.pop(run_id, Unstored())
 
 
 @dataclass
@@ -120,13 +131,15 @@ class Executor:
             outcome=result.outcome,
             summary=result.summary,
             error=result.error,
-            result=_result_view(result),
+            # the helpdesk ticket it was started from gets the outcome before the agent sees the end
+            result={**_result_view(result), **post_outcome(row, result)},
         )
 
     def _execute(self, row: records.RunRow, line: RunLine) -> RunResult:
         from automation import api
 
-        inputs = {**row.inputs, **self.secrets.take(row.id)}
+        unstored = self.secrets.take(row.id)
+        inputs = {**row.inputs, **unstored.inputs}
         reporter = StoreReporter(line)
         prompter = StorePrompter(line, reporter, self.settings.answer_within)
         while True:
@@ -134,6 +147,7 @@ class Executor:
                 return api.run(
                     row.runbook,
                     inputs,
+                    answers=unstored.answers,
                     env=self.settings.environment,
                     prompter=prompter,
                     reporter=reporter,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from automation.api import check_text, validate_inputs
+from automation.api import check_secret_answers, check_text, validate_inputs
 from automation.console.permissions import Action, Actor
 from automation.console.runs import audit, events, questions, records
-from automation.console.runs.executor import Executor
+from automation.console.runs.executor import Executor, Unstored
 from automation.console.runs.sealing import MAX_SEALED_BYTES
 from automation.console.runs.wakeup import Wakeup
 from automation.engine.answers import normalise
@@ -82,6 +82,7 @@ class RunService:
         name: str,
         inputs: dict[str, Any],
         *,
+        answers: dict[str, Any] | None = None,
         external_ticket: str | None = None,
         idempotency_key: str | None = None,
     ) -> tuple[records.RunRow, bool]:
@@ -91,6 +92,10 @@ class RunService:
         values = validate_inputs(loaded, {k: v for k, v in inputs.items() if v not in (None, "")})
         secret_names = {n for n, spec in loaded.model.inputs.items() if spec.type == "secret"}
         shown = {n: v for n, v in values.items() if n not in secret_names and not _server_side(loaded, n)}
+        answers = {k: v for k, v in (answers or {}).items() if v not in (None, "")}
+        for key, answer in answers.items():
+            check_text(f"answers.{key}", str(answer))
+        check_secret_answers(loaded, answers, self.console.catalog)
         if external_ticket is not None:
             check_text("external_ticket", external_ticket)
         run_id = new_run_id(loaded.name)
@@ -108,7 +113,8 @@ class RunService:
         row, created = records.insert_run(self.store, new)
         if not created:
             return row, False
-        self.executor.secrets.keep(row.id, {n: v for n, v in values.items() if n in secret_names})
+        secret_inputs = {n: v for n, v in values.items() if n in secret_names}
+        self.executor.secrets.keep(row.id, Unstored(secret_inputs, answers))
         with self.store.transaction() as conn:
             detail = f"{loaded.name} " + " ".join(f"{k}={v}" for k, v in shown.items())
             audit.record(

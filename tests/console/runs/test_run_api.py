@@ -75,3 +75,22 @@ def test_an_agent_answers_a_run_s_questions_through_the_api(api: TestClient) -> 
     state = api.get(f"/api/runs/{run_id}").json()
     assert (state["status"], state["outcome"]) == ("passed", "fixed-by-reset"), state
     assert NEW_PASSWORD not in json.dumps(state)
+
+
+@pytest.mark.browser
+def test_answers_given_up_front_are_not_asked_and_never_stored(api: TestClient, tmp_path: Path) -> None:
+    answers = {"ends_with_symbol": True, "new_password": NEW_PASSWORD, "can_log_in_after_reset": "yes"}
+    started = api.post(
+        "/api/runs",
+        json={
+            "runbook": "unknown-login-error",
+            "inputs": {"email": "symbol-end@example.com"},
+            "answers": answers,
+        },
+    )
+    run_id = started.json()["id"]
+    kind, ending, _ = next_question(api, run_id, 0)
+    assert kind == "finished", ending  # no question on the way
+    assert api.get(f"/api/runs/{run_id}").json()["outcome"] == "fixed-by-reset"
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("console.db*"))
+    assert NEW_PASSWORD.encode() not in stored
