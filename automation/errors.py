@@ -12,7 +12,8 @@
     ├── RunTimedOut                   the run hit its wall-clock cap (RunOptions.deadline_s): status timed-out
     ├── RunStopped                    the run was stopped from outside while it ran; the evidence is saved
     │   ├── RunCancelled              someone cancelled it: status cancelled
-    │   └── QuestionUnanswered        a question waited past its time limit: status unanswered
+    │   ├── QuestionUnanswered        a question waited past its time limit: status unanswered
+    │   └── ServerStopping            the server running it is shutting down: status aborted
     ├── EvidenceError                 evidence could not be written safely (e.g. a trace still holds a secret)
     └── TicketError                   a ticket could not be opened or delivered
         └── TrackerUnavailable        the tracker is down, slow or answered 5xx: the ticket waits in the outbox
@@ -134,6 +135,12 @@ class QuestionUnanswered(RunStopped):
     """A question waited for an answer past its time limit (the agent hung up, closed the page)."""
 
     status = "unanswered"
+
+
+class ServerStopping(RunStopped):
+    """The server executing the run is shutting down (SIGTERM): the run stops like a Ctrl-C, evidence saved."""
+
+    status = "aborted"
 
 
 class Interrupted(KeyboardInterrupt):

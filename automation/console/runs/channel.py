@@ -7,6 +7,7 @@ Both run in the executor's thread, inside the engine; what they write is already
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from automation.console.runs.sealing import KeyPair
 from automation.console.runs.wakeup import POLL_S, Wakeup
 from automation.console.store import ConsoleStore, now_utc
 from automation.engine.answers import Question
-from automation.errors import QuestionUnanswered, RunCancelled
+from automation.errors import QuestionUnanswered, RunCancelled, RunStopped, ServerStopping
 from automation.result import StepRecord
 
 # The details an agent on the phone needs beside a step's label: which way a branch went, what was answered,
@@ -45,6 +46,14 @@ class RunLine:
     store: ConsoleStore
     wake: Wakeup
     run_id: str
+    stopping: threading.Event = field(default_factory=threading.Event)  # set when the server shuts down
+
+    def stopped(self) -> RunStopped | None:
+        """Why the run must stop now, if it must: the server is shutting down, or someone cancelled it."""
+        if self.stopping.is_set():
+            return ServerStopping("the console server was stopped during the run; start it again")
+        who = records.cancel_requested(self.store, self.run_id)
+        return RunCancelled(f"cancelled by {who}") if who else None
 
     def event(self, kind: str, data: dict[str, Any]) -> None:
         events.add_event(self.store, self.run_id, kind, data)
@@ -109,9 +118,9 @@ class StorePrompter:
                 shown = questions.MASK if row.secret else value
                 self.line.event("answered", {"id": row.id, "name": row.name, "by": by, "value": shown})
                 return value
-            who = records.cancel_requested(self.line.store, self.line.run_id)
-            if who and questions.close_question(self.line.store, row.id, "cancelled"):
-                raise RunCancelled(f"cancelled by {who} while step {row.step} waited for an answer")
+            stopped = self.line.stopped()
+            if stopped is not None and questions.close_question(self.line.store, row.id, "cancelled"):
+                raise type(stopped)(f"{stopped} (while step {row.step} waited for an answer)")
             left = (row.deadline - self.clock()).total_seconds()
             if left <= 0 and questions.close_question(self.line.store, row.id, "unanswered"):
                 raise QuestionUnanswered(
@@ -135,12 +144,15 @@ def stop_probe(line: RunLine) -> Any:
 
     looked = {"generation": -1, "at": 0.0}
 
-    def probe() -> RunCancelled | None:
+    def probe() -> RunStopped | None:
         generation = line.wake.generation(line.run_id)
-        if generation == looked["generation"] and time.monotonic() - looked["at"] < POLL_S:
+        if (
+            generation == looked["generation"]
+            and time.monotonic() - looked["at"] < POLL_S
+            and not line.stopping.is_set()
+        ):
             return None
         looked["generation"], looked["at"] = generation, time.monotonic()
-        who = records.cancel_requested(line.store, line.run_id)
-        return RunCancelled(f"cancelled by {who}") if who else None
+        return line.stopped()
 
     return probe

@@ -91,7 +91,8 @@ class Executor:
             self._threads.append(thread)
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop taking runs; wait for the runs in flight to end (they are not cut: their evidence is kept)."""
+        """Stop taking runs; the runs in flight stop at their next step or poll, as `aborted`, their evidence
+        saved (a run waiting on a question would otherwise hold the shutdown for its whole time limit)."""
         self._stopping.set()
         self.wake.ring("*")
         for thread in self._threads:
@@ -113,7 +114,7 @@ class Executor:
 
     def run(self, row: records.RunRow) -> None:
         """Execute one claimed run to its end, whatever happens."""
-        line = RunLine(self.store, self.wake, row.id)
+        line = RunLine(self.store, self.wake, row.id, self._stopping)
         line.event("status", {"status": "running"})
         try:
             result = self._execute(row, line)
@@ -158,7 +159,7 @@ class Executor:
                     stop=stop_probe(line),
                 )
             except SandboxInUse:  # another run holds the served sandbox: wait for it, never fail
-                if records.cancel_requested(self.store, row.id):
+                if line.stopped() is not None:
                     raise
                 line.event("status", {"status": "running", "note": "waiting for the sandbox"})
 

@@ -94,3 +94,29 @@ def test_answers_given_up_front_are_not_asked_and_never_stored(api: TestClient, 
     assert api.get(f"/api/runs/{run_id}").json()["outcome"] == "fixed-by-reset"
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("console.db*"))
     assert NEW_PASSWORD.encode() not in stored
+
+
+@pytest.mark.browser
+def test_stopping_the_server_ends_a_waiting_run_as_aborted_with_its_evidence(
+    store: ConsoleStore, tmp_path: Path
+) -> None:
+    from automation.console.runs.records import get_run
+
+    add_user(store, "ana", "agent", "a long enough passphrase", team="portal-support")
+    token = create_token(store, "ana").token
+    config = ConsoleConfig(teams=TEAMS, server=ServerSpec(secure_cookie=False, answer_within="10m"))
+    console = Console(store=store, config=config, catalog=Catalog([ROOT / "runbooks"]))
+    with TestClient(create_app(console), base_url="http://127.0.0.1") as client:
+        client.headers["authorization"] = f"Bearer {token}"
+        started = client.post(
+            "/api/runs",
+            json={"runbook": "unknown-login-error", "inputs": {"email": "symbol-end@example.com"}},
+        )
+        run_id = started.json()["id"]
+        kind, _, _ = next_question(client, run_id, 0)
+        assert kind == "question"
+    # the app's shutdown did not wait out the question's ten minutes: the run ended, its evidence saved
+    row = get_run(store, run_id)
+    assert row is not None and row.status == "aborted", row
+    assert "stopped during the run" in (row.error or "")
+    assert (Path(row.result["evidence_dir"]) / "run.json").is_file()
