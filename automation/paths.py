@@ -1,7 +1,8 @@
 """Every RUNBOOK_* variable and every default folder, in one place.
 
 Each function reads the environment when called (never at import), so a test, the scheduler or a worker that
-sets a variable sees it at once. Nothing here imports the rest of the package: every layer may import it.
+sets a variable sees it at once. Nothing here imports the rest of the package (but errors, when a value is
+wrong): every layer may import it.
 
 | variable               | what it names                                        | default                        |
 |------------------------|------------------------------------------------------|--------------------------------|
@@ -17,6 +18,7 @@ sets a variable sees it at once. Nothing here imports the rest of the package: e
 | RUNBOOK_DATABASE_URL   | one shared database instead of the SQLite files      | -                              |
 | RUNBOOK_BROKER_URL     | the Celery broker: set, checks run on workers        | -                              |
 | RUNBOOK_CHROMIUM       | the Chromium executable                              | /usr/bin/chromium              |
+| RUNBOOK_PUBLIC_URL     | the console's address as people open it (links)     | -                              |
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 RUNBOOK_PATH_VAR = "RUNBOOK_PATH"
 CONFIG_VAR = "RUNBOOK_CONFIG"
@@ -36,6 +39,7 @@ CHECKS_VAR = "RUNBOOK_CHECKS"
 DATABASE_URL_VAR = "RUNBOOK_DATABASE_URL"
 BROKER_URL_VAR = "RUNBOOK_BROKER_URL"
 CHROMIUM_VAR = "RUNBOOK_CHROMIUM"
+PUBLIC_URL_VAR = "RUNBOOK_PUBLIC_URL"
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The environments file the package ships: the embedded sandbox, the default target.
@@ -122,3 +126,35 @@ def chromium_path() -> str:
     if Path(DEFAULT_CHROMIUM).exists():
         return DEFAULT_CHROMIUM
     return shutil.which("chromium") or shutil.which("chromium-browser") or DEFAULT_CHROMIUM
+
+
+def public_url() -> str | None:
+    """RUNBOOK_PUBLIC_URL: the console's address as people open it (https://runbook.example.com), without a
+    trailing slash; None when unset. Alerts, tickets and the terminal link to runs under it.
+
+    Raises ConfigError when it is not an http(s) URL with a host."""
+    value = _env(PUBLIC_URL_VAR)
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query
+    except ValueError:  # e.g. an unclosed [ in the host
+        valid = False
+    if not valid or any(c.isspace() for c in value):
+        from automation.errors import ConfigError
+
+        raise ConfigError(
+            f"{PUBLIC_URL_VAR}={value!r} is not an http(s) address: give the console's address as people open "
+            "it, e.g. https://runbook.example.com (or unset it)"
+        )
+    return value.rstrip("/")
+
+
+def run_page_url(run_id: str) -> str | None:
+    """The run's page on the console ({RUNBOOK_PUBLIC_URL}/runs/RUN_ID), or None without a public URL.
+
+    Raises ConfigError as public_url does."""
+    base = public_url()
+    return f"{base}/runs/{run_id}" if base else None

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from automation.engine.answers import Question
+from automation.errors import ConfigError
+from automation.paths import run_page_url
 from automation.result import RunResult, StepRecord
 
 ICONS = {"passed": "✓", "failed": "✗", "warning": "!", "skipped": "-"}
@@ -78,6 +80,9 @@ def render_result(result: RunResult) -> str:
     if result.error and result.status != "passed":
         lines += ["", *("  " + line for line in result.error.splitlines())]
     lines.append("")
+    console = _console_line(result.run_id)
+    if console:
+        lines.append(console)
     lines.append(f"  evidence: {_short(result.evidence_dir)}")
     if "report" in result.artifacts:
         lines.append(f"  report:   {_short(result.artifacts['report']).rstrip('/')}")
@@ -91,6 +96,15 @@ def render_result(result: RunResult) -> str:
             + (f" ({ticket.get('status')})" if ticket.get("status") else "")
         )
     return "\n".join(lines)
+
+
+def _console_line(run_id: str) -> str:
+    """The run's page on the console, when the server has a public address (RUNBOOK_PUBLIC_URL)."""
+    try:
+        link = run_page_url(run_id)
+    except ConfigError as exc:  # the run is over: say what is wrong rather than lose its closing lines
+        return f"  console:  not linked: {exc}"
+    return f"  console:  {link}" if link else ""
 
 
 def _short(path: str) -> str:

@@ -75,6 +75,8 @@ class Ticket(_Model):
     runbook: str
     target: str
     run_id: str
+    # The run's page on the console ({RUNBOOK_PUBLIC_URL}/runs/RUN_ID), when the server has a public address.
+    run_url: str | None = None
     evidence_dir: Path | None = None
     attachments: list[Attachment] = Field(default_factory=list)
     fingerprint: str = ""
@@ -148,6 +150,12 @@ def _step_line(step: TicketStep) -> str:
     return line
 
 
+def _links(ticket: Ticket) -> list[str]:
+    if not ticket.run_url:
+        return []
+    return [f"- the run on the console: {ticket.run_url}", f"- its report: {ticket.run_url}/report"]
+
+
 def render_body(ticket: Ticket) -> str:
     """The ticket body (plain text / Markdown) an agent reads in the tracker."""
     lines = [
@@ -164,6 +172,7 @@ def render_body(ticket: Ticket) -> str:
         "",
         "## Evidence",
         f"- run: {ticket.run_id}",
+        *_links(ticket),
     ]
     if ticket.fingerprint:
         lines.append(f"- failure fingerprint: {ticket.fingerprint}")
@@ -186,5 +195,7 @@ def render_comment(ticket: Ticket) -> str:
         lines += ["", *(_step_line(step) for step in failed)]
     if ticket.attachments:
         lines.append("Attached: " + ", ".join(a.name for a in ticket.attachments))
+    if ticket.run_url:
+        lines.append(f"The run: {ticket.run_url}")
     lines.append(f"Open the trace: `{TRACE_COMMAND} {ticket.run_id}`")
     return "\n".join(lines) + "\n"

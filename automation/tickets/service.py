@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from automation.errors import TicketError, TrackerUnavailable
+from automation.errors import ConfigError, TicketError, TrackerUnavailable
+from automation.paths import run_page_url
 from automation.tickets.base import Tracker, TrackerAuthError, TrackerConfigError
 from automation.tickets.models import Attachment, Ticket, TicketReceipt, render_body, render_comment
 from automation.tickets.store import StoredComment, StoredTicket, TicketStore
@@ -51,6 +52,19 @@ def redact_ticket(ticket: Ticket, redact: Redact) -> Ticket:
     )
 
 
+def _linked(ticket: Ticket) -> Ticket:
+    """The ticket with its run's console page, when the server has a public address and the caller gave none
+    (an escalation from a run: its reader opens the run from the tracker)."""
+    if ticket.run_url:
+        return ticket
+    try:
+        link = run_page_url(ticket.run_id)
+    except ConfigError as exc:  # a wrong address must not lose the escalation: file it without the link
+        log.warning("the ticket of %s has no link to the run: %s", ticket.run_id, exc)
+        return ticket
+    return ticket.model_copy(update={"run_url": link}) if link else ticket
+
+
 def _maybe(redact: Redact, text: str | None) -> str | None:
     return None if text is None else redact(text)
 
@@ -78,7 +92,7 @@ def open_ticket(
     """
     scrub = redact or _identity
     moment = now or datetime.now(UTC)
-    clean, missing = _without_missing_files(redact_ticket(ticket, scrub))
+    clean, missing = _without_missing_files(redact_ticket(_linked(ticket), scrub))
     receipt = _repeat_of_recorded(clean, store, tracker, scrub)
     if receipt is None and clean.fingerprint:
         since = moment - timedelta(seconds=dedupe_window_s)

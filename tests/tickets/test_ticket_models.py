@@ -57,3 +57,14 @@ def test_receipt_is_frozen() -> None:
 def test_exported_names_are_sorted_and_importable() -> None:
     assert tickets.__all__ == sorted(tickets.__all__, key=lambda n: (not n.isupper(), n))
     assert all(hasattr(tickets, name) for name in tickets.__all__)
+
+
+def test_body_links_to_the_run_and_its_report_on_the_console(make_ticket: Callable[..., Ticket]) -> None:
+    page = "https://runbook.example.com/runs/20250101-120000-aaaa"
+    body = render_body(make_ticket(run_url=page))
+
+    assert f"- the run on the console: {page}\n- its report: {page}/report" in body
+
+
+def test_body_without_a_console_has_no_link(make_ticket: Callable[..., Ticket]) -> None:
+    assert "the run on the console" not in render_body(make_ticket())

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from support.tracker_double import MemoryTracker
 from ticket_fakes import SECRET
 
@@ -254,3 +255,24 @@ def test_failed_comment_relay_waits_and_is_retried(
     assert (relayed.status, relayed.local_id) == ("delivered", "RB-1")
     assert len(tracker.tickets["MEM-1"].comments) == 1
     assert store.get("RB-1").comments[0].relay == "relayed"
+
+
+def test_an_escalation_links_to_its_run_when_the_console_has_a_public_url(
+    store: TicketStore, make_ticket: Callable[..., Ticket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNBOOK_PUBLIC_URL", "https://runbook.example.com")
+    tracker = MemoryTracker()
+    open_ticket(make_ticket(), store=store, tracker=tracker, now=T0)
+
+    page = "https://runbook.example.com/runs/20250101-120000-aaaa"
+    assert store.get("RB-1").ticket.run_url == page
+    assert f"- the run on the console: {page}" in tracker.tickets["MEM-1"].body
+
+
+def test_a_wrong_public_url_does_not_lose_the_escalation(
+    store: TicketStore, make_ticket: Callable[..., Ticket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNBOOK_PUBLIC_URL", "not a url")
+    receipt = open_ticket(make_ticket(), store=store, tracker=None)
+
+    assert receipt.status == "delivered" and store.get("RB-1").ticket.run_url is None

@@ -12,6 +12,10 @@ by its channel; a failed delivery stays queued with its error and is tried again
 - `webhook`: a JSON POST signed with HMAC-SHA256 (header X-Runbook-Signature: sha256=HEX over the body),
   with a `text` field a chat tool shows. It gets `opened`, `reminder` (at most `remind.at_most`) and
   `recovered`; never a message per failure.
+
+Both are read by people outside the server: they never carry a server path. With RUNBOOK_PUBLIC_URL set they
+link to the run's page on the console (`url`, and the report under it); without it, the report is named by its
+path under the evidence root.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from automation.checks.config.load import ChannelConfig, Check
 from automation.checks.model import Notification
 from automation.checks.storage.history import History
 from automation.errors import RunbookError
+from automation.paths import run_page_url
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +71,16 @@ class TicketChannel:
         tracker = self.tracker_for(check.env)
         try:
             open_one = _open_ticket_of(store, check)
+            link = run_page_url(note.run_id) if note.run_id else None  # ConfigError: stays queued, says why
             if note.kind == "opened" and open_one is None:
                 receipt = open_ticket(
-                    _ticket(check, note, self.config), store=store, tracker=tracker, redact=self.mask
+                    _ticket(check, note, self.config, link), store=store, tracker=tracker, redact=self.mask
                 )
                 return f"{receipt.local_id} {receipt.status}: {receipt.message}"
             if open_one is None:
                 return "no open ticket for this check: nothing to add to"
             run_id = f"{note.kind}-{note.run_id or note.at.isoformat()}"
-            body = _comment(note)
+            body = _comment(note, link)
             close = note.kind == "recovered"
             receipt = add_note(
                 open_one,
@@ -113,32 +119,70 @@ def _evidence(note: Notification) -> list[Any]:
     return [Attachment(name=f.name, path=f) for f in files if f.is_file()]
 
 
-def _ticket(check: Check, note: Notification, config: ChannelConfig) -> Any:
+def _ticket(check: Check, note: Notification, config: ChannelConfig, link: str | None) -> Any:
     from automation.tickets import Ticket
 
     return Ticket(
         queue=config.queue,
         title=f"Check {check.name} is failing: {check.title}",
         notes=note.message,
+        steps=_steps(note),
         outcome=note.status or "failed",
         runbook=check.runbook,
         target=f"{check.env} (scheduled check {check.name})",
         run_id=note.run_id or f"{check.name}-{note.at:%Y%m%dT%H%M%S}",
+        run_url=link,
         evidence_dir=Path(note.evidence_dir) if note.evidence_dir else None,
         attachments=_evidence(note),
         fingerprint=_fingerprint(check),
     )
 
 
-def _comment(note: Notification) -> str:
+def _steps(note: Notification) -> list[Any]:
+    """The steps of the run that opened the alert, read back from its run.json (the notification waits in the
+    outbox, maybe across a restart, so it carries the folder, not the steps). None when the run has no
+    evidence (it stopped before the browser started) or its run.json cannot be read."""
+    from automation.tickets import TicketStep
+
+    if not note.evidence_dir:
+        return []
+    try:
+        data = json.loads((Path(note.evidence_dir) / "run.json").read_text(encoding="utf-8"))
+        records = [s for s in data.get("steps") or [] if isinstance(s, dict)]
+        return [
+            TicketStep(
+                index=i,
+                label=f"{s.get('number', i)} {s.get('label') or s.get('action') or ''}".strip(),
+                status=str(s.get("status") or "passed"),
+                duration_s=float(s.get("duration_s") or 0.0),
+                error=s.get("error") or None,
+            )
+            for i, s in enumerate(records, start=1)
+        ]
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("the steps of %s cannot be read for its ticket: %s", note.run_id, exc)
+        return []
+
+
+def _comment(note: Notification, link: str | None = None) -> str:
     if note.kind == "recovered":
-        return f"Recovered at {note.at:%Y-%m-%d %H:%M:%S %Z}. {note.message}"
-    return f"Failed again at {note.at:%Y-%m-%d %H:%M:%S %Z}: {note.message}"
+        text = f"Recovered at {note.at:%Y-%m-%d %H:%M:%S %Z}. {note.message}"
+    else:
+        text = f"Failed again at {note.at:%Y-%m-%d %H:%M:%S %Z}: {note.message}"
+    return f"{text}\nThe run: {link}" if link else text
 
 
 class WebhookChannel:
-    def __init__(self, config: ChannelConfig, *, mask: Mask, status_url: str | None = None) -> None:
+    def __init__(
+        self,
+        config: ChannelConfig,
+        *,
+        mask: Mask,
+        status_url: str | None = None,
+        evidence_root: Path | None = None,
+    ) -> None:
         self.config, self.mask, self.status_url = config, mask, status_url
+        self.evidence_root = evidence_root
 
     def deliver(self, check: Check, note: Notification) -> str:
         import httpx
@@ -146,7 +190,11 @@ class WebhookChannel:
         url = self.config.url or os.environ.get(self.config.url_env or "", "")
         if not url:
             raise DeliveryFailed(f"${self.config.url_env} (the webhook's URL) is not set")
-        body = json.dumps(payload(check, note, self.mask), sort_keys=True).encode()
+        try:
+            document = payload(check, note, self.mask, evidence_root=self.evidence_root)
+        except RunbookError as exc:  # RUNBOOK_PUBLIC_URL is wrong: wait in the outbox until it is fixed
+            raise DeliveryFailed(str(exc)) from exc
+        body = json.dumps(document, sort_keys=True).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "runbook-checks"}
         secret = os.environ.get(self.config.secret_env or "", "")
         if self.config.secret_env and not secret:
@@ -169,10 +217,15 @@ def sign(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def payload(check: Check, note: Notification, mask: Mask) -> dict[str, Any]:
+def payload(
+    check: Check, note: Notification, mask: Mask, *, evidence_root: Path | None = None
+) -> dict[str, Any]:
+    """The webhook's JSON body. Raises ConfigError when RUNBOOK_PUBLIC_URL is not an http(s) address."""
     icon = {"opened": "ALERT", "reminder": "STILL FAILING", "recovered": "RECOVERED"}.get(
         note.kind, note.kind
     )
+    link = run_page_url(note.run_id) if note.run_id else None
+    text = f"[{icon}] {check.name}: {note.message}" + (f"\n{link}" if link else "")
     return {
         "check": check.name,
         "title": check.title,
@@ -182,12 +235,28 @@ def payload(check: Check, note: Notification, mask: Mask) -> dict[str, Any]:
         "status": note.status,
         "at": note.at.isoformat(),
         "message": mask(note.message),
-        "text": mask(f"[{icon}] {check.name}: {note.message}"),
+        "text": mask(text),
         "downtime_s": note.downtime_s,
         "reminder": note.reminder,
         "run_id": note.run_id,
-        "report": f"{note.evidence_dir}/report.html" if note.evidence_dir else None,
+        "url": link,
+        "report": f"{link}/report" if link else _report_path(note.evidence_dir, evidence_root),
     }
+
+
+def _report_path(evidence_dir: str | None, evidence_root: Path | None) -> str | None:
+    """The report named under the evidence root (check/run-id/report.html): the server's own folders are
+    nobody's business in a chat tool, and mean nothing on another machine."""
+    if not evidence_dir:
+        return None
+    folder = Path(evidence_dir)
+    if evidence_root is not None:
+        try:
+            return (folder.resolve().relative_to(evidence_root.resolve()) / "report.html").as_posix()
+        except ValueError:
+            pass
+    # Runs of checks keep their evidence in <root>/<check>/<run-id>: the last two parts name it anywhere.
+    return (Path(*folder.parts[-2:]) / "report.html").as_posix()
 
 
 def _host(url: str) -> str:

@@ -64,7 +64,7 @@ class Host:
         def channel(config: ChannelConfig) -> Any:
             if config.kind == "ticket":
                 return TicketChannel(config, data_dir=self.data_dir, tracker_for=self.tracker, mask=mask)
-            return WebhookChannel(config, mask=mask)
+            return WebhookChannel(config, mask=mask, evidence_root=self.evidence_root)
 
         return Notifier(self.history, channel)
 
@@ -148,7 +148,8 @@ def _attempt(check: Check, number: int, host: Host, deadline: Any) -> tuple[Atte
             secrets,
         )
     status = ENGINE_STATUS.get(result.status, "error")
-    error = secrets.redact_text(result.error) if result.error else None
+    failure = _failure_text(check.runbook, result)
+    error = secrets.redact_text(failure) if failure else None
     attempt = Attempt(
         number=number,
         status=status,
@@ -160,6 +161,25 @@ def _attempt(check: Check, number: int, host: Host, deadline: Any) -> tuple[Atte
         started_at=started,
     )
     return attempt, result, secrets
+
+
+# How a status reads after the runbook's name: "admin-login failed at step 1 (Open the login page): ...".
+_VERBS = {"failed": "failed", "timed-out": "timed out", "error": "stopped", "aborted": "was stopped"}
+
+
+def _failure_text(runbook: str, result: Any) -> str | None:
+    """The run's error as a person in a chat tool reads it: the runbook by its name and the step by its number
+    and label (not the runbook file's path on the server), then the engine's details (locator, page)."""
+    failed = [s for s in result.steps if s.status == "failed" and s.error]
+    if not failed:
+        return result.error
+    step = failed[-1]  # the innermost step that ended the run (a sub-runbook's step comes after its `use`)
+    verb = _VERBS.get(result.status, result.status)
+    head = f"{runbook} {verb} at step {step.number} ({step.label}): {step.error}"
+    # The engine's message opens with "step N (label) failed at FILE:LINE: ERROR" and goes on with the
+    # locator and the page: keep what follows the error.
+    rest = result.error.partition(step.error)[2] if result.error and step.error in result.error else ""
+    return head + rest
 
 
 def _time_left(check: Check, deadline: Any) -> float:
