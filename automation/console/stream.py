@@ -58,6 +58,7 @@ async def run_events(
 
 async def _events(request: Request, runs: Any, run_id: str, after: int) -> AsyncIterator[dict[str, Any]]:
     wake = runs.wake.subscribe(run_id)
+    ended = False
     try:
         while True:
             wake.clear()
@@ -68,7 +69,11 @@ async def _events(request: Request, runs: Any, run_id: str, after: int) -> Async
                 if event.kind == "finished":
                     return
             if not found and not await run_in_threadpool(_live, runs, run_id):
-                return  # it ended before this stream resumed after its last event
+                if ended:
+                    return  # it ended before this stream resumed after its last event
+                # The row is marked ended a moment before its `finished` event is written: wait for that
+                # event (its ring wakes us) once, or a client would miss how the run ended.
+                ended = True
             if await request.is_disconnected():
                 return
             try:
