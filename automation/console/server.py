@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from automation.catalog import Catalog
-from automation.console import api_runs, json_api, pages, stream
+from automation.console import api_runs, evidence_routes, json_api, pages, run_pages, stream
 from automation.console.config import ConsoleConfig
 from automation.console.context import Console
 from automation.console.gate import Gate, is_api
@@ -76,6 +76,8 @@ def create_app(console: Console, settings: RunSettings | None = None) -> FastAPI
     app.include_router(json_api.router)
     app.include_router(api_runs.router)
     app.include_router(stream.router)
+    app.include_router(run_pages.router)
+    app.include_router(evidence_routes.router)
     _add_site_routes(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(StarletteHTTPException, _http_error)
