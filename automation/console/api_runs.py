@@ -28,6 +28,11 @@ RUN_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "The run is not in a state for this"},
     422: {"model": ErrorBody, "description": "A value will not do; `field` names it"},
 }
+# What an endpoint taking a JSON body may answer besides: a body that is not even text (FastAPI's own 400)
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **RUN_ERRORS,
+    400: {"model": ErrorBody, "description": "The body could not be read: send UTF-8 JSON"},
+}
 
 
 class StartRun(BaseModel):
@@ -123,7 +128,7 @@ def refused(exc: RunbookError) -> JSONResponse:
     return JSONResponse(body, status_code=http_status(exc))
 
 
-@router.post("/runs", status_code=201, response_model=Started, responses=RUN_ERRORS)
+@router.post("/runs", status_code=201, response_model=Started, responses=BODY_ERRORS)
 def start_run(
     request: Request,
     body: StartRun,
@@ -183,7 +188,7 @@ def get_run(request: Request, run_id: str) -> Response:
         return refused(exc)
 
 
-@router.post("/runs/{run_id}/answers", status_code=204, responses=RUN_ERRORS)
+@router.post("/runs/{run_id}/answers", status_code=204, responses=BODY_ERRORS)
 def answer(request: Request, run_id: str, body: Answer) -> Response:
     """Answer the question the run waits on; the run goes on at once."""
     try:
