@@ -42,8 +42,9 @@ test: setup services
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The fuzz and property tests with many more examples than `make test` runs (minutes, not seconds).
+# The console's API: schemathesis tries RUNBOOK_FUZZ_EXAMPLES random requests per operation (25, fixed, in `make test`).
 fuzz: setup services
-	RUNBOOK_FUZZ=long $(BIN)/pytest tests/security $(PYTEST_ARGS)
+	RUNBOOK_FUZZ=long RUNBOOK_FUZZ_EXAMPLES=500 $(BIN)/pytest tests/security tests/console/test_api_schema.py $(PYTEST_ARGS)
 
 # The tests that wait on processes, servers or the clock (marked `timing`), at twice this machine's cores, round
 # after round: a sleep used as synchronisation or a tight time budget shows here before CI's loaded runners find it.
