@@ -28,9 +28,9 @@ def pictures(result: RunResult) -> list[str]:
 
 def test_by_default_every_page_changing_step_has_its_picture(lab_run: Run) -> None:
     assert pictures(lab_run(PASSES)) == [
-        "001-goto-index-html.png",
+        "001-open-index-html.png",
         "002-screenshot-front-page.png",
-        "003-goto-index-html.png",
+        "003-open-index-html.png",
     ]
 
 
