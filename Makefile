@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint setup chromium services bench clean fuzz bench-fleet stress
+.PHONY: run test lint setup chromium services bench clean fuzz bench-fleet bench-console stress
 
 setup: $(STAMP) chromium
 
@@ -72,6 +72,11 @@ bench: setup
 # The distributed mode's figures (real redis-server, PostgreSQL, Chromium; about 4 minutes): bench/fleet_results.json.
 bench-fleet: setup services
 	$(BIN)/python bench/bench_fleet.py
+
+# The agent console's figures (a real `runbook server`, Chromium; about a minute): start to first step, step end
+# to the agent's stream (p50, p95), 20 runs on a pool of 2 with 50 watchers. Printed only.
+bench-console: setup
+	$(BIN)/python bench/bench_console.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-results
