@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +281,95 @@ def test_a_disabled_user_and_a_revoked_token_are_refused_at_once(console: Consol
     console.must("tokens", "revoke", str(token_id))
     assert helpdesk.http.get("/api/runs").status_code == 401
     assert helpdesk.start("unknown-login-error", {"email": CUSTOMER}).status_code == 401
+
+
+# -- an environment without a mailbox: the agent reads the code out; an unanswered question ends the run ---------
+
+NO_MAILBOX = "default: desk\nenvironments:\n  desk:\n    sandbox: true\n"
+ANSWER_WITHIN_S = 4
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleProcess]:
+    """A server whose environment is a sandbox without a mailbox, and whose questions wait a few seconds."""
+    with console_server(
+        tmp_path_factory.mktemp("desk"),
+        server_yaml(answer_within=f"{ANSWER_WITHIN_S}s"),
+        users=PEOPLE[:1],
+        environments_yaml=NO_MAILBOX,
+    ) as server:
+        yield server
+
+
+def test_the_code_from_the_customer_s_mail_is_typed_as_a_secret_and_is_nowhere(desk: ConsoleProcess) -> None:
+    ana = desk.with_token(desk.token("ana")[1], "ana")
+    run_id = ana.started("resend-verify", {"email": UNVERIFIED})
+    question, _ = ana.until(run_id, ("question",))
+    assert (question.data["name"], question.data["secret"]) == ("code", True), question.data
+    code = desk.mailed_code(UNVERIFIED)  # what the customer reads out over the phone
+    ana.answered(run_id, "code", code)
+    ending, seen = ana.until(run_id, ("finished",), after=question.id)
+    assert (ending.data["status"], ending.data["outcome"]) == ("passed", "verified"), ending.data
+    assert [e.data["value"] for e in seen if e.kind == "answered"] == ["••••••"]
+    assert_nowhere(desk, [code], replay(ana, run_id), json.dumps(ana.state(run_id)))
+
+
+def test_an_unanswered_question_ends_the_run_at_its_limit_with_the_evidence(desk: ConsoleProcess) -> None:
+    ana = desk.with_token(desk.token("ana")[1], "ana")
+    run_id = ana.started("resend-verify", {"email": UNVERIFIED})
+    question, _ = ana.until(run_id, ("question",))
+    ending, _ = ana.until(run_id, ("finished",), after=question.id)
+    assert ending.data["status"] == "unanswered", ending.data
+    assert f"within {ANSWER_WITHIN_S}s" in ending.data["error"], ending.data
+    state = ana.state(run_id)
+    assert (state["status"], state["question"]) == ("unanswered", None)
+    assert datetime.fromisoformat(state["finished"]) >= datetime.fromisoformat(question.data["deadline"])
+    assert ana.answer(run_id, "code", "123456").status_code == 409  # too late
+    kept = run_json(desk, run_id)
+    assert kept["status"] == "unanswered", kept
+    assert (evidence(desk, run_id) / "report.html").is_file()
+    assert any((evidence(desk, run_id) / "screenshots").iterdir())
+
+
+# -- a run outlives the session that started it -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def short_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleProcess]:
+    """A server whose sessions end two seconds after their last use."""
+    with console_server(
+        tmp_path_factory.mktemp("short-sessions"),
+        server_yaml(session_idle="2s"),
+        users=(PEOPLE[0], PEOPLE[2]),
+    ) as server:
+        yield server
+
+
+def test_the_session_expires_mid_run_the_run_goes_on_and_signing_in_again_shows_it(
+    short_sessions: ConsoleProcess,
+) -> None:
+    console = short_sessions
+    ana = console.signed_in("ana")
+    run_id = ana.started("unknown-login-error", {"email": CUSTOMER})
+    wait_for(
+        lambda: ana.http.get(f"/api/runs/{run_id}").status_code == 401,
+        30,
+        "ana's session did not expire",
+    )
+    # The run reaches its question meanwhile (the team's lead watches); ana signs in again and finds it there.
+    lee = console.with_token(console.token("lee")[1], "lee")
+    lee.until(run_id, ("question",))
+    ana = console.signed_in("ana")
+    asked = ana.state(run_id)
+    assert (asked["status"], asked["question"]["name"]) == ("waiting", "ends_with_symbol"), asked
+    ana.answered(run_id, "ends_with_symbol", "yes")
+    # Her session lapses again while the run goes on; the lead answers the rest.
+    hers, _ = lee.until(run_id, ("answered",))
+    assert hers.data["by"] == "ana"
+    ending, _ = lee.finish(run_id, FIXED_BY_RESET, after=hers.id)
+    assert ending.data["outcome"] == "fixed-by-reset", ending.data
+    wait_for(lambda: ana.http.get("/api/runs").status_code == 401, 30, "ana's second session did not expire")
+    ana = console.signed_in("ana")
+    seen = ana.state(run_id)
+    assert (seen["status"], seen["outcome"]) == ("passed", "fixed-by-reset"), seen
+    assert [r["id"] for r in ana.http.get("/api/runs", params={"user": "ana"}).json()] == [run_id]
