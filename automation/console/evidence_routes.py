@@ -15,17 +15,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from automation.console.context import Console, actor_of, console_of
 from automation.console.permissions import Action, Actor, RunbookRef, RunRef, allowed
 from automation.console.runs.service import NotFound, http_status
+from automation.console.security import require_csrf
 from automation.errors import RunbookError
 from automation.paths import evidence_root
 
-router = APIRouter(include_in_schema=False)  # GET only: nothing here changes anything
+# GET only; the CSRF check all the same, so a route added here later cannot forget it
+router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 SCREENSHOT = re.compile(r"screenshots/[A-Za-z0-9][A-Za-z0-9._-]*\.png")

@@ -117,22 +117,21 @@ def submitted_inputs(form: dict[str, str]) -> dict[str, str]:
 
 @dataclass
 class Line:
-    """A line of the run as the terminal shows it: a step (by number, as it last stood) or an instruction."""
+    """A line of the run as the terminal shows it: a step, by number, as it last stood."""
 
-    kind: str  # step or say
+    kind: str  # step
     data: dict[str, Any]
 
 
 def timeline(found: list[Event]) -> tuple[list[Line], int]:
-    """The run's lines in order (a step where it started, as it last stood) and the last event id read."""
+    """The run's steps in order (where each started, as it last stood) and the last event id read. A `say`
+    event is left out: its step (action say) already shows the instruction as its label."""
     lines: list[Line] = []
     steps: dict[str, Line] = {}
     last = 0
     for event in found:
         last = event.id
-        if event.kind == "say":
-            lines.append(Line("say", event.data))
-        elif event.kind == "step":
+        if event.kind == "step":
             number = str(event.data.get("number"))
             if number in steps:
                 steps[number].data = event.data

@@ -42,7 +42,7 @@
       row.dataset.step = step.number;
       rows.appendChild(row);
     }
-    row.className = "step status-" + step.status;
+    row.className = "step status-" + step.status + " action-" + step.action;
     row.replaceChildren(...cells);
     const none = byId("no-steps");
     if (none) {
@@ -51,15 +51,6 @@
     if (step.screenshot && step.status !== "running") {
       showShot(step);
     }
-  }
-
-  function showSay(say) {
-    const row = document.createElement("tr");
-    row.className = "say";
-    const text = cell("label", say.text);
-    text.colSpan = 4;
-    row.append(cell("num", ""), text);
-    byId("step-rows").appendChild(row);
   }
 
   function showShot(step) {
@@ -238,7 +229,7 @@
   const source = new EventSource(base + "/events?after=" + encodeURIComponent(root.dataset.after));
   const data = (event) => JSON.parse(event.data);
   source.addEventListener("step", (event) => showStep(data(event)));
-  source.addEventListener("say", (event) => showSay(data(event)));
+  // `say` events are not shown apart: the say step's own row carries the instruction.
   source.addEventListener("status", (event) => {
     const status = data(event);
     showStatus(status.status, status.note || "");
