@@ -95,7 +95,10 @@ class RunState(BaseModel):
     position: int | None = Field(default=None, description="Place in the queue while queued (1: next)")
     steps: list[Step]
     question: QuestionCard | None = None
-    ticket: dict[str, Any] | None = None
+    ticket: dict[str, Any] | None = Field(default=None, description="The ticket the run opened (escalated)")
+    external_ticket: dict[str, Any] | None = Field(
+        default=None, description="The helpdesk ticket it reports to: {id, status: pending|posted|queued|...}"
+    )
     url: str
 
 

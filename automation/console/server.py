@@ -39,7 +39,9 @@ STATIC = Path(__file__).parent / "static"
 def run_service(console: Console, settings: RunSettings | None = None) -> RunService:
     """The runs of this console: a wake-up, and an executor of `server.concurrency` threads."""
     spec = console.config.server
-    settings = settings or RunSettings(environment=spec.environment, answer_within=spec.answer_limit)
+    settings = settings or RunSettings(
+        environment=spec.environment, answer_within=spec.answer_limit, public_url=spec.public_url
+    )
     wake = Wakeup()
     executor = Executor(console.store, wake, console.catalog, settings, concurrency=spec.concurrency)
     return RunService(console, wake, executor)

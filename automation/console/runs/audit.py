@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from automation.console.store import ConsoleStore, now_utc
@@ -64,7 +64,7 @@ def search_audit(
         conditions.append(audit.c.run_id == run_id)
     for word in (q or "").split():
         conditions.append(audit.c.detail.contains(word, autoescape=True))
-    statement = select(audit).where(and_(*conditions)).order_by(audit.c.id.desc()).limit(limit)
+    statement = select(audit).where(*conditions).order_by(audit.c.id.desc()).limit(limit)
     with store.reading() as conn:
         return [
             AuditEntry(e.id, e.at, e.actor, e.via, e.action, e.run_id, e.detail)

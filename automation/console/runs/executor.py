@@ -37,6 +37,7 @@ class RunSettings:
     answer_within: timedelta = timedelta(minutes=10)
     evidence_root: Path | None = None
     chromium: str | None = None
+    public_url: str | None = None  # the console's address for links (console.yaml), else RUNBOOK_PUBLIC_URL's
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,13 @@ class Executor:
             outcome=result.outcome,
             summary=result.summary,
             error=result.error,
-            # the helpdesk ticket it was started from gets the outcome before the agent sees the end
-            result={**_result_view(result), **post_outcome(row, result)},
+            result=_result_view(result),
         )
+        # the agent sees the end first; then the helpdesk ticket it was started from gets the outcome
+        posted = post_outcome(row, result, self.settings.public_url)
+        if posted:
+            records.add_to_result(self.store, row.id, posted)
+            self.wake.ring(row.id)
 
     def _execute(self, row: records.RunRow, line: RunLine) -> RunResult:
         from automation import api

@@ -30,7 +30,7 @@ TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 REPORT = "report"
 
 
-def post_outcome(row: RunRow, result: RunResult) -> dict[str, Any]:
+def post_outcome(row: RunRow, result: RunResult, public_url: str | None = None) -> dict[str, Any]:
     """Comment on the run's external ticket, if it has one. Returns {"external_ticket": {id, status,
     message}} to keep beside the run's result, or {} when the run names no ticket. Never raises: a failure
     is logged and told in the returned status."""
@@ -38,7 +38,7 @@ def post_outcome(row: RunRow, result: RunResult) -> dict[str, Any]:
         return {}
     ticket_id = row.external_ticket
     try:
-        status, message = _post(row, result, ticket_id)
+        status, message = _post(row, result, ticket_id, public_url)
     except Exception:  # noqa: BLE001 - the run has ended: a fault here must not change how it ended
         log.exception("the outcome of run %s was not posted to ticket %s", row.id, ticket_id)
         status, message = "error", "an unexpected fault stopped the comment; the server log has the details"
@@ -47,7 +47,7 @@ def post_outcome(row: RunRow, result: RunResult) -> dict[str, Any]:
     return {"external_ticket": {"id": ticket_id, "status": status, "message": message}}
 
 
-def _post(row: RunRow, result: RunResult, ticket_id: str) -> tuple[Posted, str]:
+def _post(row: RunRow, result: RunResult, ticket_id: str, public_url: str | None) -> tuple[Posted, str]:
     from automation.paths import data_dir
     from automation.tickets import TicketStore, TrackerConfigError, tracker_from_config
     from automation.tickets.service import add_note
@@ -68,7 +68,7 @@ def _post(row: RunRow, result: RunResult, ticket_id: str) -> tuple[Posted, str]:
         receipt = add_note(
             local_id,
             run_id=row.id,
-            body=comment_body(row, result, _run_link(row.id), [a.name for a in report]),
+            body=comment_body(row, result, _run_link(row.id, public_url), [a.name for a in report]),
             attachments=report,
             store=store,
             tracker=tracker,
@@ -127,10 +127,14 @@ def _report(result: RunResult) -> list[Any]:
     return [Attachment(name=f"report-{result.run_id}.html", path=Path(path), content_type="text/html")]
 
 
-def _run_link(run_id: str) -> str | None:
+def _run_link(run_id: str, public_url: str | None = None) -> str | None:
+    """The run's page: under the console's own public_url (console.yaml) when it has one, else
+    RUNBOOK_PUBLIC_URL's."""
     from automation.errors import ConfigError
     from automation.paths import run_page_url
 
+    if public_url:
+        return f"{public_url.rstrip('/')}/runs/{run_id}"
     try:
         return run_page_url(run_id)
     except ConfigError as exc:  # a wrong address must not lose the comment: post it without the link

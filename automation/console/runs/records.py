@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from automation.console.permissions import RunbookRef, RunRef
 from automation.console.store import ConsoleStore, now_utc
@@ -190,6 +190,14 @@ def finish(
         )
 
 
+def add_to_result(store: ConsoleStore, run_id: str, more: dict[str, Any]) -> None:
+    """Keep more beside a finished run's result (what became of its helpdesk comment)."""
+    with store.transaction() as conn:
+        found = conn.execute(select(runs.c.result).where(runs.c.id == run_id)).scalar()
+        merged = {**(json.loads(found) if found else {}), **more}
+        conn.execute(update(runs).where(runs.c.id == run_id).values(result=json.dumps(merged)))
+
+
 def request_cancel(store: ConsoleStore, run_id: str, by: str, now: datetime | None = None) -> str | None:
     """Ask a live run to stop. A queued run ends at once (`cancelled`, nothing ran); a running or waiting one
     is stopped by its executor within a few seconds. Returns the status it had, or None if it had ended."""
@@ -242,7 +250,7 @@ def search_runs(store: ConsoleStore, query: RunQuery) -> list[RunRow]:
         conditions.append(runs.c.created >= query.since)
     if query.until is not None:
         conditions.append(runs.c.created < query.until)
-    statement = select(runs).where(and_(*conditions)).order_by(runs.c.seq.desc()).limit(query.limit)
+    statement = select(runs).where(*conditions).order_by(runs.c.seq.desc()).limit(query.limit)
     with store.reading() as conn:
         return [_row(found) for found in conn.execute(statement)]
 

@@ -15,6 +15,7 @@ from automation.api import check_secret_answers, check_text, validate_inputs
 from automation.console.permissions import Action, Actor
 from automation.console.runs import audit, events, questions, records
 from automation.console.runs.executor import Executor, Unstored
+from automation.console.runs.external import TICKET_ID
 from automation.console.runs.sealing import MAX_SEALED_BYTES
 from automation.console.runs.wakeup import Wakeup
 from automation.engine.answers import normalise
@@ -96,8 +97,10 @@ class RunService:
         for key, answer in answers.items():
             check_text(f"answers.{key}", str(answer))
         check_secret_answers(loaded, answers, self.console.catalog)
-        if external_ticket is not None:
-            check_text("external_ticket", external_ticket)
+        if external_ticket is not None and (
+            not TICKET_ID.fullmatch(external_ticket) or ".." in external_ticket
+        ):
+            raise InputValueError("external_ticket", "is not a ticket id: letters, digits and - _ . only")
         run_id = new_run_id(loaded.name)
         new = records.NewRun(
             id=run_id,
@@ -160,6 +163,8 @@ class RunService:
             "steps": events.steps_of(events.events_after(self.store, run_id, 0, limit=100_000)),
             "question": waiting.card() if waiting else None,
             "ticket": (row.result or {}).get("ticket"),
+            "external_ticket": (row.result or {}).get("external_ticket")
+            or ({"id": row.external_ticket, "status": "pending"} if row.external_ticket else None),
             "url": f"/runs/{row.id}",
         }
 
