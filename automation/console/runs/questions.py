@@ -108,7 +108,7 @@ def give_answer(
 ) -> bool:
     """Store the answer (sealed if secret) for the run to take. False when the question no longer waits
     (answered in another tab, or timed out): the first answer wins."""
-    stored = value
+    stored = seal(question.public_key, value) if question.secret else value
     with store.transaction() as conn:
         changed = conn.execute(
             update(questions)
