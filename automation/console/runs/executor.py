@@ -109,9 +109,15 @@ class Executor:
                 if row is None:
                     seen = self.wake.wait("*", seen, POLL_S)
                     continue
+                self._announce_queue()
                 self.run(row)
         finally:
             close_pool()
+
+    def _announce_queue(self) -> None:
+        """A run left the queue: each run still waiting is told its new place (its page shows it live)."""
+        for position, run_id in enumerate(records.queued_ids(self.store), start=1):
+            RunLine(self.store, self.wake, run_id).event("status", {"status": "queued", "position": position})
 
     def run(self, row: records.RunRow) -> None:
         """Execute one claimed run to its end, whatever happens."""

@@ -139,6 +139,14 @@ def queue_position(store: ConsoleStore, row: RunRow) -> int | None:
     return int(ahead or 0) + 1
 
 
+def queued_ids(store: ConsoleStore) -> list[str]:
+    """The queued runs, next first."""
+    with store.reading() as conn:
+        return list(
+            conn.execute(select(runs.c.id).where(runs.c.status == "queued").order_by(runs.c.seq)).scalars()
+        )
+
+
 def claim_next(store: ConsoleStore, worker: str, now: datetime | None = None) -> RunRow | None:
     """Take the oldest queued run for `worker` (running); None when none waits. Safe between processes: the
     update only succeeds for the one claimer that still finds it queued."""

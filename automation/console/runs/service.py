@@ -123,7 +123,8 @@ class RunService:
             audit.record(
                 conn, actor=actor.name, via=new.via, action="run.start", run_id=row.id, detail=detail
             )
-        events.add_event(self.store, row.id, "status", {"status": "queued"})
+        position = records.queue_position(self.store, row)
+        events.add_event(self.store, row.id, "status", {"status": "queued", "position": position})
         self.wake.ring(row.id)
         return row, True
 

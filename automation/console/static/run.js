@@ -20,6 +20,12 @@
     return "/runs/" + encodeURIComponent(runId) + "/evidence/" + path.split("/").map(encodeURIComponent).join("/");
   }
 
+  function ordinal(n) {
+    const tens = n % 100;
+    const suffix = tens >= 11 && tens <= 13 ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+    return n + suffix;
+  }
+
   function cell(className, text) {
     const td = document.createElement("td");
     td.className = className;
@@ -232,7 +238,8 @@
   // `say` events are not shown apart: the say step's own row carries the instruction.
   source.addEventListener("status", (event) => {
     const status = data(event);
-    showStatus(status.status, status.note || "");
+    const place = status.position ? "(" + ordinal(status.position) + " in the queue)" : "";
+    showStatus(status.status, status.note || place);
   });
   source.addEventListener("question", (event) => showQuestion(data(event)));
   source.addEventListener("answered", hideQuestion);
