@@ -88,8 +88,11 @@ def asked_in_steps(loaded: LoadedRunbook) -> set[str]:
     return {step.ask for _, step in walk_steps(loaded.model.steps, ()) if isinstance(step, Ask)}
 
 
-def validate_inputs(loaded: LoadedRunbook, raw: dict[str, Any]) -> dict[str, Any]:
-    """Check and convert input values. Raises InputValueError naming the input."""
+def validate_inputs(
+    loaded: LoadedRunbook, raw: dict[str, Any], *, command_line: bool = True
+) -> dict[str, Any]:
+    """Check and convert input values. Raises InputValueError naming the input; a missing one says how to
+    give it on the command line unless `command_line` is False (a form or an API request names the field)."""
     spec = loaded.model.inputs
     for name in raw:
         if name not in spec:
@@ -106,7 +109,8 @@ def validate_inputs(loaded: LoadedRunbook, raw: dict[str, Any]) -> dict[str, Any
             if item.default is not None:
                 values[name] = item.default
             elif item.required and name not in asked:
-                raise InputValueError(name, f"is required: {how_to_give(name, True).split(', or')[0]}")
+                how = f": {how_to_give(name, True).split(', or')[0]}" if command_line else ""
+                raise InputValueError(name, f"is required{how}")
             continue
         values[name] = _coerce(name, item, value)
     return values

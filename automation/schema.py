@@ -301,6 +301,9 @@ class Ask(StepBase):
     prompt: str = Field(description="The question, as the agent reads it")
     kind: Literal["text", "yes_no"] = "text"
     pattern: str | None = Field(default=None, description="A regex the answer must match")
+    pattern_hint: str | None = Field(
+        default=None, description="The pattern's rule in words, shown to the agent (e.g. 6 digits)"
+    )
     secret: bool = Field(default=False, description="The answer is secret (a code, a password)")
     from_mail: FromMail | None = None
     check_before_run: bool = Field(

@@ -65,6 +65,7 @@ class QuestionCard(BaseModel):
     kind: str = Field(description="text or yes_no")
     secret: bool
     pattern: str | None = None
+    pattern_hint: str | None = Field(default=None, description="The pattern's rule in words")
     step: str
     screenshot: str | None = None
     deadline: str = Field(description="When the run ends as unanswered (ISO 8601)")

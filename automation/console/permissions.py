@@ -19,7 +19,7 @@ Via = Literal["session", "token"]
 class Role(StrEnum):
     """What a console account is for (issue 21)."""
 
-    AGENT = "agent"  # runs the runbooks their team may run; sees and answers their own runs
+    AGENT = "agent"  # runs the runbooks their team may run; sees, answers and cancels their own runs
     LEAD = "lead"  # an agent who also sees, answers and cancels every run of the team
     OPERATIONS = "operations"  # the checks pages; every run, read-only
     ADMIN = "admin"  # everything: users, tokens, the audit log
@@ -59,6 +59,7 @@ GRANTS: Mapping[Role, Mapping[Action, Scope]] = {
         Action.RUNBOOK_RUN: Scope.TEAM,
         Action.RUN_VIEW: Scope.OWN,
         Action.RUN_ANSWER: Scope.OWN,
+        Action.RUN_CANCEL: Scope.OWN,  # the customer hung up: the agent stops their own run
     },
     Role.LEAD: {
         Action.RUNBOOK_VIEW: Scope.TEAM,

@@ -27,6 +27,7 @@ class Question:
     kind: str = "text"  # "text" or "yes_no"
     secret: bool = False  # typed without echo, never stored or shown again
     pattern: str | None = None  # a regex the answer must match
+    pattern_hint: str | None = None  # its rule in words
     step: str = ""  # the number of the step that asks
 
     @property
@@ -77,7 +78,7 @@ def normalise(step: Ask, raw: Any) -> Any:
     if step.secret:
         check_secret(text)
     if step.pattern and not re.fullmatch(step.pattern, text):
-        raise ValueError(f"it does not have the expected form ({step.pattern})")
+        raise ValueError(f"it does not meet {step.pattern_hint or f'the expected form ({step.pattern})'}")
     return text
 
 

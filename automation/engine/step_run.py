@@ -158,6 +158,10 @@ def _fault(ctx: RunContext, record: StepRecord, exc: RunbookError) -> None:
         record.page_url, record.page_text = ctx.page_state()
         if record.page_text != STILL_LOADING and ctx.screenshots != "off":
             ctx.screenshot(record, own=True)
+    if isinstance(exc, RunStopped):  # stopped from outside: who or what stopped it, and where; no page dump
+        exc.args = (f"{record.error} at step {record.number} ({record.label})",)
+        exc.located = True  # type: ignore[attr-defined]
+        return
     lines = failure_message(record).splitlines()
     if isinstance(exc, RunTimedOut):
         where = f"{record.file}:{record.line}" if record.line else (record.file or "")

@@ -328,6 +328,7 @@ def _answer(ctx: RunContext, step: Ask) -> tuple[Any, str]:
             kind=step.kind,
             secret=step.secret,
             pattern=step.pattern,
+            pattern_hint=step.pattern_hint,
             step=ctx.records[-1].number if ctx.records else "",
         )
         raw = ctx.prompter.ask(question)

@@ -47,9 +47,10 @@ CASES: list[tuple[Actor, Action, Resource, bool]] = [
     (ANA, A.RUNBOOK_RUN, REFUND, False),
     (ANA, A.RUN_VIEW, ANAS_RUN, True),
     (ANA, A.RUN_ANSWER, ANAS_RUN, True),
-    (ANA, A.RUN_CANCEL, ANAS_RUN, False),
+    (ANA, A.RUN_CANCEL, ANAS_RUN, True),  # her own run: the customer hung up
     (ANA, A.RUN_VIEW, PIAS_RUN, False),
     (ANA, A.RUN_ANSWER, PIAS_RUN, False),
+    (ANA, A.RUN_CANCEL, PIAS_RUN, False),  # a teammate's run is the lead's to stop
     (ANA, A.RUN_VIEW, BENS_RUN, False),
     (ANA, A.CHECKS_VIEW, None, False),
     (ANA, A.USERS_MANAGE, None, False),

@@ -98,6 +98,7 @@ class StorePrompter:
             kind=question.kind,
             secret=question.secret,
             pattern=question.pattern,
+            pattern_hint=question.pattern_hint,
             step=question.step,
             screenshot=self.reporter.last_screenshot,
             deadline=self.clock() + self.answer_within,
@@ -120,12 +121,11 @@ class StorePrompter:
                 return value
             stopped = self.line.stopped()
             if stopped is not None and questions.close_question(self.line.store, row.id, "cancelled"):
-                raise type(stopped)(f"{stopped} (while step {row.step} waited for an answer)")
+                raise stopped
             left = (row.deadline - self.clock()).total_seconds()
             if left <= 0 and questions.close_question(self.line.store, row.id, "unanswered"):
                 raise QuestionUnanswered(
-                    f"nobody answered '{row.prompt}' within {_duration(self.answer_within)}; "
-                    "the run stopped there"
+                    f"nobody answered '{row.prompt}' within {_duration(self.answer_within)}"
                 )
             seen = self.line.wake.wait(self.line.run_id, seen, max(min(POLL_S, left), 0.05))
 

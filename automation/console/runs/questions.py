@@ -27,6 +27,7 @@ class QuestionRow:
     kind: str
     secret: bool
     pattern: str | None
+    pattern_hint: str | None
     step: str
     screenshot: str | None
     asked: datetime
@@ -44,6 +45,7 @@ class QuestionRow:
             "kind": self.kind,
             "secret": self.secret,
             "pattern": self.pattern,
+            "pattern_hint": self.pattern_hint,
             "step": self.step,
             "screenshot": self.screenshot,
             "deadline": self.deadline.isoformat(),
@@ -67,6 +69,7 @@ def ask(
     pattern: str | None,
     step: str,
     screenshot: str | None,
+    pattern_hint: str | None = None,
     deadline: datetime,
     public_key: str,
     now: datetime | None = None,
@@ -80,6 +83,7 @@ def ask(
                 kind=kind,
                 secret=secret,
                 pattern=pattern,
+                pattern_hint=pattern_hint,
                 step=step,
                 screenshot=screenshot,
                 asked=now or now_utc(),

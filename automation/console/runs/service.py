@@ -90,7 +90,8 @@ class RunService:
         """Validate the inputs as the CLI does (field by field) and queue the run. Returns (run, created):
         a repeated idempotency key returns the first run. Raises InputValueError (422), Refused, NotFound."""
         loaded = self.runbook(actor, name, Action.RUNBOOK_RUN)
-        values = validate_inputs(loaded, {k: v for k, v in inputs.items() if v not in (None, "")})
+        given = {k: v for k, v in inputs.items() if v not in (None, "")}
+        values = validate_inputs(loaded, given, command_line=False)
         secret_names = {n for n, spec in loaded.model.inputs.items() if spec.type == "secret"}
         shown = {n: v for n, v in values.items() if n not in secret_names and not _server_side(loaded, n)}
         answers = {k: v for k, v in (answers or {}).items() if v not in (None, "")}
@@ -231,6 +232,7 @@ def _checked_answer(waiting: questions.QuestionRow, value: Any) -> str:
         prompt=waiting.prompt,
         kind=waiting.kind,
         pattern=waiting.pattern,
+        pattern_hint=waiting.pattern_hint,
         secret=waiting.secret,
     )  # type: ignore[arg-type]
     try:

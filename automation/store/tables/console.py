@@ -112,12 +112,15 @@ questions = Table(
     Column("kind", String(20), nullable=False),  # text or yes_no
     Column("secret", Boolean, nullable=False),
     Column("pattern", Text),
+    Column("pattern_hint", Text),
     Column("step", String(40), nullable=False),
     Column("screenshot", Text),  # the last picture before the question, relative to the run folder
     Column("asked", UTCDateTime, nullable=False),
     Column("deadline", UTCDateTime, nullable=False),
     Column("status", String(20), nullable=False),  # waiting, answered, unanswered, cancelled
-    Column("public_key", Text, nullable=False),  # a secret answer is sealed to it; the run holds the other half
+    Column(
+        "public_key", Text, nullable=False
+    ),  # a secret answer is sealed to it; the run holds the other half
     Column("answer", Text),  # sealed (base64), taken and wiped by the run
     Column("answered_by", String(64)),
     Column("answered_via", String(80)),

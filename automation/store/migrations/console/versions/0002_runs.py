@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("secret", sa.Boolean, nullable=False),
         sa.Column("pattern", sa.Text),
+        sa.Column("pattern_hint", sa.Text),
         sa.Column("step", sa.String(40), nullable=False),
         sa.Column("screenshot", sa.Text),
         sa.Column("asked", UTCDateTime, nullable=False),
