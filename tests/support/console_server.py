@@ -32,6 +32,7 @@ RUNBOOK = [sys.executable, "-m", "automation.cli"]
 PASSWORD = "correct horse battery staple"
 # What the person's own shell may have set that would point the server elsewhere than its test folders.
 FOREIGN = ("RUNBOOK_ENV", "RUNBOOK_CONFIG", "RUNBOOK_DATABASE_URL", "RUNBOOK_PUBLIC_URL", "RUNBOOK_BASE_URL_")
+STREAM_S = 120.0  # the longest a test reads one run's stream (a run here takes seconds)
 CSRF_INPUT = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 
 
@@ -79,14 +80,16 @@ class Client:
     def cancel(self, run_id: str) -> httpx.Response:
         return self.http.post(f"/api/runs/{run_id}/cancel")
 
-    def events(self, run_id: str, after: int = 0, timeout_s: float = 60.0) -> Iterator[Event]:
-        """The run's events after `after` (Last-Event-ID), as they come, until the stream ends. A read waits
-        `timeout_s` at most (the server pings every 15 s)."""
+    def events(self, run_id: str, after: int = 0, within_s: float = STREAM_S) -> Iterator[Event]:
+        """The run's events after `after` (Last-Event-ID), as they come, until the stream ends; AssertionError
+        if it has not ended within `within_s` (looked at on each line: an event, or the server's ping every
+        15 s), so a run that hangs fails the test instead of holding it."""
         headers = {"last-event-id": str(after), "accept": "text/event-stream"}
-        timeout = httpx.Timeout(10.0, read=timeout_s)
+        deadline = time.monotonic() + within_s
+        timeout = httpx.Timeout(10.0, read=30.0)
         with self.http.stream("GET", f"/api/runs/{run_id}/events", headers=headers, timeout=timeout) as reply:
             assert reply.status_code == 200, f"{self.who}: events {reply.status_code} {reply.read()!r}"
-            yield from parse_sse(reply.iter_lines())
+            yield from parse_sse(_until(reply.iter_lines(), deadline, run_id))
 
     def until(self, run_id: str, kinds: tuple[str, ...], after: int = 0) -> tuple[Event, list[Event]]:
         """Read the stream from `after` to the first event of `kinds`: (that event, every event read)."""
@@ -110,6 +113,13 @@ class Client:
             name = event.data["name"]
             assert name in answers, f"{run_id} asked {name!r}, which this test has no answer for"
             self.answered(run_id, name, answers[name])
+
+
+def _until(lines: Iterator[str], deadline: float, run_id: str) -> Iterator[str]:
+    for line in lines:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the event stream of {run_id} was still open at its deadline")
+        yield line
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[Event]:
