@@ -1,7 +1,10 @@
 """The status page (`/`), `/api/status`, `/metrics`, `/healthz`, and the run folders behind the report links
 (`/evidence/...`). Like Gatus' web package it reads the history store only: the page is right whether or not
-the scheduler runs in this process. Everything is rendered on the server (Jinja, inline SVG): no JavaScript,
-no CDN, no web font, so it works on an air-gapped on-call laptop.
+the scheduler runs in this process. Everything is rendered on the server (Jinja, inline SVG, one stylesheet
+under /static/): no JavaScript, no CDN, no web font, so it works on an air-gapped on-call laptop.
+
+The page's links start with the app's root path (ASGI `root_path`): "" when `checks web` serves it at `/`,
+"/checks" when the agent console mounts it there, so the same page works in both places.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from statistics import median
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from automation.checks.model import FAILING_STATUSES, CheckInfo, CheckRun
@@ -23,6 +27,7 @@ from automation.checks.storage.history import History
 from automation.checks.web import status as st
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 REFRESH_S = 60
 WINDOW = timedelta(hours=24)
 
@@ -84,7 +89,7 @@ def create_app(
     by_name = {c.name: c for c in checks}
 
     @app.get("/", response_class=HTMLResponse)
-    def status_page() -> HTMLResponse:
+    def status_page(request: Request) -> HTMLResponse:
         now = clock()
         rows = st.status_rows(history, checks, now, in_maintenance=in_maintenance)
         cards = [_card(row, by_name[row.name], history, now, root) for row in rows]
@@ -96,6 +101,7 @@ def create_app(
             now=now,
             refresh_s=REFRESH_S,
             fmt_time=st.fmt_time,
+            base=request.scope.get("root_path", "").rstrip("/"),
         )
         return HTMLResponse(html)
 
@@ -126,6 +132,7 @@ def create_app(
     def evidence(path: str) -> FileResponse:
         return FileResponse(_evidence_file(root, path))
 
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
