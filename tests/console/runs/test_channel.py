@@ -64,13 +64,15 @@ class Asking:
         return self
 
     def waiting(self) -> questions.QuestionRow:
-        """The question once it is in the store (the thread asked it)."""
+        """The question once the thread has asked it (its event written)."""
         line = self.prompter.line
         seen = line.wake.generation(line.run_id)
         deadline = time.monotonic() + WITHIN_S
         while time.monotonic() < deadline:
-            found = questions.waiting_question(line.store, line.run_id)
-            if found is not None:
+            # its question event is written last, once the row and the run's status say so
+            if any(e.kind == "question" for e in events.events_after(line.store, line.run_id)):
+                found = questions.waiting_question(line.store, line.run_id)
+                assert found is not None
                 return found
             seen = line.wake.wait(line.run_id, seen, 0.5)  # the prompter rings when it asks
         raise AssertionError("the prompter never asked")
