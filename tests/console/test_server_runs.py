@@ -285,7 +285,9 @@ def test_a_disabled_user_and_a_revoked_token_are_refused_at_once(console: Consol
 
 # -- an environment without a mailbox: the agent reads the code out; an unanswered question ends the run ---------
 
-NO_MAILBOX = "default: desk\nenvironments:\n  desk:\n    sandbox: true\n"
+# desk: the sandbox without a mailbox. sandbox: the name runbooks/checks.yaml's checks use, which the server
+# checks too when it serves the checks pages (also without a mailbox here).
+NO_MAILBOX = "default: desk\nenvironments:\n  desk:\n    sandbox: true\n  sandbox:\n    sandbox: true\n"
 ANSWER_WITHIN_S = 4
 
 
