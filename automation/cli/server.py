@@ -16,6 +16,7 @@ SERVER_HELP = "\n\n".join(
         "Serve the agents' console: sign-in, the runbooks, runs watched live, the run history, the audit log and the JSON API (/api/docs).",
         "Nothing but /healthz and the login page answers without a session or an API token. Runs execute here, in a bounded pool (--concurrency) of reused browsers with a fresh context per run; more runs wait in the queue.",
         "The first admin: `runbook users add NAME --role admin`; API tokens: `runbook tokens create`.",
+        "The checks (--checks FILE, else the file `runbook checks web` finds: RUNBOOK_CHECKS, then the runbooks' checks.yaml): their status page at /checks/ and their metrics at /metrics, for operations and admins; an API token opens /metrics and /checks/api/status. No checks file, no checks pages.",
         "console.yaml (--config, else ./console.yaml): teams and the runbooks they may run; server: host, port, concurrency, environment, answer_within, public_url, session_idle, session_absolute, secure_cookie, allowed_hosts.",
         "RUNBOOK_DATA: the folder of console.db (users, tokens, sessions, runs, audit), ./.runbook by default.",
         "RUNBOOK_DATABASE_URL: a shared database instead of console.db (e.g. postgresql://...).",
@@ -54,8 +55,15 @@ def server_command(
         metavar="FILE",
         help="console.yaml: teams, session timeouts, cookie, allowed hosts (default: ./console.yaml when there is one)",
     ),
+    checks: Path = typer.Option(
+        None,
+        "--checks",
+        metavar="FILE",
+        help="The checks file or folder shown at /checks/ (default: RUNBOOK_CHECKS, else the runbooks' checks.yaml when there is one)",
+    ),
 ) -> None:
     from automation.catalog import Catalog
+    from automation.console.checks_site import no_checks_note, open_checks
     from automation.console.config import ConsoleConfig, ServerSpec, console_path, load_console_config
     from automation.console.server import ConsoleServer
     from automation.console.store import ConsoleStore
@@ -70,12 +78,17 @@ def server_command(
         if concurrency is not None:
             loaded = replace(loaded, server=loaded.server.model_copy(update={"concurrency": concurrency}))
         spec = loaded.server
+        site = open_checks(checks, catalog)
+        typer.echo(
+            no_checks_note(catalog) if site is None else f"Checks from {site.source}: /checks/ and /metrics"
+        )
         server = ConsoleServer(
             loaded,
             catalog,
             ConsoleStore(),
             host=host if host is not None else spec.host,
             port=port if port is not None else spec.port,
+            checks=site,
         )
         if spec.secure_cookie:
             typer.echo(

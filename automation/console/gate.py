@@ -1,8 +1,12 @@
-"""The one door: every request but /healthz, the login page and the stylesheet needs a session or, for the
-JSON API, an API token. Without one, a page request is sent to /login and an API request gets 401 in JSON.
+"""The one door: every request but /healthz, the login page and the stylesheet needs a session or, on the
+machine-readable paths, an API token. Without one, a page request is sent to /login and a machine request gets
+401 in JSON.
 
 The gate is ASGI middleware, so a route added later is closed until it is listed in PUBLIC: the safe default.
-A token opens the API only, never the pages (a leaked helpdesk token must not become a console session).
+The one rule for tokens (`takes_token`): a token opens the machine-readable paths only, the JSON API
+(/api/...), the checks' JSON (/checks/api/...) and /metrics, so that helpdesks, scripts and Prometheus need no
+session; never a page (a leaked helpdesk token must not become a console session). What the token's role may
+then do there is permissions.allowed's to say, as for a session.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from automation.console.tokens import verify_token
 PUBLIC = frozenset({"/healthz", "/login"})
 PUBLIC_PREFIXES = ("/static/",)
 API_PREFIX = "/api/"
+TOKEN_PREFIXES = (API_PREFIX, "/checks/api/")
+TOKEN_PATHS = frozenset({"/api", "/metrics"})
 
 
 def is_public(path: str) -> bool:
@@ -30,6 +36,11 @@ def is_public(path: str) -> bool:
 
 def is_api(path: str) -> bool:
     return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
+
+
+def takes_token(path: str) -> bool:
+    """A machine-readable path: an API token is accepted there, and a refusal is JSON, never the login page."""
+    return path in TOKEN_PATHS or path.startswith(TOKEN_PREFIXES)
 
 
 def bearer(request: Request) -> str | None:
@@ -42,9 +53,10 @@ def bearer(request: Request) -> str | None:
 
 
 def identify(console: Console, request: Request) -> Actor | None:
-    """Who sends this request: the token's actor on the API when one is sent, else the session's user."""
+    """Who sends this request: the token's actor on a machine-readable path when one is sent, else the
+    session's user."""
     now = console.clock()
-    if is_api(request.url.path):
+    if takes_token(request.url.path):
         token = bearer(request)
         if token is not None:  # a wrong token is refused even beside a good cookie
             return verify_token(console.store, token, now=now) if token else None
@@ -53,8 +65,8 @@ def identify(console: Console, request: Request) -> Actor | None:
 
 
 def refusal(request: Request) -> Response:
-    """401 in JSON for the API; for a page, the login page, coming back here after sign-in."""
-    if is_api(request.url.path):
+    """401 in JSON on a machine-readable path; for a page, the login page, coming back here after sign-in."""
+    if takes_token(request.url.path):
         return JSONResponse(
             {"error": "sign in, or send an API token as 'Authorization: Bearer <token>'"},
             status_code=401,

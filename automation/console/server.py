@@ -22,7 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from automation.catalog import Catalog
-from automation.console import api_runs, evidence_routes, json_api, pages, run_pages, stream
+from automation.console import api_runs, checks_site, evidence_routes, json_api, pages, run_pages, stream
+from automation.console.checks_site import ChecksSite
 from automation.console.config import ConsoleConfig
 from automation.console.context import Console
 from automation.console.gate import Gate, is_api
@@ -47,8 +48,11 @@ def run_service(console: Console, settings: RunSettings | None = None) -> RunSer
     return RunService(console, wake, executor)
 
 
-def create_app(console: Console, settings: RunSettings | None = None) -> FastAPI:
+def create_app(
+    console: Console, settings: RunSettings | None = None, checks: ChecksSite | None = None
+) -> FastAPI:
     """The console's app over `console` (its store, console.yaml, catalog); tests and `runbook server` alike.
+    `checks`: the checks shown at /checks/ and /metrics (checks_site.open_checks), None for none.
 
     Its lifespan starts the executor's threads and, at shutdown, lets the runs in flight end."""
     console.runs = console.runs or run_service(console, settings)
@@ -81,6 +85,7 @@ def create_app(console: Console, settings: RunSettings | None = None) -> FastAPI
     app.include_router(run_pages.router)
     app.include_router(evidence_routes.router)
     _add_site_routes(app)
+    checks_site.install(app, checks)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
@@ -150,6 +155,7 @@ class ConsoleServer:
     host: str = "127.0.0.1"
     port: int = 8790
     url: str = ""
+    checks: ChecksSite | None = None
 
     def run(self, on_ready: Any = None) -> None:
         """Serve until stopped (uvicorn's own signal handling). Raises TargetUnreachableError (port taken)."""
@@ -159,7 +165,9 @@ class ConsoleServer:
         self.url = f"http://{self.host}:{sock.getsockname()[1]}"
         if on_ready is not None:
             on_ready(self.url)
-        app = create_app(Console(store=self.store, config=self.config, catalog=self.catalog))
+        app = create_app(
+            Console(store=self.store, config=self.config, catalog=self.catalog), checks=self.checks
+        )
         config = uvicorn.Config(
             app, lifespan="on", log_level="warning", access_log=False, server_header=False
         )

@@ -1,0 +1,170 @@
+"""The checks behind the console's door: the status page, its JSON and the checks' evidence under /checks/
+(automation.checks.web's own app, mounted as it is), and the checks' metrics at /metrics.
+
+Who may see them is one question to permissions.allowed: Action.CHECKS_VIEW (operations, admin). Anyone else
+the gate let through gets 403: the console's error page, or JSON on the paths that take an API token
+(gate.takes_token: /metrics and /checks/api/..., for Prometheus and scripts; the pages need a session). The
+checks' /healthz is behind the same door here: the console's own /healthz is the public one.
+
+A console started without a checks file has no checks pages: /checks/ and /metrics then say so (404), and how to
+give it one. The checks never import the console (pyproject.toml's layers): the console comes to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from automation.console import pages
+from automation.console.evidence_routes import REPORT_POLICY
+from automation.console.gate import takes_token
+from automation.console.permissions import Action, Actor, Team, allowed
+
+if TYPE_CHECKING:
+    from automation.catalog import Catalog
+    from automation.checks.storage.history import History
+    from automation.checks.web.app import MetricsSource
+
+PREFIX = "/checks"
+EVIDENCE = PREFIX + "/evidence/"
+REFUSED = (
+    "Your role does not show the checks (their status page and /metrics): "
+    "ask an admin for the operations role if you need them."
+)
+
+
+@dataclass(frozen=True)
+class ChecksSite:
+    """The checks one console shows: the checks' web app over their history, and the metrics it serves."""
+
+    app: ASGIApp
+    metrics: MetricsSource
+    history: History
+    source: Path  # the checks file or folder, to say at start which one
+
+    def close(self) -> None:
+        self.history.close()
+
+
+def open_checks(file: Path | None, catalog: Catalog) -> ChecksSite | None:
+    """The checks of `file`, else of the file `runbook checks web` finds (RUNBOOK_CHECKS, then the catalog's
+    checks.yaml or checks/); None when none was named and there is none. History and evidence are where
+    `checks web` reads them (RUNBOOK_DATA, RUNBOOK_EVIDENCE_ROOT or RUNBOOK_TRACES). Raises ChecksFileError
+    (a named file missing, or a file that does not validate: file:line)."""
+    from automation.checks.config.load import checks_path, load_checks
+    from automation.checks.config.resolved import in_window
+    from automation.checks.metrics.from_store import FleetMetrics
+    from automation.checks.places import Places
+    from automation.checks.web.app import create_app
+    from automation.checks.web.server import StatusServer
+
+    path = file or checks_path(catalog)
+    if file is None and not path.exists():
+        return None
+    config = load_checks(path, catalog=catalog)
+    host = Places(checks_file=path).host()
+    checks = config.checks
+    metrics = FleetMetrics(host.history)
+    app = create_app(
+        host.history,
+        [c.info() for c in checks.values()],
+        metrics=metrics,
+        evidence_root=host.evidence_root,
+        in_maintenance=lambda name, at: name in checks and in_window(checks[name], at) is not None,
+        clock=host.clock,
+        healthy=StatusServer(config, host.history, host.evidence_root, host.clock).health,
+    )
+    return ChecksSite(app=app, metrics=metrics, history=host.history, source=config.path or path)
+
+
+def no_checks_note(catalog: Catalog) -> str:
+    """What `runbook server` says once at start when it found no checks file."""
+    from automation.checks.config.load import checks_path
+
+    return (
+        f"No checks file at {checks_path(catalog)}: the console serves no checks pages "
+        "(name one with --checks FILE or RUNBOOK_CHECKS)."
+    )
+
+
+def may_see_checks(actor: Actor | None, teams: Mapping[str, Team] | None = None) -> bool:
+    """The checks are a site-wide grant: teams do not enter into it (they are passed for the one door's sake)."""
+    return actor is not None and allowed(actor, Action.CHECKS_VIEW, None, teams or {})
+
+
+# For the header's navigation (base.html), as run_pages does for the audit log.
+pages.templates.globals.update(may_see_checks=may_see_checks)
+
+
+def install(app: FastAPI, site: ChecksSite | None) -> None:
+    """Mount the checks at /checks/ and their metrics at /metrics, both behind CHECKS_VIEW."""
+    inner: ASGIApp = site.app if site is not None else _missing
+    app.mount(PREFIX, Guarded(inner), name="checks")
+    metrics: ASGIApp = _metrics_app(site.metrics) if site is not None else _missing
+    app.add_route("/metrics", Guarded(metrics), methods=["GET"], include_in_schema=False)  # type: ignore[arg-type]
+
+
+class Guarded:
+    """ASGI: lets through only an actor who may see the checks; a report under /checks/evidence/ gets the
+    console's sandboxed report policy (it carries its own inline style and script)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        console = request.app.state.console
+        if not may_see_checks(getattr(request.state, "actor", None), console.config.teams):
+            await _refusal(request, 403, REFUSED)(scope, receive, send)
+            return
+        if not scope["path"].startswith(EVIDENCE):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_report(message: Message) -> None:
+            if message["type"] == "http.response.start" and _is_html(message):
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"
+                ]
+                headers.append((b"content-security-policy", REPORT_POLICY.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_report)
+
+
+def _is_html(message: Message) -> bool:
+    kinds = [v for k, v in message.get("headers", []) if k.lower() == b"content-type"]
+    return any(v.startswith(b"text/html") for v in kinds)
+
+
+def _refusal(request: Request, status: int, message: str) -> Response:
+    if takes_token(request.url.path):
+        return JSONResponse({"error": message}, status_code=status)
+    return pages.render(request, "error.html", status, status=status, message=message)
+
+
+def _metrics_app(metrics: MetricsSource) -> ASGIApp:
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        body, content_type = await run_in_threadpool(metrics.render)  # FleetMetrics asks the database
+        await Response(content=body, headers={"Content-Type": content_type})(scope, receive, send)
+
+    return serve
+
+
+async def _missing(scope: Scope, receive: Receive, send: Send) -> None:
+    message = (
+        "This console was started without a checks file, so it shows no checks: start it with "
+        "`runbook server --checks FILE` (or set RUNBOOK_CHECKS)."
+    )
+    await _refusal(Request(scope), 404, message)(scope, receive, send)
