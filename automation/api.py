@@ -305,12 +305,15 @@ def run(
     deadline_s: float | None = None,
     screenshots: str = "each-step",
     stop: Callable[[], RunStopped | None] | None = None,
+    sandbox_wait_s: float = LEASE_WAIT_S,
 ) -> RunResult:
     """Load, validate and run a runbook. Raises UsageError (exit 2) before any browser starts on bad input.
 
     `screenshots`: "each-step" (a picture per step that changes the page), "on-failure" (the failing step's,
     and explicit `screenshot:` steps) or "off". `stop`, asked between steps and while a step waits, returns a
-    RunStopped (RunCancelled) to end the run with: the console's cancel."""
+    RunStopped (RunCancelled) to end the run with: the console's cancel. `sandbox_wait_s`: how long the
+    reset waits for another run's lease on a served sandbox before SandboxInUse (the console waits in short
+    turns, so that a cancel is heard between them)."""
     from automation.engine.credentials import target_secrets
     from automation.engine.runner import RunOptions, execute
 
@@ -341,7 +344,7 @@ def run(
     lease = None
     if reset_sandbox:
         ttl = (deadline_s + 60) if deadline_s else LEASE_TTL_S
-        lease = prepare_sandbox(target, sandbox, holder=run_id, lease_ttl_s=ttl)
+        lease = prepare_sandbox(target, sandbox, holder=run_id, lease_ttl_s=ttl, lease_wait_s=sandbox_wait_s)
     options = RunOptions(
         headed=headed,
         chromium=chromium,

@@ -27,6 +27,9 @@ from automation.errors import RunbookError, SandboxInUse
 from automation.result import RunResult
 
 log = logging.getLogger("runbook.console")
+# A run waiting for another run's lease on a served sandbox asks again in turns this long, hearing a cancel
+# or the server's shutdown between two.
+SANDBOX_TURN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,7 @@ class Executor:
                     catalog=self.catalog,
                     run_id=row.id,
                     stop=stop_probe(line),
+                    sandbox_wait_s=SANDBOX_TURN_S,
                 )
             except SandboxInUse:  # another run holds the served sandbox: wait for it, never fail
                 if line.stopped() is not None:
