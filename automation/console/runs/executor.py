@@ -157,6 +157,7 @@ class Executor:
         inputs = {**row.inputs, **unstored.inputs}
         reporter = StoreReporter(line)
         prompter = StorePrompter(line, reporter, self.settings.answer_within)
+        told = False
         while True:
             try:
                 return api.run(
@@ -176,7 +177,9 @@ class Executor:
             except SandboxInUse:  # another run holds the served sandbox: wait for it, never fail
                 if line.stopped() is not None:
                     raise
-                line.event("status", {"status": "running", "note": "waiting for the sandbox"})
+                if not told:  # once: the page keeps the note until the run goes on
+                    line.event("status", {"status": "running", "note": "waiting for the sandbox"})
+                    told = True
 
     def _end(
         self, line: RunLine, *, status: str, summary: str | None, error: str | None, **more: Any
