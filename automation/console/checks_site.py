@@ -80,6 +80,9 @@ def open_checks(file: Path | None, catalog: Catalog) -> ChecksSite | None:
         in_maintenance=lambda name, at: name in checks and in_window(checks[name], at) is not None,
         clock=host.clock,
         healthy=StatusServer(config, host.history, host.evidence_root, host.clock).health,
+        # No self-reload here: it fails WCAG 2.2.1 (timing adjustable), and a page that reloads every minute
+        # would keep its session alive past the idle timeout. The page says to reload it.
+        refresh_s=None,
     )
     return ChecksSite(app=app, metrics=metrics, history=host.history, source=config.path or path)
 

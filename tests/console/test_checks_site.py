@@ -109,6 +109,8 @@ def test_operations_see_the_status_page_and_open_a_report_from_it(
     assert "signed in" in card.group(0)
     assert f'href="{report}"' in card.group(0)
     assert INLINE.search(page.text) is None, INLINE.search(page.text)
+    # No self-reload under the console (WCAG 2.2.1; it would keep the session alive): the page says to reload.
+    assert 'http-equiv="refresh"' not in page.text and "reload the page for the latest" in page.text
     for link in ("/checks/static/status.css", "/checks/api/status", "/checks/metrics", "/checks/healthz"):
         assert f'href="{link}"' in page.text, link
     style = client.get("/checks/static/status.css")

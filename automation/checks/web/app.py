@@ -81,8 +81,12 @@ def create_app(
     in_maintenance: Callable[[str, datetime], bool] = lambda c, t: False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     healthy: Callable[[], dict[str, Any]] = lambda: {"ok": True},
+    refresh_s: int | None = REFRESH_S,
 ) -> FastAPI:
-    """The checks' web app; `checks serve` runs it beside the scheduler, tests run it alone."""
+    """The checks' web app; `checks serve` runs it beside the scheduler, tests run it alone.
+
+    `refresh_s`: the status page reloads itself this often (a wall screen); None for a page that does not
+    (the agent console: a page that reloads on its own fails WCAG 2.2.1, and would keep a session alive)."""
     app = FastAPI(title="runbook checks", docs_url=None, redoc_url=None, openapi_url=None)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     root = evidence_root.resolve()
@@ -99,7 +103,7 @@ def create_app(
             summary=st.summary_line(rows),
             worst=rows[0].health if rows else "unknown",
             now=now,
-            refresh_s=REFRESH_S,
+            refresh_s=refresh_s,
             fmt_time=st.fmt_time,
             base=request.scope.get("root_path", "").rstrip("/"),
         )

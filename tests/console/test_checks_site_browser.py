@@ -1,0 +1,130 @@
+"""The checks behind the console as operations use them: a real `runbook server --checks FILE` process and real
+Chromium: sign in, follow the header's Checks link, read the status page (styled: its stylesheet passes the
+console's CSP) and open a check's report. No console error, no serious or critical axe-core violation."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from test_console_server import read_url, serious_violations
+
+from automation.checks.model import Attempt, CheckRun, CheckState
+from automation.checks.storage.history import History
+from automation.console.accounts import add_user
+from automation.console.store import ConsoleStore
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNBOOK = [sys.executable, "-m", "automation.cli"]
+PASSWORD = "correct horse battery staple"
+CONSOLE_YAML = """\
+teams: {}
+server:
+  secure_cookie: false      # plain http on loopback
+"""
+PASSING_GREEN = "rgb(24, 128, 56)"  # --passing in automation/checks/web/static/status.css
+
+pytestmark = pytest.mark.timing
+
+
+def record_a_passed_login(data: Path, traces: Path) -> None:
+    """One passed run of portal-login a minute ago, with its report where the server serves check evidence."""
+    folder = traces / "checks" / "portal-login-1"
+    folder.mkdir(parents=True)
+    (folder / "report.html").write_text(
+        "<!doctype html><html lang='en'><title>Report</title><h1>Portal login report</h1>"
+    )
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    history = History(data_dir=data)
+    history.record(
+        CheckRun(
+            check="portal-login",
+            runbook="synthetic-login",
+            env="sandbox",
+            scheduled_at=at,
+            started_at=at,
+            finished_at=at + timedelta(seconds=2),
+            status="passed",
+            duration_s=2.0,
+            summary="signed in",
+            attempts=(Attempt(1, "passed", "portal-login-1", str(folder), 2.0),),
+        )
+    )
+    history.save_state("portal-login", CheckState(consecutive_passes=1, last_status="passed", last_run_at=at))
+    history.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """`runbook server --port 0 --checks runbooks/checks.yaml`; olga (operations) can sign in."""
+    data, traces = tmp_path / "data", tmp_path / "traces"
+    record_a_passed_login(data, traces)
+    with ConsoleStore(data) as store:
+        add_user(store, "olga", "operations", PASSWORD)
+    (tmp_path / "console.yaml").write_text(CONSOLE_YAML)
+    env = {
+        **os.environ,
+        "RUNBOOK_DATA": str(data),
+        "RUNBOOK_TRACES": str(traces),
+        "RUNBOOK_PATH": str(ROOT / "runbooks"),
+    }
+    for name in ("RUNBOOK_CHECKS", "RUNBOOK_EVIDENCE_ROOT", "RUNBOOK_DATABASE_URL"):
+        env.pop(name, None)
+    command = [*RUNBOOK, "server", "--port", "0", "--config", str(tmp_path / "console.yaml")]
+    proc = subprocess.Popen(
+        [*command, "--checks", str(ROOT / "runbooks" / "checks.yaml")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = read_url(proc)
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=server)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: errors.append(str(e)))
+    yield opened
+    context.close()
+    assert errors == [], f"the pages logged errors: {errors}"
+
+
+def test_operations_read_the_checks_in_the_console(page: Any, output_path: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Name").fill("olga")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.get_by_role("link", name="Checks").click()
+    expect(page).to_have_url(re.compile(r"/checks/$"))
+    card = page.locator("#check-portal-login")
+    expect(card.locator(".badge")).to_have_text("passing", ignore_case=True)
+    expect(card).to_contain_text("signed in")
+    # Styled as on `checks web`: the stylesheet came through under the console's CSP.
+    expect(card.locator(".badge")).to_have_css("background-color", PASSING_GREEN)
+    Path(output_path).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(output_path) / "checks-in-console.png"), full_page=True)
+    assert serious_violations(page) == []
+
+    card.get_by_role("link", name="report").click()
+    expect(page).to_have_url(re.compile(r"/checks/evidence/portal-login-1/report\.html$"))
+    expect(page.get_by_role("heading", name="Portal login report")).to_be_visible()
