@@ -247,7 +247,17 @@
     source.close();
     location.reload(); // the outcome screen is the server's page
   });
+  let lost = false;
   source.addEventListener("error", () => {
+    // EventSource reconnects by itself and sends Last-Event-ID: say so meanwhile
+    lost = true;
+    showStatus(byId("run-status-name").textContent, "connection lost: reconnecting…");
     checkEnded().catch(() => undefined);
+  });
+  source.addEventListener("open", () => {
+    if (lost) {
+      lost = false;
+      showStatus(byId("run-status-name").textContent, "");
+    }
   });
 })();
