@@ -63,7 +63,7 @@ def server_command(
     ),
 ) -> None:
     from automation.catalog import Catalog
-    from automation.console.checks_site import no_checks_note, open_checks
+    from automation.console.checks_site import checks_at_start
     from automation.console.config import ConsoleConfig, ServerSpec, console_path, load_console_config
     from automation.console.server import ConsoleServer
     from automation.console.store import ConsoleStore
@@ -78,10 +78,8 @@ def server_command(
         if concurrency is not None:
             loaded = replace(loaded, server=loaded.server.model_copy(update={"concurrency": concurrency}))
         spec = loaded.server
-        site = open_checks(checks, catalog)
-        typer.echo(
-            no_checks_note(catalog) if site is None else f"Checks from {site.source}: /checks/ and /metrics"
-        )
+        site, said = checks_at_start(checks, catalog)
+        typer.echo(said)
         server = ConsoleServer(
             loaded,
             catalog,

@@ -87,14 +87,29 @@ def open_checks(file: Path | None, catalog: Catalog) -> ChecksSite | None:
     return ChecksSite(app=app, metrics=metrics, history=host.history, source=config.path or path)
 
 
-def no_checks_note(catalog: Catalog) -> str:
-    """What `runbook server` says once at start when it found no checks file."""
-    from automation.checks.config.load import checks_path
+def checks_at_start(file: Path | None, catalog: Catalog) -> tuple[ChecksSite | None, str]:
+    """The checks `runbook server` shows, and the line it says about them once at start.
 
-    return (
-        f"No checks file at {checks_path(catalog)}: the console serves no checks pages "
-        "(name one with --checks FILE or RUNBOOK_CHECKS)."
-    )
+    A file named with --checks must load: ChecksFileError (exit 2, naming the line) otherwise. A file only
+    found (RUNBOOK_CHECKS, the runbooks' checks.yaml) that does not load costs the console its checks pages,
+    not its start: the agents' runs do not wait on a check's environment."""
+    from automation.checks.config.load import ChecksFileError, checks_path
+
+    try:
+        site = open_checks(file, catalog)
+    except ChecksFileError as exc:
+        if file is not None:
+            raise
+        return None, (
+            "The checks file does not load, so the console serves no checks pages "
+            f"(`runbook checks validate` checks it): {exc}"
+        )
+    if site is None:
+        return None, (
+            f"No checks file at {checks_path(catalog)}: the console serves no checks pages "
+            "(name one with --checks FILE or RUNBOOK_CHECKS)."
+        )
+    return site, f"Checks from {site.source}: /checks/ and /metrics (operations and admins)"
 
 
 def may_see_checks(actor: Actor | None, teams: Mapping[str, Team] | None = None) -> bool:

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from test_console_app import INLINE, csrf_of
 
 from automation.catalog import Catalog
+from automation.checks.config.load import ChecksFileError
 from automation.checks.model import Attempt, CheckRun, CheckState
 from automation.console.accounts import add_user
-from automation.console.checks_site import ChecksSite, open_checks
+from automation.console.checks_site import ChecksSite, checks_at_start, open_checks
 from automation.console.config import ConsoleConfig, ServerSpec
 from automation.console.context import Console
 from automation.console.evidence_routes import REPORT_POLICY
@@ -194,9 +195,26 @@ def test_a_console_without_checks_says_so_to_operations(store: ConsoleStore) -> 
         assert client.get("/checks/").status_code == 403  # who may not see checks is not told more
 
 
-def test_no_checks_file_means_no_checks_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_the_server_says_at_start_about_its_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("RUNBOOK_CHECKS", raising=False)
     (tmp_path / "runbooks").mkdir()
-    assert open_checks(None, Catalog([tmp_path / "runbooks"])) is None
-    with pytest.raises(Exception, match="no checks file"):
-        open_checks(tmp_path / "missing.yaml", CATALOG)  # one named must be there
+    site, said = checks_at_start(None, Catalog([tmp_path / "runbooks"]))
+    assert site is None
+    assert said.startswith(
+        f"No checks file at {tmp_path / 'runbooks' / 'checks.yaml'}: the console serves no checks"
+    )
+
+    broken = tmp_path / "checks.yaml"
+    broken.write_text("checks:\n  portal-login:\n    runbook: no-such-runbook\n    every: 5m\n")
+    monkeypatch.setenv("RUNBOOK_CHECKS", str(broken))  # found, not named: the console starts without checks
+    site, said = checks_at_start(None, CATALOG)
+    assert site is None
+    assert said.startswith("The checks file does not load, so the console serves no checks pages")
+    assert f"{broken}:3:" in said and "no-such-runbook" in said
+
+    with pytest.raises(ChecksFileError, match="no-such-runbook"):
+        checks_at_start(broken, CATALOG)  # named with --checks: it must load
+    with pytest.raises(ChecksFileError, match="no checks file"):
+        checks_at_start(tmp_path / "missing.yaml", CATALOG)
