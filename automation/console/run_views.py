@@ -177,7 +177,10 @@ def when(value: datetime | str | None) -> str:
 
 
 def question_hint(loaded: LoadedRunbook | None, card: dict[str, Any]) -> str | None:
-    """What the answer must look like: the words of the input of the same name, else the pattern itself."""
+    """What the answer must look like: the question's own pattern_hint, else the words of the input of the
+    same name, else the pattern itself."""
+    if card.get("pattern_hint"):
+        return str(card["pattern_hint"])
     spec = loaded.model.inputs.get(str(card.get("name"))) if loaded is not None else None
     if spec is not None and (spec.pattern_hint or spec.help):
         return spec.pattern_hint or spec.help

@@ -293,7 +293,7 @@ def test_an_answer_that_will_not_do_is_shown_beside_the_card_s_field(
     html = ana.get(where).text
     assert "The 6-digit code from the customer&#39;s email" in html
     assert 'type="password"' in tag(html, "answer-value")
-    assert "The 6-digit code the customer reads out" in html  # the hint: the words of its input
+    assert "6 digits</p>" in html.split('id="answer-hint">', 1)[1][:40]  # the rule in words, beside the field
     posted = ana.post(f"{where}/answer", data={"csrf_token": csrf_of(html), "name": "code", "value": "12"})
     assert posted.status_code == 422
     assert 'aria-invalid="true"' in tag(posted.text, "answer-value")

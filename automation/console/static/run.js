@@ -118,7 +118,8 @@
       input.type = card.secret ? "password" : "text";
       input.value = "";
       const hints = JSON.parse(section.dataset.hints || "{}");
-      byId("answer-hint").textContent = hints[card.name] || (card.pattern ? "In the form " + card.pattern : "");
+      byId("answer-hint").textContent =
+        card.pattern_hint || hints[card.name] || (card.pattern ? "In the form " + card.pattern : "");
       clearError();
     }
     const shot = byId("question-shot");
