@@ -14,6 +14,7 @@ Credentials never sit in configuration: only the names of the variables do, read
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -48,7 +49,32 @@ class _HttpConfig(_Config):
         if parts.username or parts.password:
             # Credentials in a URL end up in logs and error messages.
             raise ValueError("must not contain credentials: name environment variables instead")
+        if problem := plain_http_problem(url):
+            raise ValueError(problem)
         return url.rstrip("/")
+
+
+def plain_http_problem(url: str) -> str | None:
+    """Why this URL may not be used for a tracker or a webhook, or None. A token or a signed body goes with
+    every request, so plain http is refused except on loopback (127.0.0.0/8, ::1, localhost), where nothing
+    crosses a network: a test tracker, or a TLS proxy on the same machine."""
+    parts = urlsplit(url.strip())
+    if parts.scheme == "https" or is_loopback(parts.hostname or ""):
+        return None
+    return (
+        f"must be https:// (http:// is allowed only on loopback: 127.0.0.1, ::1, localhost), "
+        f"since credentials or signed alerts go to {parts.hostname or 'it'}"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost (a name that resolves elsewhere is not trusted to be loopback)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class LocalConfig(_Config):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from ticket_fakes import JIRA_ENV, WEBHOOK_ENV, ZENDESK_ENV
@@ -78,3 +79,42 @@ def test_lenient_config_queues_tickets_until_the_variable_is_set(
     assert isinstance(unusable, UnusableTracker)
     assert receipt.status == "queued" and "JIRA_USER is not set" in receipt.message
     assert [t.local_id for t in store.outbox()] == ["RB-1"]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.com/t", "http://127.example.com/t", "http://10.0.0.8:8080", "http://[::2]/t"]
+)
+def test_a_tracker_over_plain_http_off_loopback_is_refused(url: str) -> None:
+    with pytest.raises(TrackerConfigError, match=r"must be https://") as caught:
+        parse_tracker_config({"type": "webhook", "url": url})
+    assert "127.0.0.1, ::1, localhost" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8123/t", "http://127.3.2.1/t", "http://[::1]:9000", "http://localhost:81"]
+)
+def test_a_tracker_over_plain_http_on_loopback_is_accepted(url: str) -> None:
+    assert parse_tracker_config({"type": "jira", "url": url, "project": "SUP"}).url == url.rstrip("/")
+
+
+def test_an_environments_file_with_a_plain_http_tracker_names_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from automation.environments import resolve
+    from automation.errors import ConfigError
+
+    config = tmp_path / "environments.yaml"
+    config.write_text(
+        "default: staging\nenvironments:\n  staging:\n    apps: {portal: 'https://staging.example.com'}\n"
+        "    tickets:\n      type: zendesk\n      url: http://example.com\n"
+    )
+    monkeypatch.setenv("RUNBOOK_CONFIG", str(config))
+    monkeypatch.setenv("RUNBOOK_SECRETS_FILE", str(tmp_path / "secrets.env"))
+    monkeypatch.delenv("RUNBOOK_ENV", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        resolve()
+    assert f"{config}:7:" in str(caught.value) and "environments.staging.tickets.url" in str(caught.value)
+    assert "must be https://" in str(caught.value)
+
+    config.write_text(config.read_text().replace("http://example.com", "http://127.0.0.1:8123"))
+    assert resolve().name == "staging"

@@ -97,6 +97,12 @@ class WebhookChannel(_Model):
             raise ValueError("give the webhook exactly one of url or url_env")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise ValueError(f"'{self.url}' is not an http(s) URL")
+        if self.url is not None:
+            # A signed alert (and a chat tool's secret URL) must not cross a network in clear.
+            from automation.tickets.config import plain_http_problem
+
+            if problem := plain_http_problem(self.url):
+                raise ValueError(f"the webhook's URL {problem}")
         return self
 
 

@@ -172,3 +172,16 @@ def test_a_missing_checks_file_named_by_runbook_checks_says_so(
     with pytest.raises(ChecksFileError) as caught:
         load_checks(catalog=Catalog([tmp_path]))
     assert f"looked at: {tmp_path / 'ops.yaml'} (RUNBOOK_CHECKS)" in caught.value.message
+
+
+def test_a_webhook_over_plain_http_off_loopback_is_refused_at_its_line(tmp_path: Path) -> None:
+    alert = "    alert:\n      channels:\n        - webhook: {url: 'http://example.com/hook'}\n"
+    error = error_of(tmp_path, GOOD + alert)
+    assert error.line == 7 and "must be https://" in error.message
+    assert "127.0.0.1, ::1, localhost" in error.message
+
+
+def test_a_webhook_over_plain_http_on_loopback_is_accepted(tmp_path: Path) -> None:
+    alert = "    alert:\n      channels:\n        - webhook: {url: 'http://127.0.0.1:8123/hook'}\n"
+    config = load_checks(write(tmp_path, GOOD + alert))
+    assert config.checks["portal-login"].channels[0].url == "http://127.0.0.1:8123/hook"
