@@ -25,7 +25,17 @@ from automation.checks.config.load import Check, ChecksConfig
 from automation.checks.config.resolved import in_window
 from automation.checks.config.schedule import due
 from automation.checks.model import FAILING_STATUSES, CheckRun, CheckStatus
-from automation.checks.watchdog.run_check import Host, execute_check, prune, settle, skip_check
+from automation.checks.watchdog.run_check import (
+    Host,
+    _secret_inputs,
+    _secrets_of,
+    execute_check,
+    prune,
+    settle,
+    skip_check,
+)
+from automation.redaction.canon import MIN_SECRET_LENGTH
+from automation.redaction.redactor import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +134,9 @@ class Scheduler:
                 )
             settle(check, run, self.host, self.config)
         except Exception as exc:  # noqa: BLE001 - one check's crash must not stop the scheduler or the others
-            log.error("check %s crashed: %s: %s", check.name, type(exc).__name__, exc)
-            log.debug("the crash of %s", check.name, exc_info=True)
-            self._record_crash(check, tick, exc)
+            summary = crash_summary(check, self.host, exc, "scheduler")
+            log.error("check %s crashed: %s", check.name, summary)
+            self._record(check, tick, "error", summary)
         finally:
             with self._lock:
                 self._running.pop(check.name, None)
@@ -135,10 +145,6 @@ class Scheduler:
         self._record(check, tick, "aborted", "aborted: the scheduler stopped before this run could start")
         with self._lock:
             self._running.pop(check.name, None)
-
-    def _record_crash(self, check: Check, tick: datetime, exc: Exception) -> None:
-        summary = f"error: the check could not be run ({type(exc).__name__}: {exc}); see the scheduler's log"
-        self._record(check, tick, "error", summary)
 
     def _record(self, check: Check, tick: datetime, status: CheckStatus, summary: str) -> None:
         now = self.host.clock()
@@ -224,6 +230,34 @@ class Scheduler:
         for worker in self._workers:
             worker.join(timeout=60)
         return cut
+
+
+def crash_summary(check: Check, host: Host, exc: BaseException, where: str) -> str:
+    """The run summary (and log line) of a check that crashed, masked with the check's secrets.
+
+    An exception's text can hold anything the run had in hand (a driver error quoting a filled value, a
+    library echoing the URL with its password): it goes to the history, the status page, /api/status and
+    the webhooks, so it passes through the same redactor the run's own evidence does. No traceback: it
+    would carry the same values in its frames' reprs."""
+    text = f"error: the check could not be run ({type(exc).__name__}: {exc}); see the {where}'s log"
+    return crash_redactor(check, host).redact_text(text)
+
+
+def crash_redactor(check: Check, host: Host) -> Redactor:
+    """The check's secrets (its target's credentials, its secret inputs), as far as they can still be read:
+    a crash may come from reading them, and then what was read before stays masked."""
+    secrets: set[str] = set()
+    try:
+        target = host.target(check.env)
+        secrets |= _secrets_of(check, target)
+        # Any credential part but the account's name may be a secret (a token, an API key).
+        secrets |= {v for c in target.credentials.values() for k, v in c.items() if k != "user" and v}
+        from automation.checks.config.load import resolve_inputs
+
+        secrets |= _secret_inputs(check, resolve_inputs(check, target.credentials))
+    except Exception:  # noqa: BLE001 - masking what is known beats masking nothing
+        log.debug("reading the secrets of %s after its crash failed", check.name, exc_info=True)
+    return Redactor(s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH)
 
 
 def kill_browsers() -> int:

@@ -204,3 +204,37 @@ def test_time_waiting_for_a_worker_is_not_taken_from_a_runs_time_limit(
     # The second run began after the release, so a limit counted from its start ends after released + timeout,
     # whatever the machine's speed; one counted from the tick would have lost the time in the queue.
     assert len(ends) == 2 and ends[1] >= released + timeout
+
+
+def test_a_crash_whose_text_holds_a_secret_is_stored_and_served_masked(
+    config: ChecksConfig, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+    from support.leakscan import scan, scan_bytes
+
+    from automation.checks.web.app import create_app
+
+    password = "Sched-Crash-Pw 4!"
+
+    class Target:
+        credentials = {"portal_monitor": {"user": "monitor@example.com", "password": password}}
+
+    scheduler, clock, _ = make(config, tmp_path, DAY)
+    scheduler.host.target_for = lambda env: Target()
+
+    def crash(check: Check, tick: datetime, host: Host, *, deadline: Any = None) -> CheckRun:
+        raise RuntimeError(f"the login page said: wrong password {password!r}")  # a library echoing a value
+
+    scheduler.execute = crash
+    simulate(scheduler, clock, DAY + timedelta(minutes=6))
+    crashed = scheduler.host.history.runs("portal-login")
+    assert crashed and all(r.status == "error" and "[REDACTED]" in r.summary for r in crashed)
+    page = TestClient(create_app(scheduler.host.history, [c.info() for c in config.checks.values()],
+                                 metrics=scheduler.host.metrics, evidence_root=tmp_path / "traces",
+                                 clock=scheduler.host.clock))  # fmt: skip
+    served = page.get("/").content + page.get("/api/status").content
+    assert b"wrong password" in served  # the summary is served, without the value
+    findings = scan_bytes(served, [password], "status page and /api/status") + scan(
+        tmp_path / "data", [password]
+    )
+    assert findings.clean, str(findings)
