@@ -12,13 +12,15 @@ from typing import Literal
 
 # How one run of a check ended. `degraded`: it passed, but over a duration threshold. `timed-out`: stopped at
 # the check's `timeout`. `error`: the target or the browser did not answer. `skipped`: in a maintenance window.
-CheckStatus = Literal["passed", "degraded", "failed", "timed-out", "error", "aborted", "skipped"]
+# `refused`: a worker was handed a task it must not run (a disabled check, a tick off the schedule or far from
+# now: a forged or replayed broker message); nothing ran. Not a result: no uptime, no health change.
+CheckStatus = Literal["passed", "degraded", "failed", "timed-out", "error", "aborted", "skipped", "refused"]
 FAILING_STATUSES: frozenset[str] = frozenset({"failed", "timed-out", "error"})
 
 # What the status page shows for a check.
 CheckHealth = Literal["passing", "degraded", "failing", "alerting", "maintenance", "unknown"]
 
-NotificationKind = Literal["opened", "failed-again", "reminder", "recovered"]
+NotificationKind = Literal["opened", "failed-again", "reminder", "recovered", "refused"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class CheckState:
     ticket_id: str | None = None  # the open ticket of the current alert, if the ticket channel has one
     last_tick: datetime | None = None  # the last scheduled tick claimed for this check (run or skipped)
     episode_failures: int = 0  # failing runs since failing_since (the recovery note counts them)
+    refused_alerted_at: datetime | None = None  # when operations were last told a worker refused a task
 
     def with_(self, **changes: object) -> CheckState:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -19,6 +19,10 @@ reminder (or since the alert opened) and fewer than `remind_at_most` were sent. 
 count of passes. `recover_after` consecutive passes -> `recovered`, with the downtime from the episode's first
 failure to now; the state resets (not alerting, counters zero, no ticket).
 
+`refused` (a worker refused a task it must not run: a forged or replayed broker message) is not a result either;
+`decide_refused` tells operations once, then stays quiet for REFUSED_QUIET while more refusals of the check
+arrive (each is still recorded), so a flood of forged messages is one alert, not a flood of alerts.
+
 Every notification is one line a person reads, names the run that caused it (run id, evidence folder) and
 carries run.summary as its detail; the summary is expected to be masked already.
 """
@@ -37,7 +41,10 @@ from automation.checks.model import (
 )
 
 # Not results: the run did not get to say anything about the target.
-_NOT_RESULTS = frozenset({"skipped", "aborted"})
+_NOT_RESULTS = frozenset({"skipped", "aborted", "refused"})
+# After telling operations that a check's worker refused a task, the next refusals of that check within this
+# long are recorded but not announced again: one alert per day per check, however many messages are forged.
+REFUSED_QUIET = timedelta(hours=24)
 
 
 def is_failing(rule: AlertRule, status: str) -> bool:
@@ -81,6 +88,22 @@ def decide(
     else:
         state, notes = _on_pass(rule, state, run, now)
     return state.with_(last_status=run.status, last_run_at=now), notes
+
+
+def decide_refused(state: CheckState, run: CheckRun, now: datetime) -> tuple[CheckState, list[Notification]]:
+    """Whether to tell operations about this refused task: the first refusal, and again only once
+    REFUSED_QUIET has passed since the last alert. Raises ValueError when `now` is naive."""
+    now = _utc(now)
+    last = state.refused_alerted_at
+    if last is not None and now - last < REFUSED_QUIET:
+        return state, []
+    message = (
+        f"{run.check}: a worker refused a task it was not scheduled to run ({run.summary}). Nothing ran. "
+        f"Someone or something can publish to the broker: rotate the broker's password and check who holds it; "
+        f"further refusals of this check in the next {format_duration(REFUSED_QUIET.total_seconds())} are "
+        f"recorded without another alert"
+    )
+    return state.with_(refused_alerted_at=now), [_note("refused", run, now, message)]
 
 
 def _utc(dt: datetime) -> datetime:
@@ -164,7 +187,7 @@ def _on_pass(
         return state, []
     downtime = _downtime(state, now)
     message = f"{run.check} recovered after {format_duration(downtime)} down ({_episode(state)})"
-    recovered = CheckState(last_tick=state.last_tick)
+    recovered = CheckState(last_tick=state.last_tick, refused_alerted_at=state.refused_alerted_at)
     return recovered, [_note("recovered", run, now, message, downtime_s=downtime)]
 
 

@@ -15,13 +15,20 @@ Playwright in the parent, so no driver thread or pipe is ever forked (the hazard
 against); prefork rather than `--pool solo` because its parent survives a child killed mid-run and hands the
 message back at once (task_reject_on_worker_lost), instead of after the broker's visibility timeout.
 `worker_max_tasks_per_child` recycles a child, and with it its Chromium, after a number of runs.
+
+The broker is trusted with nothing: a worker judges every task (fleet.ticks.take_task), remote control is
+off (no pidbox queue: nobody on the broker can shut workers down, revoke or re-rate tasks) and no events are
+sent. Redis wants a password (an ACL user in the URL, `redis://runbook:PASSWORD@host:6379/0`, read from the
+environment and never logged: Celery prints it as `**`) and may be reached over TLS with `rediss://`, the
+server's certificate checked against RUNBOOK_BROKER_CA (else the system's CAs), with an optional client
+certificate (RUNBOOK_BROKER_CERT, RUNBOOK_BROKER_KEY); RedBeat's lock uses the same connection settings.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+import ssl
 from typing import Any
 
 from celery import Celery
@@ -37,13 +44,35 @@ QUEUE = "runbook-checks"
 RUN_TASK = "runbook.checks.run"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 MAX_TASKS_PER_CHILD = 200
+# For a rediss:// broker: the CA that signed Redis's certificate, and a client certificate if Redis asks one.
+BROKER_CA_VAR = "RUNBOOK_BROKER_CA"
+BROKER_CERT_VAR = "RUNBOOK_BROKER_CERT"
+BROKER_KEY_VAR = "RUNBOOK_BROKER_KEY"
+
+
+def broker_tls(broker: str) -> dict[str, Any] | None:
+    """Celery's (and RedBeat's) TLS options for a rediss:// broker: the certificate always checked."""
+    if not broker.startswith("rediss://"):
+        return None
+    options: dict[str, Any] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    for var, key in (
+        (BROKER_CA_VAR, "ssl_ca_certs"),
+        (BROKER_CERT_VAR, "ssl_certfile"),
+        (BROKER_KEY_VAR, "ssl_keyfile"),
+    ):
+        if os.environ.get(var):
+            options[key] = os.environ[var]
+    return options
 
 
 def settings(broker: str, config: ChecksConfig | None = None) -> dict[str, Any]:
     """Celery's configuration for the fleet; time limits and the lock timeout follow the checks file."""
     limit = time_limit_s(config) if config else 3600.0
+    tls = broker_tls(broker)
     return {
         "broker_url": broker,
+        "broker_use_ssl": tls,
+        "redbeat_redis_use_ssl": tls,
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,  # a broker restart: reconnect for as long as it takes
         # Longer than the longest run: a message unacknowledged for this long is handed to another worker.
@@ -60,6 +89,11 @@ def settings(broker: str, config: ChecksConfig | None = None) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,  # a child holds only the run it is doing; the rest stay on the broker
         "worker_max_tasks_per_child": MAX_TASKS_PER_CHILD,
         "worker_hijack_root_logger": False,
+        # Nothing but the task queue on the broker: no remote control (shutdown, revoke, rate limits, pool
+        # resizing from anyone who can publish), no events.
+        "worker_enable_remote_control": False,
+        "worker_send_task_events": False,
+        "task_send_sent_event": False,
         "beat_scheduler": "automation.checks.fleet.beat:FleetBeatScheduler",
         "beat_max_loop_interval": poll_s(config) if config else 1.0,
         "redbeat_redis_url": broker,
@@ -80,16 +114,12 @@ def configure(config: ChecksConfig, broker: str | None = None) -> Celery:
 
 @app.task(name=RUN_TASK)
 def run(check: str, tick: str) -> str:
-    """Run one (check, tick) unless it is a duplicate; returns the recorded status or 'duplicate'."""
-    from automation.checks.fleet.ticks import run_tick
+    """Run one (check, tick) if it may run (fleet.ticks.judge) and is no duplicate; returns the recorded
+    status, 'duplicate', 'refused' or 'dropped'."""
+    from automation.checks.fleet.ticks import take_task
 
     context = _context()
-    found = context.config.checks.get(check)
-    if found is None:
-        log.error("check %r is not in %s: update this worker's checks file", check, context.config.path)
-        return "unknown-check"
-    recorded = run_tick(found, datetime.fromisoformat(tick), context.host, context.config)
-    return recorded.status if recorded is not None else "duplicate"
+    return take_task(str(check), str(tick), context.host, context.config)
 
 
 class _Context:

@@ -52,7 +52,8 @@ def start_worker(
     app = configure(config, url)
     hostname = f"runbook-checks-{os.getpid()}@{socket.gethostname()}"
     app.worker_main(["worker", "--loglevel", loglevel, "--pool", "prefork", "--concurrency", str(concurrency),
-                     "--queues", QUEUE, "--hostname", hostname, "--without-gossip", "--without-mingle"])  # fmt: skip
+                     "--queues", QUEUE, "--hostname", hostname, "--without-gossip", "--without-mingle",
+                     "--without-heartbeat"])  # fmt: skip
 
 
 def start_beat(config: ChecksConfig, places: Places, *, broker: str | None, loglevel: str = "INFO") -> None:

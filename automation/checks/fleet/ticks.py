@@ -15,6 +15,14 @@ its worker was killed is run and recorded exactly once:
    a tick already recorded is a duplicate delivery and does nothing.
 Then the tick runs through `watchdog.run_check.run_check`, as `checks run` and the embedded scheduler run it.
 
+Before any of that the worker trusts no message (`judge`): anyone who can publish to the broker could otherwise
+make it log in with real credentials as often as they like (account lockout, a ticket flood). A task for a
+check this worker does not know, for a disabled check, for a tick that is not on the check's schedule, or for
+one far from now that beat never sent is refused: nothing runs, it is recorded as a `refused` run (kept apart
+from the check's runs, see History.refusals) and operations are told once (alerting.policy.decide_refused).
+A tick beat did send but that reaches a worker too late (every worker was down) is only dropped and logged:
+the next tick runs, and a backlog of stale logins after an outage would help nobody.
+
 One difference from the embedded scheduler, on purpose: a run longer than its check's interval does not hold
 back the next tick (a free worker takes it), so no tick is dropped for a slow run; both settle under the
 check's lock, so the alert policy still sees one run after the other.
@@ -30,10 +38,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from automation.checks.config.load import Check, ChecksConfig
-from automation.checks.config.schedule import due, next_tick
+from automation.checks.config.schedule import describe, due, format_period, next_tick, previous_tick
 from automation.checks.model import FAILING_STATUSES, CheckRun
 
 if TYPE_CHECKING:
@@ -48,6 +56,13 @@ LOCK_TIMEOUT_MIN_S = 10.0
 LOCK_TIMEOUT_MAX_S = 300.0
 # The hard time limit sits above the longest run by this margin (the run's own deadline ends it first).
 TIME_LIMIT_MARGIN_S = 60.0
+# Beat sends a tick once it is due, never before: a tick ahead of the worker's clock by more than two hosts'
+# clocks can disagree was not beat's.
+FUTURE_SKEW = timedelta(minutes=2)
+# How old a tick may be and still run: one interval of its check (the next tick makes an older one moot),
+# but at least LATE_MIN (a short queue while workers are busy) and at most LATE_MAX.
+LATE_MIN = timedelta(minutes=10)
+LATE_MAX = timedelta(hours=1)
 
 
 def longest_run_s(check: Check) -> float:
@@ -117,12 +132,124 @@ class Dispatcher:
 # -- worker ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What a worker does with a task: run it, refuse it (forged or replayed) or drop it (genuine but late)."""
+
+    action: Literal["run", "refuse", "drop"]
+    reason: str = ""
+
+
+def judge(check: Check, tick: datetime, now: datetime, last_sent: datetime | None) -> Verdict:
+    """Whether a task for (check, tick) may run at `now`; `last_sent` is the last tick beat sent for it.
+
+    A pure function of the check, the tick and the time, so every rule is tested without a broker."""
+    if not check.enabled:
+        return Verdict("refuse", "the check is disabled in the checks file")
+    if tick.tzinfo is None or tick.utcoffset() is None:
+        return Verdict("refuse", f"its tick {tick.isoformat()} has no time zone (beat sends UTC)")
+    if previous_tick(check.schedule, tick, failing=True) != tick:
+        return Verdict(
+            "refuse", f"its tick {_when(tick)} is not on the schedule ({describe(check.schedule)})"
+        )
+    if tick > now + FUTURE_SKEW:
+        return Verdict("refuse", f"its tick {_when(tick)} is {_gap(tick - now)} ahead (beat sends due ticks)")
+    if tick < now - late_after(check, tick):
+        age = _gap(now - tick)
+        if last_sent is not None and tick <= last_sent:
+            return Verdict("drop", f"its tick {_when(tick)} arrived {age} late (were the workers down?)")
+        return Verdict("refuse", f"its tick {_when(tick)} is {age} old and beat never sent it")
+    return Verdict("run")
+
+
+def late_after(check: Check, tick: datetime) -> timedelta:
+    """How old a tick of this check may be and still run: one interval, within LATE_MIN and LATE_MAX."""
+    interval = next_tick(check.schedule, tick) - tick
+    return min(max(interval, LATE_MIN), LATE_MAX)
+
+
+def _when(tick: datetime) -> str:
+    return tick.isoformat(timespec="seconds")
+
+
+def _gap(delta: timedelta) -> str:
+    return format_period(round(delta.total_seconds()))
+
+
+def take_task(name: str, tick_text: str, host: Host, config: ChecksConfig) -> str:
+    """A worker's answer to a task `runbook.checks.run(name, tick)`: the recorded status, 'duplicate',
+    'refused' or 'dropped'. Nothing about the message is trusted until `judge` says so."""
+    check = config.checks.get(name)
+    if check is None:
+        # Not recorded: a name nobody configured must not become a check in the history, the status page or
+        # the metrics' labels. The log says it, once per task.
+        log.error(
+            "refused a task for check %r: it is not in %s. A task this worker cannot place is either forged "
+            "(someone can publish to the broker: rotate its password) or sent by a beat with a newer checks "
+            "file (give this worker the same one)",
+            name[:80],
+            config.path,
+        )
+        return "refused"
+    try:
+        tick = datetime.fromisoformat(tick_text)
+    except (TypeError, ValueError):
+        refuse(check, None, host, config, f"its tick {str(tick_text)[:40]!r} is not a time")
+        return "refused"
+    now = host.clock()
+    verdict = judge(check, tick, now, host.history.state(check.name).last_tick)
+    if verdict.action == "refuse":
+        refuse(check, tick, host, config, verdict.reason)
+        return "refused"
+    if verdict.action == "drop":
+        log.warning("%s: not run: %s; the next tick runs as usual", check.name, verdict.reason)
+        return "dropped"
+    recorded = run_tick(check, tick, host, config)
+    return recorded.status if recorded is not None else "duplicate"
+
+
+def refuse(check: Check, tick: datetime | None, host: Host, config: ChecksConfig, reason: str) -> CheckRun:
+    """Record a refused task (nothing ran) and tell operations the first time (decide_refused)."""
+    from automation.checks.alerting.policy import decide_refused
+
+    now = host.clock()
+    log.error(
+        "%s: refused a task: %s. Nothing ran. If beat did not send it, someone can publish to the broker",
+        check.name,
+        reason,
+    )
+    run = CheckRun.not_run(
+        check.name,
+        check.runbook,
+        check.env,
+        scheduled_at=tick if tick is not None and tick.tzinfo is not None else now,
+        at=now,
+        status="refused",
+        summary=f"refused: {reason}; nothing ran",
+    )
+    recorded = host.history.record(run)
+    with host.history.holding(check.name) as held:
+        state, notes = decide_refused(held.state, recorded, now)
+        if notes:
+            held.save(state, at=now)  # the health word stays: a refusal says nothing about the target
+        word = held.health
+        # Straight to the outbox: the webhook channels carry it (a ticket channel has no ticket for it).
+        for note in notes:
+            for channel in check.channels:
+                if channel.kind == "webhook":
+                    held.add_notification(note, channel.id)
+    host.flush(config.checks)
+    host.metrics.observe(recorded, word or "unknown")  # type: ignore[arg-type]
+    return recorded
+
+
 def run_tick(check: Check, tick: datetime, host: Host, config: ChecksConfig) -> CheckRun | None:
     """Run and record the check's tick unless it is a duplicate; returns the run, or None when it did nothing.
 
     Raises nothing for a failing run (it is recorded); a crash of the run itself is recorded as an error."""
     from automation.checks.config.resolved import in_window
     from automation.checks.watchdog.run_check import run_check, skip_check
+    from automation.checks.watchdog.scheduler import crash_summary
 
     with tick_lease(host, check.name, tick) as leased:
         if not leased:
@@ -137,9 +264,9 @@ def run_tick(check: Check, tick: datetime, host: Host, config: ChecksConfig) -> 
         try:
             return run_check(check, host, scheduled_at=tick, config=config)
         except Exception as exc:  # noqa: BLE001 - the tick must end recorded, as the embedded scheduler does
-            log.error("check %s crashed: %s: %s", check.name, type(exc).__name__, exc)
-            log.debug("the crash of %s", check.name, exc_info=True)
-            return _record_crash(check, tick, host, config, exc)
+            summary = crash_summary(check, host, exc, "worker")
+            log.error("check %s crashed: %s", check.name, summary)
+            return _record_crash(check, tick, host, config, summary)
 
 
 def recorded(history: History, check: str, tick: datetime) -> bool:
@@ -148,12 +275,12 @@ def recorded(history: History, check: str, tick: datetime) -> bool:
 
 
 def _record_crash(
-    check: Check, tick: datetime, host: Host, config: ChecksConfig, exc: Exception
+    check: Check, tick: datetime, host: Host, config: ChecksConfig, summary: str
 ) -> CheckRun | None:
+    """Record the crash; `summary` is already masked (crash_summary)."""
     from automation.checks.watchdog.run_check import settle
 
     now = host.clock()
-    summary = f"error: the check could not be run ({type(exc).__name__}: {exc}); see the worker's log"
     run = CheckRun.not_run(
         check.name, check.runbook, check.env, scheduled_at=tick, at=now, status="error", summary=summary
     )

@@ -34,7 +34,10 @@ PENDING = ("queued", "failed")
 # "sending", and after this another may try again (a slow tracker answers well within it).
 SENDING_LEASE = timedelta(minutes=10)
 # Runs kept for `failed_s` rather than `passed_s`: someone may still need their evidence.
-_KEEP_LONGER = (*FAILING_STATUSES, "degraded", "aborted")
+_KEEP_LONGER = (*FAILING_STATUSES, "degraded", "aborted", "refused")
+# Tasks a worker refused (forged or replayed broker messages) are kept apart from the check's runs: they did
+# not probe the target, so the status page, its chart and uptime never see them; `refusals` reads them.
+REFUSED = "refused"
 
 
 class History:
@@ -71,8 +74,17 @@ class History:
         return self.record(skip)
 
     def runs(self, check: str, *, since: datetime | None = None, limit: int | None = None) -> list[CheckRun]:
-        """The check's runs, newest first, with their attempts and steps."""
-        query = select(runs).where(runs.c.check_name == check)
+        """The check's runs, newest first, with their attempts and steps (refused tasks are `refusals`)."""
+        return self._runs(check, runs.c.status != REFUSED, since=since, limit=limit)
+
+    def refusals(
+        self, check: str, *, since: datetime | None = None, limit: int | None = None
+    ) -> list[CheckRun]:
+        """The tasks a worker refused for this check (nothing ran), newest first."""
+        return self._runs(check, runs.c.status == REFUSED, since=since, limit=limit)
+
+    def _runs(self, check: str, which: Any, *, since: datetime | None, limit: int | None) -> list[CheckRun]:
+        query = select(runs).where(runs.c.check_name == check, which)
         if since is not None:
             query = query.where(runs.c.started_at >= since)
         query = query.order_by(runs.c.started_at.desc(), runs.c.id.desc())

@@ -13,8 +13,9 @@ from automation.checks.model import FAILING_STATUSES, CheckRun
 
 DAY = timedelta(hours=24)
 WEEK = timedelta(days=7)
-# Not counted in uptime or durations: a skipped tick did not run, an aborted one was stopped by the scheduler.
-_NOT_COUNTED = ("skipped", "aborted")
+# Not counted in uptime or durations: a skipped tick did not run, an aborted one was stopped by the scheduler,
+# a refused task (a forged broker message) was never the check's to run.
+_NOT_COUNTED = ("skipped", "aborted", "refused")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def summarize(check: str, rows: Sequence[Any], now: datetime, last_run: CheckRun
         uptime_7d=uptime([r.status for r in rows]),
         p50_s=percentile(durations, 0.50),
         p95_s=percentile(durations, 0.95),
-        runs_24h=sum(1 for r in recent if r.status != "skipped"),
+        runs_24h=sum(1 for r in recent if r.status not in ("skipped", "refused")),
         failures_24h=sum(1 for r in recent if r.status in FAILING_STATUSES),
         last_run=last_run,
         degraded_24h=sum(1 for r in recent if r.status == "degraded"),
