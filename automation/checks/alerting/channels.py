@@ -9,9 +9,12 @@ by its channel; a failed delivery stays queued with its error and is tried again
   tracker when one is configured). `opened` opens it with the run's evidence attached, every later failure
   is a comment on it, `recovered` adds a note saying how long the check failed and closes it. Reminders are
   not added: the ticket already has every failure.
-- `webhook`: a JSON POST signed with HMAC-SHA256 (header X-Runbook-Signature: sha256=HEX over the body),
-  with a `text` field a chat tool shows. It gets `opened`, `reminder` (at most `remind.at_most`) and
-  `recovered`; never a message per failure.
+- `webhook`: a JSON POST with a `text` field a chat tool shows. It gets `opened`, `reminder` (at most
+  `remind.at_most`) and `recovered`; never a message per failure. With a key (`secret_env`) it is signed:
+      X-Runbook-Timestamp: 1767258000                     (unix seconds when it was sent)
+      X-Runbook-Signature: sha256=HEX                     (HMAC-SHA256 of b"1767258000." + body)
+  The timestamp is inside the signature, so a receiver refuses a replay by its age alone (README: five
+  minutes) without parsing the body, and nobody can freshen an old delivery without the key.
 
 Both are read by people outside the server: they never carry a server path. With RUNBOOK_PUBLIC_URL set they
 link to the run's page on the console (`url`, and the report under it); without it, the report is named by its
@@ -25,6 +28,7 @@ import hmac
 import json
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +38,7 @@ from automation.checks.model import Notification
 from automation.checks.storage.history import History
 from automation.errors import RunbookError
 from automation.paths import run_page_url
+from automation.tickets.config import plain_http_problem
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +195,8 @@ class WebhookChannel:
         url = self.config.url or os.environ.get(self.config.url_env or "", "")
         if not url:
             raise DeliveryFailed(f"${self.config.url_env} (the webhook's URL) is not set")
+        if problem := plain_http_problem(url):  # a URL in the file was checked on load; a variable, only now
+            raise DeliveryFailed(f"${self.config.url_env} (the webhook's URL) {problem}")
         try:
             document = payload(check, note, self.mask, evidence_root=self.evidence_root)
         except RunbookError as exc:  # RUNBOOK_PUBLIC_URL is wrong: wait in the outbox until it is fixed
@@ -200,7 +207,7 @@ class WebhookChannel:
         if self.config.secret_env and not secret:
             raise DeliveryFailed(f"${self.config.secret_env} (the webhook's signing key) is not set")
         if secret:
-            headers["X-Runbook-Signature"] = "sha256=" + sign(secret, body)
+            headers.update(signature_headers(secret, body, at=time.time()))
         try:
             answer = httpx.post(url, content=body, headers=headers, timeout=10)
         except httpx.HTTPError as exc:
@@ -212,9 +219,18 @@ class WebhookChannel:
         return f"delivered to {_host(url)} ({answer.status_code})"
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The hex HMAC-SHA256 of the body: receivers compare it with hmac.compare_digest."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature_headers(secret: str, body: bytes, *, at: float) -> dict[str, str]:
+    """The two headers that sign a delivery sent at `at` (unix time): its timestamp, and the signature."""
+    timestamp = str(int(at))
+    return {
+        "X-Runbook-Timestamp": timestamp,
+        "X-Runbook-Signature": "sha256=" + sign(secret, timestamp, body),
+    }
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of `timestamp + "." + body`: receivers compare it with hmac.compare_digest."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 def payload(

@@ -52,7 +52,8 @@ def setup(
     received: list[dict] = []
 
     def handler(request: Request) -> Response:
-        expected = "sha256=" + hmac.new(SECRET.encode(), request.get_data(), hashlib.sha256).hexdigest()
+        signed = request.headers["X-Runbook-Timestamp"].encode() + b"." + request.get_data()
+        expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(request.headers["X-Runbook-Signature"], expected)
         received.append(json.loads(request.get_data()))
         return Response("ok")

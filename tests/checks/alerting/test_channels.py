@@ -4,15 +4,22 @@ given by hand (a run.json in an evidence folder, no browser): the channels are w
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from automation.checks.config.load import Check, load_checks
-from automation.checks.model import Attempt, CheckRun
+from automation.checks.alerting.channels import DeliveryFailed, WebhookChannel, payload, signature_headers
+from automation.checks.config.load import ChannelConfig, Check, load_checks
+from automation.checks.model import Attempt, CheckRun, Notification
 from automation.checks.storage.history import History
 from automation.checks.watchdog.run_check import Host, settle
 from automation.tickets import TicketStore, render_body
@@ -139,3 +146,65 @@ def test_a_run_without_evidence_opens_a_ticket_that_says_it_recorded_no_steps(
     )  # fmt: skip
     settle(check, run, host)
     assert "(no steps recorded)" in the_ticket_body(host)
+
+
+# -- the signed webhook, checked by the receiver the README shows ------------------------------------------
+
+HOOK_KEY = "receiver-signing-key"
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The README's receiver, run as written (only its port and key come from the environment, as it says)."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    code = readme.split("<!-- webhook-receiver -->\n```python\n", 1)[1].split("\n```", 1)[0]
+    script = tmp_path / "receiver.py"
+    script.write_text(code, encoding="utf-8")
+    env = {**os.environ, "RUNBOOK_HOOK_KEY": HOOK_KEY, "PORT": "0"}
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout is not None
+        listening = process.stdout.readline()
+        assert listening.startswith("listening on http://127.0.0.1:"), listening
+        yield listening.split()[-1], process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_readmes_receiver_accepts_a_fresh_delivery_and_refuses_a_replayed_old_one(
+    check: Check, receiver: tuple[str, subprocess.Popen[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, process = receiver
+    assert process.stdout is not None
+    monkeypatch.setenv("OPS_HOOK_KEY", HOOK_KEY)
+    config = ChannelConfig(kind="webhook", url=f"{url}/hook", secret_env="OPS_HOOK_KEY")
+    note = Notification(
+        kind="opened", check=check.name, at=NOW, message=FAILURE, status="failed", run_id=RUN_ID
+    )
+
+    detail = WebhookChannel(config, mask=lambda text: text).deliver(check, note)
+    assert detail == "delivered to 127.0.0.1 (204)"
+    assert process.stdout.readline().strip() == "accepted: opened admin-login"
+
+    # The same delivery, as recorded by someone on the path six minutes ago and sent again now.
+    body = json.dumps(payload(check, note, lambda text: text), sort_keys=True).encode()
+    old = signature_headers(HOOK_KEY, body, at=time.time() - 6 * 60)
+    replayed = httpx.post(f"{url}/hook", content=body, headers=old, timeout=10)
+    assert replayed.status_code == 401
+    assert process.stdout.readline().strip() == "refused: stale or missing timestamp"
+
+    # Made to look fresh: the timestamp is inside the signature, so the old signature no longer fits.
+    freshened = {**old, "X-Runbook-Timestamp": str(int(time.time()))}
+    assert httpx.post(f"{url}/hook", content=body, headers=freshened, timeout=10).status_code == 401
+    assert process.stdout.readline().strip() == "refused: bad signature"
+
+
+def test_a_webhook_url_from_a_variable_over_plain_http_off_loopback_waits_in_the_outbox(
+    check: Check, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPS_HOOK", "http://hooks.example.com/alert")
+    note = Notification(kind="opened", check=check.name, at=NOW, message=FAILURE, status="failed")
+    config = ChannelConfig(kind="webhook", url_env="OPS_HOOK")
+    with pytest.raises(DeliveryFailed, match=r"\$OPS_HOOK \(the webhook's URL\) must be https://"):
+        WebhookChannel(config, mask=lambda text: text).deliver(check, note)
