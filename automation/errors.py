@@ -5,6 +5,8 @@
     │   ├── RunbookLoadError          a runbook file is malformed (file:line:column, key, suggestion)
     │   ├── InputValueError           a CLI/API input value is invalid (names the input)
     │   ├── MissingAnswerError        an `ask` needs an answer and there is no terminal to ask on
+    │   ├── PatternTimeout            a runbook's pattern takes too long on a value (names the pattern's file:line)
+    │   ├── TextTooLong               a value is longer than a runbook's pattern is matched on
     │   └── ConfigError               the environments file or an override is wrong
     ├── TargetUnreachableError        exit 3: the browser cannot start or the target does not answer
     │   └── SandboxInUse              a served sandbox is reset-leased by another run (nothing executed)
@@ -94,6 +96,23 @@ class InputValueError(UsageError):
 
 class MissingAnswerError(UsageError):
     """An `ask` step needs an answer, there is no terminal, and no option gave it."""
+
+
+class PatternTimeout(UsageError):
+    """A pattern from a runbook backtracked past its time limit on a value (automation/patterns.py). Names the
+    pattern and its place; an input or an answer carries it as an InputValueError naming the field, a step
+    that matched page text or mail fails with it."""
+
+    def __init__(self, pattern: str, where: str, limit_s: float) -> None:
+        self.pattern, self.where, self.limit_s = pattern, where, limit_s
+        super().__init__(
+            f"the pattern {pattern!r} at {where} takes too long on this value (catastrophic backtracking, "
+            f"stopped after {limit_s:g}s): simplify it (no nested repeats such as (a+)+ or (a|aa)+)"
+        )
+
+
+class TextTooLong(UsageError):
+    """A value is longer than a runbook's pattern is checked on (automation/patterns.py)."""
 
 
 class ConfigError(UsageError):

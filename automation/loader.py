@@ -10,12 +10,12 @@ catalog.py's job.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from automation import patterns
 from automation.load_errors import RunbookWhere, validation_error
 from automation.templating import TemplateError, references
 from automation.yamlfile import Path_, Where, parse_yaml, suggest
@@ -122,10 +122,10 @@ def _check_templates(step: StepBase, path: Path_, known: set[str], ctx: RunbookW
 def _check_regex(pattern: str | None, key: str, path: Path_, ctx: RunbookWhere) -> None:
     if pattern is None:
         return
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ctx.error(f"'{key}' is not a valid regular expression: {exc}", path) from exc
+    # compiled as the run will match it (automation/patterns.py): the `regex` module, V0 (re's semantics)
+    problem = patterns.compile_error(pattern)
+    if problem is not None:
+        raise ctx.error(f"'{key}' is not a valid regular expression: {problem}", path)
 
 
 def _check_regexes(step: StepBase, path: Path_, ctx: RunbookWhere) -> None:

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from automation.errors import StepFailed
+from automation import patterns
+from automation.errors import PatternTimeout, StepFailed, TextTooLong
 from automation.redaction.canon import canonical, check_secret
 from automation.schema import Ask, FromMail
 from automation.templating import render
@@ -58,8 +58,9 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def normalise(step: Ask, raw: Any) -> Any:
-    """Check an answer against the step; returns the value to store, which is also the value masked.
+def normalise(step: Ask, raw: Any, *, where: str = "<runbook>") -> Any:
+    """Check an answer against the step; returns the value to store, which is also the value masked. `where`
+    is the file:line of the step's pattern, named when the pattern takes too long on the answer.
 
     Raises ValueError with a reason (a secret too short to mask is refused: SecretTooShort)."""
     if step.kind == "yes_no":
@@ -77,17 +78,34 @@ def normalise(step: Ask, raw: Any) -> Any:
     text = canonical(str(raw))
     if step.secret:
         check_secret(text)
-    if step.pattern and not re.fullmatch(step.pattern, text):
+    if step.pattern and not _meets(step.pattern, text, where):
         raise ValueError(f"it does not meet {step.pattern_hint or f'the expected form ({step.pattern})'}")
     return text
 
 
+def _meets(pattern: str, text: str, where: str) -> bool:
+    """The answer against the step's pattern, bounded (automation/patterns.py); ValueError when it is too long
+    or the pattern backtracks past its time limit."""
+    try:
+        return patterns.fullmatch(pattern, text, where=where) is not None
+    except TextTooLong as exc:
+        raise ValueError(f"the answer {exc}") from exc
+    except PatternTimeout as exc:
+        raise ValueError(str(exc)) from exc
+
+
 def read_mailbox(
-    mailbox: Any, spec: FromMail, variables: Mapping[str, Any], *, since: float, timeout_s: float
+    mailbox: Any,
+    spec: FromMail,
+    variables: Mapping[str, Any],
+    *,
+    since: float,
+    timeout_s: float,
+    where: str = "from_mail.pattern",
 ) -> str | None:
     """Wait for the newest mail to `to`, arrived since `since`, whose text, HTML or subject matches; the
     pattern's first group wins. Then keep, mark read or delete that mail. Raises StepFailed if the mailbox
-    cannot be read."""
+    cannot be read, or if the pattern (written at `where`) takes too long on a mail."""
     from automation.mail import MailboxError, find_answer, open_mailbox
 
     to = render(spec.to, variables)
@@ -101,9 +119,12 @@ def read_mailbox(
                 since=since,
                 timeout_s=timeout_s,
                 then=spec.then,
+                where=where,
             )
     except MailboxError as exc:
         raise StepFailed(f"{exc}") from None
+    except PatternTimeout as exc:  # a mail anyone can send must not hold the run: the step fails, named
+        raise StepFailed(f"from_mail: {exc}") from None
 
 
 def how_to_give(name: str, is_input: bool) -> str:

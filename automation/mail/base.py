@@ -18,6 +18,8 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
+from automation import patterns
+
 # the headers that can name a recipient: Delivered-To/X-Original-To hold a Bcc's address after delivery
 RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to")
 THEN = ("keep", "mark_read", "delete")
@@ -148,11 +150,12 @@ def find_answer(
     then: str = "keep",
     poll_s: float = 0.5,
     clock: Callable[[], float] = time.monotonic,
+    where: str = "from_mail.pattern",
 ) -> str | None:
     """Wait up to timeout_s for the newest mail to `to`, arrived since `since`, whose text matches `pattern`
     (and whose subject contains `subject`); return the pattern's first group (or whole match), else None.
-    The mail found is then kept, marked read or deleted. Raises MailboxError."""
-    regex = re.compile(pattern)
+    The mail found is then kept, marked read or deleted. Raises MailboxError; PatternTimeout (naming `where`,
+    the pattern's file:line) when the pattern takes too long on a mail: anyone can send one."""
     # arrival times of some mailboxes (IMAP's INTERNALDATE) have whole seconds: compare from the second
     floor = math.floor(since)
     deadline = clock() + timeout_s
@@ -160,13 +163,15 @@ def find_answer(
         for mail in mailbox.mails(to, floor):
             if subject and subject.lower() not in mail.subject.lower():
                 continue
-            match = regex.search(mail.text) or regex.search(mail.subject)
+            match = patterns.search(pattern, mail.text, where=where) or patterns.search(
+                pattern, mail.subject, where=where
+            )
             if match:
                 if then == "mark_read":
                     mailbox.mark_read(mail)
                 elif then == "delete":
                     mailbox.delete(mail)
-                return match.group(1) if match.groups() else match.group(0)
+                return patterns.kept(match)
         if clock() >= deadline:
             return None
         time.sleep(min(poll_s, max(deadline - clock(), 0.0)) or 0.01)

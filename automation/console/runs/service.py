@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from automation import patterns
 from automation.api import check_secret_answers, check_text, validate_inputs
 from automation.console.permissions import Action, Actor
 from automation.console.runs import audit, events, questions, records
@@ -21,7 +22,7 @@ from automation.console.runs.wakeup import Wakeup
 from automation.engine.answers import normalise
 from automation.errors import InputValueError, RunbookError, RunbookLoadError, UsageError
 from automation.evidence.folder import new_run_id
-from automation.loader import LoadedRunbook
+from automation.loader import LoadedRunbook, walk_steps
 from automation.schema import Ask
 
 
@@ -179,7 +180,7 @@ class RunService:
         waiting = questions.waiting_question(self.store, run_id)
         if waiting is None or waiting.name != name:
             raise Conflict(f"run '{row.id}' is not waiting for '{name[:80]}' (it is {row.status})")
-        text = _checked_answer(waiting, value)
+        text = _checked_answer(waiting, value, where=self._pattern_at(row.runbook, waiting))
         if not questions.give_answer(self.store, waiting, text, by=actor.name, via=via_of(actor)):
             raise Conflict(f"'{name}' was answered already, or its time ran out")
         shown = questions.MASK if waiting.secret else text
@@ -193,6 +194,22 @@ class RunService:
                 detail=f"{name} = {shown}",
             )
         self.wake.ring(run_id)
+
+    def _pattern_at(self, runbook: str, waiting: questions.QuestionRow) -> str:
+        """The file:line of the waiting question's pattern, named if it takes too long on the answer: the ask
+        of that name and pattern in the run's runbook, else the step's number (an ask in a used runbook)."""
+        if waiting.pattern is None:
+            return ""
+        fallback = f"runbook {runbook}, step {waiting.step}"
+        try:
+            loaded = self.console.catalog.get(runbook)
+        except RunbookError:
+            return fallback
+        for block, steps in (("steps", loaded.model.steps), ("finally", loaded.model.finally_)):
+            for path, step in walk_steps(steps, (block,)):
+                if isinstance(step, Ask) and (step.ask, step.pattern) == (waiting.name, waiting.pattern):
+                    return patterns.place(loaded.path, loaded.line_of(path + ("pattern",)))
+        return fallback
 
     def cancel(self, actor: Actor, run_id: str) -> str:
         """Stop the run (a queued one at once; a running one within a few seconds). Returns the status it had.
@@ -224,8 +241,9 @@ def _server_side(loaded: LoadedRunbook, name: str) -> bool:
     return loaded.model.inputs[name].from_env is not None
 
 
-def _checked_answer(waiting: questions.QuestionRow, value: Any) -> str:
-    """The answer as the run will take it, checked now so the field's error shows at once."""
+def _checked_answer(waiting: questions.QuestionRow, value: Any, *, where: str) -> str:
+    """The answer as the run will take it, checked now so the field's error shows at once; `where` is the
+    file:line of the question's pattern (named if it takes too long on the answer)."""
     text = "yes" if value is True else "no" if value is False else str(value if value is not None else "")
     step = Ask(
         ask=waiting.name,
@@ -236,7 +254,7 @@ def _checked_answer(waiting: questions.QuestionRow, value: Any) -> str:
         secret=waiting.secret,
     )  # type: ignore[arg-type]
     try:
-        normalise(step, text)
+        normalise(step, text, where=where)
     except ValueError as exc:
         raise InputValueError(waiting.name, str(exc)) from None
     if waiting.secret and len(text.encode("utf-8")) > MAX_SEALED_BYTES:
