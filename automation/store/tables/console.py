@@ -1,4 +1,4 @@
-"""The console store's tables (SQLAlchemy Core): its users, API tokens and sign-in sessions.
+"""The console store's tables (SQLAlchemy Core): its users, API tokens, sign-in sessions, runs and SSO sign-ins.
 
 In console.db by default, or in the fleet's shared database: hence the `console_` prefix, which keeps them
 apart from the history store's tables there. No secret is kept in clear: a password as its Argon2id hash, a
@@ -139,4 +139,21 @@ audit = Table(
     Column("run_id", String(160), index=True),
     Column("detail", Text, nullable=False),  # masked: a secret answer is "••••••"
     sqlite_autoincrement=True,
+)
+
+# -- single sign-on (migration 0003) --------------------------------------------------------------------------
+# A sign-in through the OpenID provider in flight: its state, bound to the browser that started it. Only
+# hashes: the state and the browser's pre-login id as their SHA-256; the PKCE verifier and the nonce are not
+# kept at all (each is an HMAC of the state under the browser's id, which only the browser holds). `used` is
+# set once, when the provider sends the browser back: a replayed state finds it set and is refused.
+
+sso_logins = Table(
+    "console_sso_logins",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("browser_hash", String(64), nullable=False),
+    Column("next", Text, nullable=False),  # the page to go to after sign-in (a path on this site)
+    Column("created", UTCDateTime, nullable=False),
+    Column("expires", UTCDateTime, nullable=False, index=True),
+    Column("used", UTCDateTime),
 )
