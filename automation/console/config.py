@@ -15,6 +15,17 @@
       session_absolute: 12h      # ...and this long after sign-in, always
       secure_cookie: true        # false only for plain http on loopback
       allowed_hosts: [127.0.0.1, localhost]   # any other Host header gets 400
+    sso:                         # OpenID Connect sign-in beside (or instead of) the console's own users
+      name: Example SSO          # the button says "Sign in with Example SSO"
+      issuer: https://login.example.com/realms/support
+      client_id: runbook-console
+      client_secret_env: RUNBOOK_SSO_SECRET   # the variable holding the secret (never the secret here)
+      scopes: [openid, profile, email, groups]
+      username_claim: preferred_username
+      groups_claim: groups
+      roles: {support-agents: agent, support-leads: lead, ops: operations, admins: admin}
+      teams: {support-agents: portal-support, support-leads: portal-support}   # or team_claim: team
+      local_login: false         # no password form: everyone signs in through the provider
 
 Read with the runbooks' YAML pipeline, so every mistake is named at its file:line: an unknown key (with the
 nearest valid one), a runbook the catalog does not have, a tag no runbook carries, a team that may run nothing.
@@ -32,7 +43,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from automation.catalog import Catalog
-from automation.console.permissions import Team
+from automation.console.permissions import Role, Team
 from automation.console.values import TEAM_PATTERN
 from automation.environment_file import is_http_url
 from automation.errors import RunbookLoadError
@@ -122,9 +133,62 @@ class ServerSpec(_Model):
         return timedelta(seconds=parse_duration(self.session_absolute))
 
 
+SECRET_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+class SsoSpec(_Model):
+    """Single sign-on through an OpenID Connect provider (automation.console.sso): who its users are here is
+    data, their groups (or a claim) mapped to a role and a team."""
+
+    name: str = Field(
+        default="single sign-on",
+        max_length=60,
+        description='The provider as the button names it: "Sign in with …"',
+    )
+    issuer: str = Field(
+        description="The provider's issuer URL (its /.well-known/openid-configuration is read)"
+    )
+    client_id: str = Field(min_length=1, description="The console's client id at the provider")
+    client_secret_env: str | None = Field(
+        default=None,
+        description="The environment variable holding the client secret; none for a public client (PKCE only)",
+    )
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
+    username_claim: str = Field(
+        default="preferred_username", description="The ID token claim that becomes the console user's name"
+    )
+    groups_claim: str = Field(default="groups", description="The ID token claim listing the user's groups")
+    roles: dict[str, Role] = Field(
+        default_factory=dict, description="group -> role; a user in several gets the widest role"
+    )
+    team_claim: str | None = Field(default=None, description="The ID token claim naming an agent's team")
+    teams: dict[str, str] = Field(default_factory=dict, description="group -> team, when no team_claim")
+    local_login: bool = Field(
+        default=True, description="Keep the console's own password sign-in beside the provider's"
+    )
+
+    @field_validator("client_secret_env")
+    @classmethod
+    def _variable(cls, value: str | None) -> str | None:
+        if value is not None and not SECRET_VARIABLE.fullmatch(value):
+            raise ValueError(
+                f"client_secret_env names the environment variable holding the secret (e.g. RUNBOOK_SSO_SECRET),"
+                f" not the secret: '{value[:4]}…' is not a variable name"
+            )
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid(cls, value: list[str]) -> list[str]:
+        if "openid" not in value:
+            raise ValueError("scopes must include openid (without it the provider sends no ID token)")
+        return value
+
+
 class ConsoleFile(_Model):
     teams: dict[str, TeamSpec] = Field(default_factory=dict)
     server: ServerSpec = Field(default_factory=ServerSpec)
+    sso: SsoSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -134,9 +198,10 @@ class ConsoleConfig:
     teams: dict[str, Team]
     server: ServerSpec
     path: Path | None = None
+    sso: SsoSpec | None = None
 
 
-KEYS = vocabulary([ConsoleFile, TeamSpec, ServerSpec])
+KEYS = vocabulary([ConsoleFile, TeamSpec, ServerSpec, SsoSpec])
 
 
 def console_path() -> Path:
@@ -168,7 +233,9 @@ def load_console_config(path: Path | None = None, *, catalog: Catalog | None = N
             ("server", "public_url"),
         )
     teams = _teams(model, catalog or Catalog.default(), where)
-    return ConsoleConfig(teams=teams, server=model.server, path=path)
+    if model.sso is not None:
+        _check_sso(model.sso, teams, where)
+    return ConsoleConfig(teams=teams, server=model.server, path=path, sso=model.sso)
 
 
 def _parse(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
@@ -228,3 +295,44 @@ def _unknown_tag(tag: str, tags: Iterable[str]) -> str:
         f"no runbook is tagged '{tag}'{suggest(tag, known)}; tags in use: {', '.join(known) or 'none'}"
         " (a tag names runbooks by their tags: list)"
     )
+
+
+def _check_sso(sso: SsoSpec, teams: dict[str, Team], where: Where) -> None:
+    """What pydantic cannot see: the issuer is https (http only on loopback), the mapping gives roles, and
+    every agent or lead it makes has a team to come from, a team of this file."""
+    here: Path_ = ("sso",)
+    if not is_http_url(sso.issuer) or not (sso.issuer.startswith("https://") or _on_loopback(sso.issuer)):
+        raise _error(
+            where,
+            "issuer is the provider's https URL (http only on loopback), e.g. https://login.example.com",
+            (*here, "issuer"),
+        )
+    if not sso.roles:
+        raise _error(
+            where,
+            "roles: maps the provider's groups to console roles, e.g. {support-agents: agent}: without it"
+            " nobody could sign in",
+            here,
+        )
+    for group, team in sso.teams.items():
+        if team not in teams:
+            raise _error(where, _unknown_team(team, teams), (*here, "teams", group))
+    team_roles = [group for group, role in sso.roles.items() if role in (Role.AGENT, Role.LEAD)]
+    if team_roles and sso.team_claim is None and not sso.teams:
+        raise _error(
+            where,
+            f"group '{team_roles[0]}' makes agents or leads, who belong to a team: add team_claim: (the"
+            " claim naming it) or teams: (group -> team)",
+            (*here, "roles", team_roles[0]),
+        )
+
+
+def _on_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname in ("127.0.0.1", "::1", "localhost")
+
+
+def _unknown_team(team: str, teams: Iterable[str]) -> str:
+    known = sorted(teams)
+    return f"there is no team '{team}' in teams:{suggest(team, known)}; teams: {', '.join(known) or 'none'}"
