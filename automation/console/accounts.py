@@ -4,6 +4,10 @@ Passwords are kept as Argon2id hashes with OWASP's parameters (19 MiB, 2 passes,
 password, ever: the first admin is made with `runbook users add NAME --role admin`. Verifying a name that does
 not exist still spends one hash, so the time a sign-in takes does not tell which names exist. Disabling a user
 or changing their password ends their sessions.
+
+A user who signs in through the OpenID provider (automation.console.sso) is made or updated by
+`upsert_sso_user`: their password_hash is a marker naming the provider and the person there, which no
+password matches (Argon2 refuses it as a hash), so the password form never opens such an account.
 """
 
 from __future__ import annotations
@@ -58,6 +62,14 @@ class User:
         }
 
 
+SSO_MARKER = "!sso "  # a password_hash starting so is no Argon2 hash: no password matches it
+
+
+def sso_marker(issuer: str, subject: str) -> str:
+    """The password_hash of the provider's user `subject`: it ties the account to that one person there."""
+    return f"{SSO_MARKER}{issuer} {subject}"
+
+
 @cache
 def password_hasher() -> PasswordHasher:
     """Argon2id at OWASP's minimum: 19 MiB of memory, 2 iterations, parallelism 1."""
@@ -99,6 +111,50 @@ def add_user(
             )
         )
     return User(name, role, team, False, created)
+
+
+def upsert_sso_user(
+    store: ConsoleStore,
+    name: str,
+    role: Role,
+    team: str | None,
+    *,
+    issuer: str,
+    subject: str,
+    now: datetime | None = None,
+) -> User:
+    """The user the provider vouched for, made on first sign-in and given the role and team their claims map
+    to now (the provider is the source of truth; a disabled user stays disabled, for the caller to refuse).
+
+    Raises AccountValueError (a name or team the console cannot take) or AccountExists: the name is a local
+    user's, or another person's at the provider (a provider's name must never open someone else's account)."""
+    name = check_name(name, "username claim")
+    team = check_team(role, team)
+    marker = sso_marker(issuer, subject)
+    with store.transaction() as conn:
+        row = _row(conn, name)
+        if row is None:
+            _refuse_service_token_name(conn, name)
+            created = now or now_utc()
+            conn.execute(
+                insert(users).values(
+                    name=name,
+                    role=role.value,
+                    team=team,
+                    password_hash=marker,
+                    disabled=False,
+                    created=created,
+                )
+            )
+            return User(name, role, team, False, created)
+        if row["password_hash"] != marker:
+            raise AccountExists(
+                f"the console already has a user '{name}' who signs in another way: an administrator must"
+                " rename or remove that account first"
+            )
+        if (row["role"], row["team"]) != (role.value, team):
+            conn.execute(update(users).where(users.c.name == name).values(role=role.value, team=team))
+        return user_of_row({**row, "role": role.value, "team": team})
 
 
 def list_users(store: ConsoleStore) -> list[User]:

@@ -1,4 +1,4 @@
-"""The console store's tables (SQLAlchemy Core): its users, API tokens, sign-in sessions, runs and SSO sign-ins.
+"""The console store's tables (SQLAlchemy Core): users, API tokens, sessions, runs and SSO sign-ins.
 
 In console.db by default, or in the fleet's shared database: hence the `console_` prefix, which keeps them
 apart from the history store's tables there. No secret is kept in clear: a password as its Argon2id hash, a
