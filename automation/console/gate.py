@@ -23,7 +23,8 @@ from automation.console.permissions import Actor
 from automation.console.sessions import COOKIE, find_session
 from automation.console.tokens import verify_token
 
-PUBLIC = frozenset({"/healthz", "/login"})
+# The SSO routes check their own state: the provider sends the browser back before it has a session.
+PUBLIC = frozenset({"/healthz", "/login", "/login/sso", "/login/sso/callback"})
 PUBLIC_PREFIXES = ("/static/",)
 API_PREFIX = "/api/"
 TOKEN_PREFIXES = (API_PREFIX, "/checks/api/")

@@ -2,20 +2,27 @@
 
 Sign-in binds its form to an anonymous id in the cookie (for the CSRF token), checks the throttle, then
 the password, and on success gives the browser a NEW session id: the anonymous one is never promoted.
+Single sign-on (console.yaml `sso:`, automation.console.sso) binds its state to that same anonymous id and
+ends the same way: a new session. With `local_login: false` the password form is gone and POST /login refuses.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+import httpx
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from automation.console.accounts import verify_password
+from automation.console import sso
+from automation.console.accounts import User, verify_password
+from automation.console.config import SsoSpec
 from automation.console.context import Console, actor_of, console_of
 from automation.console.security import require_csrf
 from automation.console.sessions import (
@@ -69,15 +76,38 @@ def anonymous_id(held: str | None) -> str:
     return held if held and ANONYMOUS.fullmatch(held) else new_session_id()
 
 
+def login_options(console: Console, next_path: str) -> dict[str, Any]:
+    """What the sign-in page offers: the provider's button (with where to go after) and the password form."""
+    spec = console.config.sso
+    return {
+        "sso_name": spec.name if spec is not None else None,
+        "sso_url": f"/login/sso?next={quote(next_path, safe='')}",
+        "local_login": spec is None or spec.local_login,
+    }
+
+
+def login_form(request: Request, console: Console, status_code: int = 200, /, **context: Any) -> HTMLResponse:
+    """The sign-in page, bound to the browser's anonymous id (set again in its cookie)."""
+    anonymous = anonymous_id(request.cookies.get(COOKIE))
+    next_path = safe_next(context.pop("next", "/"))
+    response = render(
+        request,
+        "login.html",
+        status_code,
+        session_id=anonymous,
+        next=next_path,
+        **{"name": "", **context, **login_options(console, next_path)},
+    )
+    set_cookie(response, console, anonymous)
+    return response
+
+
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
     """The sign-in form, bound to an anonymous id; a signed-in user goes straight on."""
     if getattr(request.state, "actor", None) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    anonymous = anonymous_id(request.cookies.get(COOKIE))
-    response = render(request, "login.html", session_id=anonymous, next=safe_next(next), name="")
-    set_cookie(response, console_of(request), anonymous)
-    return response
+    return login_form(request, console_of(request), next=next)
 
 
 @router.post("/login")
@@ -89,16 +119,24 @@ def login(
 ) -> Response:
     """Check the throttle and the password; on success a new session and its cookie."""
     console = console_of(request)
+    if console.config.sso is not None and not console.config.sso.local_login:
+        return login_form(
+            request,
+            console,
+            403,
+            next=next,
+            error=f"Signing in with a password is turned off here: use Sign in with {console.config.sso.name}.",
+        )
     client = request.client.host if request.client else "unknown"
     keys = [f"name:{name.strip().casefold()[:64]}", f"client:{client}"]
     wait = console.throttle.refused(keys, time.monotonic())
     if wait:
-        response = render(
+        response = login_form(
             request,
-            "login.html",
+            console,
             429,
             name=name,
-            next=safe_next(next),
+            next=next,
             error=f"Too many wrong passwords: wait {wait} seconds, then try again.",
         )
         response.headers["retry-after"] = str(wait)
@@ -106,22 +144,94 @@ def login(
     user = verify_password(console.store, name.strip(), password)
     if user is None:
         console.throttle.failed(keys, time.monotonic())
-        return render(
+        return login_form(
             request,
-            "login.html",
+            console,
             401,
             name=name,
-            next=safe_next(next),
+            next=next,
             error="The name or the password is wrong (or the account is disabled).",
         )
     console.throttle.forget(keys[0])
+    return signed_in(request, console, user, next)
+
+
+def signed_in(request: Request, console: Console, user: User, next_path: str) -> Response:
+    """A NEW session for `user` (any session the browser had ends), and on to `next_path`."""
     end_session(console.store, request.cookies.get(COOKIE), now=console.clock())  # a session it replaces
     session_id = start_session(
         console.store, user, absolute=console.config.server.absolute, now=console.clock()
     )
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
     set_cookie(response, console, session_id)
     return response
+
+
+def sso_spec(console: Console) -> SsoSpec:
+    """console.yaml's sso: section; without one there is no such page."""
+    if console.config.sso is None:
+        raise HTTPException(404, "There is no such page.")
+    return console.config.sso
+
+
+def sso_callback_url(request: Request, console: Console) -> str:
+    return sso.redirect_uri(console.config.server.public_url, str(request.base_url))
+
+
+def sso_refused(request: Request, console: Console, refusal: sso.SsoRefused) -> Response:
+    """The sign-in page again, saying what to do; the log says why (neither names a code or a token)."""
+    sso.refused_in_log(refusal)
+    return login_form(request, console, refusal.status, error=refusal.message)
+
+
+@router.get("/login/sso")
+def sso_login(request: Request, next: str = "/") -> Response:
+    """Off to the provider, the state bound to this browser's anonymous id (set in its cookie here too)."""
+    console = console_of(request)
+    spec = sso_spec(console)
+    if getattr(request.state, "actor", None) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    browser = anonymous_id(request.cookies.get(COOKIE))
+    try:
+        with httpx.Client() as http:
+            target = sso.start(
+                console.store,
+                spec,
+                http,
+                browser_id=browser,
+                next_path=safe_next(next),
+                callback=sso_callback_url(request, console),
+                now=console.clock(),
+            )
+    except sso.SsoRefused as refusal:
+        return sso_refused(request, console, refusal)
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(response, console, browser)
+    return response
+
+
+@router.get(sso.CALLBACK_PATH)
+def sso_callback(request: Request) -> Response:
+    """The provider's answer: checked to the end by sso.finish, then a new session as a password opens."""
+    console = console_of(request)
+    spec = sso_spec(console)
+    held = request.cookies.get(COOKIE)
+    try:
+        with httpx.Client() as http:
+            user, target = sso.finish(
+                console.store,
+                spec,
+                http,
+                params=dict(request.query_params),
+                teams=console.config.teams,
+                browser_id=held if held and ANONYMOUS.fullmatch(held) else None,
+                callback=sso_callback_url(request, console),
+                environ=os.environ,
+                now=console.clock(),
+            )
+    except sso.SsoRefused as refusal:
+        return sso_refused(request, console, refusal)
+    return signed_in(request, console, user, target)
 
 
 @router.post("/logout")
