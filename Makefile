@@ -26,6 +26,10 @@ chromium:
 # The real servers the tests start on loopback: Redis (Celery's broker), PostgreSQL (shared history) and
 # Dovecot (an IMAP mailbox); and tesseract, the OCR that reads the leak tests' pictures back. Installed, never
 # started here: each test starts its own on a free port.
+# And node-oidc-provider, the real OpenID provider the single sign-on tests start: from the npm registry into a
+# cache folder, never globally (tests/support/oidc_provider.py installs the same there when it is missing).
+OIDC_NPM     := $(HOME)/.cache/runbook-npm/oidc
+OIDC_PACKAGE := oidc-provider@9
 SERVICE_BINS := /usr/bin/redis-server /usr/lib/postgresql/15/bin/postgres /usr/sbin/dovecot /usr/bin/tesseract
 services:
 	@missing=""; for bin in $(SERVICE_BINS); do [ -x $$bin ] || missing="$$missing $$bin"; done; \
@@ -34,6 +38,13 @@ services:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			redis-server postgresql dovecot-imapd tesseract-ocr; \
 	fi
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "Installing Debian's nodejs and npm (apt-get), for the single sign-on tests' OpenID provider"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	fi
+	@[ -f $(OIDC_NPM)/node_modules/oidc-provider/package.json ] || { \
+		echo "Installing oidc-provider from npm into $(OIDC_NPM)"; \
+		npm install --prefix $(OIDC_NPM) --no-audit --no-fund --silent $(OIDC_PACKAGE); }
 
 run: setup
 	$(BIN)/runbook run resend-verify --email unverified@example.com
