@@ -23,10 +23,11 @@ from sqlalchemy import Integer, case, func, select
 from sqlalchemy.engine import Connection
 
 from automation.checks.metrics.in_process import DURATION_BUCKETS, HEALTH_WORDS
+from automation.checks.metrics.step_names import metric_step
 from automation.checks.storage.history import History
 from automation.store.tables.history import check_states, notifications, runs, steps
 
-_NOT_PROBES = ("skipped", "aborted")
+_NOT_PROBES = ("skipped", "aborted", "refused")
 Key = tuple[str, str, str]  # check, runbook, env
 
 
@@ -171,7 +172,9 @@ def _steps_of(conn: Connection, keys: dict[int, Key]) -> dict[Key, dict[str, flo
         return found
     query = select(steps).where(steps.c.check_run_id.in_(list(keys))).order_by(steps.c.position)
     for s in conn.execute(query):
-        found[keys[s.check_run_id]][f"{s.number} {s.label}"] = s.duration_s
+        key = keys[s.check_run_id]
+        # The stored label is what the run showed (a `say` step's rendered text): the runbook names the step.
+        found[key][metric_step(key[1], s.number)] = s.duration_s
     return found
 
 

@@ -1,6 +1,7 @@
 """Prometheus metrics of the checks, named like Grafana Synthetic Monitoring's (`probe_success`, ...), so its
 dashboards and alert rules carry over. Labels are check, runbook and env (plus step, status, state, channel,
-kind): names from the checks file, never an input value, so no secret can reach a label.
+kind): names from the checks file, never an input value, so no secret can reach a label. A step is named by
+its number and its label in the runbook's YAML (step_names.py), never by the text a run rendered.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from prometheus_client import (
     generate_latest,
 )
 
+from automation.checks.metrics.step_names import metric_step
 from automation.checks.model import CheckHealth, CheckRun
 
 # A browser login takes seconds, a slow one tens of seconds; the timeout caps a run around two minutes.
 DURATION_BUCKETS = (0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0)
 HEALTH_WORDS: tuple[str, ...] = get_args(CheckHealth)
 LABELS = ("check", "runbook", "env")
-# Runs that probed nothing (skipped in a maintenance window, aborted at shutdown) leave the last result alone.
-_NOT_PROBES = frozenset({"skipped", "aborted"})
+# Runs that probed nothing (skipped in a maintenance window, aborted at shutdown, a refused task) leave the last
+# result alone.
+_NOT_PROBES = frozenset({"skipped", "aborted", "refused"})
 
 
 class Metrics:
@@ -79,7 +82,7 @@ class Metrics:
         self.duration.labels(*key).set(run.duration_s)
         self.all_duration.labels(*key).observe(run.duration_s)
         self.last_run.labels(*key).set(run.finished_at.timestamp())
-        self._set_steps(key, {f"{s.number} {s.label}": s.duration_s for s in run.steps})
+        self._set_steps(key, {metric_step(run.runbook, s.number): s.duration_s for s in run.steps})
 
     def set_health(self, check: str, runbook: str, env: str, health: CheckHealth) -> None:
         """The enum pattern: one series per state word, 1 for the current one."""

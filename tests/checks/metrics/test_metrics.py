@@ -54,8 +54,9 @@ def test_a_degraded_run_after_a_failure_is_a_success_that_names_its_slow_step() 
     assert value(found, "probe_success") == 1
     assert value(found, "probe_degraded") == 1
     assert value(found, "probe_duration_seconds") == 4.5
-    assert value(found, "probe_step_duration_seconds", step="2 Log In") == 3.2
-    assert value(found, "probe_step_duration_seconds", step="1 Open portal") == 0.7
+    # named as synthetic-login's YAML names its steps 1 and 2, not by the labels the run showed
+    assert value(found, "probe_step_duration_seconds", step="2 Enter the monitoring account's email") == 3.2
+    assert value(found, "probe_step_duration_seconds", step="1 Open the login page") == 0.7
     assert value(found, "probe_runs_total", status="failed") == 1
     assert value(found, "probe_runs_total", status="degraded") == 1
     assert value(found, "probe_all_duration_seconds_count") == 2
@@ -104,8 +105,8 @@ def test_a_step_missing_from_the_last_run_leaves_the_exposition() -> None:
     metrics.observe(make_run("passed", 2.0, (StepTiming("3", "Verify", "passed", 1.0),)), "passing")
     metrics.observe(make_run("failed", 1.0, (StepTiming("1", "Open", "failed", 1.0),)), "failing")
     found = samples(metrics)
-    assert value(found, "probe_step_duration_seconds", step="3 Verify") is None
-    assert value(found, "probe_step_duration_seconds", step="1 Open") == 1.0
+    assert value(found, "probe_step_duration_seconds", step="3 Enter its password") is None
+    assert value(found, "probe_step_duration_seconds", step="1 Open the login page") == 1.0
 
 
 def test_alerts_sent_are_counted_by_channel_and_kind() -> None:
