@@ -172,8 +172,8 @@ class SsoSpec(_Model):
     def _variable(cls, value: str | None) -> str | None:
         if value is not None and not SECRET_VARIABLE.fullmatch(value):
             raise ValueError(
-                f"client_secret_env names the environment variable holding the secret (e.g. RUNBOOK_SSO_SECRET),"
-                f" not the secret: '{value[:4]}…' is not a variable name"
+                "client_secret_env names the environment variable holding the secret (e.g."
+                " RUNBOOK_SSO_SECRET), not the secret itself: upper case letters, digits and _"
             )
         return value
 
@@ -260,7 +260,10 @@ def _validation_error(exc: ValidationError, data: Any, where: Where) -> ConsoleF
         message = f"'{first['loc'][-1]}' is required here"
     else:
         message = first["msg"].removeprefix("Value error, ")
-    return _error(where, message, path)
+    error = _error(where, message, path)
+    if path[:1] == ("sso",) and str(path[-1]).startswith("client_secret"):
+        return _line_unshown(error)  # the line may hold a secret pasted there: name it, never print it
+    return error
 
 
 def _teams(model: ConsoleFile, catalog: Catalog, where: Where) -> dict[str, Team]:
@@ -336,3 +339,10 @@ def _on_loopback(url: str) -> bool:
 def _unknown_team(team: str, teams: Iterable[str]) -> str:
     known = sorted(teams)
     return f"there is no team '{team}' in teams:{suggest(team, known)}; teams: {', '.join(known) or 'none'}"
+
+
+def _line_unshown(error: ConsoleFileError) -> ConsoleFileError:
+    """The error at its file:line without the line's text."""
+    return ConsoleFileError(
+        error.message, path=error.path, line=error.line, column=error.column, snippet=None
+    )
