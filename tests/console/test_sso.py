@@ -397,3 +397,13 @@ def test_an_unreachable_provider_is_said_in_words(store: ConsoleStore) -> None:
     with app_client(store, spec) as client:
         answer = client.get("/login/sso", follow_redirects=False)
         assert answer.status_code == 502 and "cannot be reached just now" in answer.text
+
+
+def test_a_disabled_sso_user_is_refused_at_the_provider_s_door_too(store: ConsoleStore) -> None:
+    from automation.console.accounts import disable_user
+
+    identity = sso.Identity(subject="248", name="ana", role=Role.AGENT, team="portal-support")
+    assert sso._account(store, SPEC, identity, now_utc()).name == "ana"
+    disable_user(store, "ana")
+    with pytest.raises(sso.SsoRefused, match="disabled"):
+        sso._account(store, SPEC, identity, now_utc())
