@@ -15,6 +15,8 @@ from celery import Celery
 from conftest import MONITOR_PASSWORD, Fleet, Proc, checks_yaml
 from support.leakscan import Findings, assert_no_secrets, scan_postgres
 
+from automation.checks.config.load import load_checks
+from automation.checks.config.schedule import previous_tick
 from automation.checks.fleet.celery_app import QUEUE, RUN_TASK
 from automation.sandbox import SandboxServer
 from automation.tickets import TicketStore
@@ -25,7 +27,7 @@ CHECK = "portal-login"
 ALERTING = f"""\
   {CHECK}:
     runbook: synthetic-login
-    every: 1h
+    every: 1m
     alert:
       after: {{failures: 3, within: 15m}}
       recover_after: 2
@@ -41,7 +43,11 @@ def test_a_flapping_login_on_two_workers_opens_exactly_one_ticket(
     for worker in workers:  # both consume before the first pair goes out, so each takes one of a pair
         fleet.wait_for(f"{worker.name} ready", worker.ready)
     sender = Celery(broker=redis.url)  # type: ignore[attr-defined]
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    # Ticks on the check's schedule (a worker refuses any other) and recent enough to run (fleet.ticks.judge):
+    # the test sends them itself, one pair at a time, instead of a beat.
+    schedule = load_checks(fleet.folder / "checks.yaml").checks[CHECK].schedule
+    start = previous_tick(schedule, datetime.now(UTC) - timedelta(minutes=8))
+    assert start is not None
     pairs: list[list[str]] = []  # the task ids of each pair
 
     def pair(fail: bool) -> None:
