@@ -13,56 +13,13 @@ too, token or not (Fetch Metadata, as OWASP suggests beside the token).
 from __future__ import annotations
 
 from fastapi import HTTPException, Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from automation.console.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, csrf_matches
+from automation.httpsecurity import CACHED_PREFIX, CONTENT_SECURITY_POLICY, HEADERS, SecurityHeaders
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    )
-)
-HEADERS = {
-    "content-security-policy": CONTENT_SECURITY_POLICY,
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",  # for browsers that predate frame-ancestors
-    "cross-origin-opener-policy": "same-origin",
-}
+# The headers are every server's (automation.httpsecurity): named here too for the console's own imports.
+__all__ = ["CACHED_PREFIX", "CONTENT_SECURITY_POLICY", "HEADERS", "SecurityHeaders", "require_csrf"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CACHED_PREFIX = "/static/"  # the stylesheet may be cached; pages and API answers name people and runs
-
-
-class SecurityHeaders:
-    """ASGI middleware: the security headers on every HTTP response (those a route set itself are kept)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = dict(HEADERS)
-        if not scope["path"].startswith(CACHED_PREFIX):
-            extra["cache-control"] = "no-store"
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.decode("latin-1").lower() for name, _ in headers}
-                headers += [(k.encode(), v.encode()) for k, v in extra.items() if k not in present]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 async def require_csrf(request: Request) -> None:
