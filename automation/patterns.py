@@ -11,9 +11,10 @@ and on the console a server thread, for minutes. So every match here runs with t
     an input value, an answer (typed text)    0.25 s              10,000 characters: a longer one is refused
     page text (extract), a mail's text        1 s                 the first 200,000 characters are searched
 
-A timeout raises PatternTimeout naming the pattern's place in its file (runbooks/portal/x.yaml:18) and what to
-do; a typed value over its cap raises TextTooLong. The `regex` module checks its clock every so many steps, so
-a timeout can overrun its limit a little (well under a second for the limits above).
+A match lets go of the GIL while it runs (`concurrent`: the text is an immutable str), so the console's other
+threads answer meanwhile. A timeout raises PatternTimeout naming the pattern's place in its file
+(runbooks/portal/x.yaml:18) and what to do; a typed value over its cap raises TextTooLong. The `regex` module
+checks its clock every so many steps, so a timeout can overrun its limit a little (under a second here).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def fullmatch(pattern: str, text: str, *, where: str) -> regex.Match[str] | None
     Raises TextTooLong past TYPED_MAX_CHARS, PatternTimeout past TYPED_TIMEOUT_S."""
     text = _typed(text, where)
     try:
-        return compiled(pattern).fullmatch(text, timeout=TYPED_TIMEOUT_S)
+        return compiled(pattern).fullmatch(text, timeout=TYPED_TIMEOUT_S, concurrent=True)
     except TimeoutError:
         raise PatternTimeout(pattern, where, TYPED_TIMEOUT_S) from None
 
@@ -83,7 +84,7 @@ def search(pattern: str, text: str, *, where: str) -> regex.Match[str] | None:
     """The first match of `pattern` from `where` in found text (a page's, a mail's), of which the first
     FOUND_MAX_CHARS characters are searched. Raises PatternTimeout past FOUND_TIMEOUT_S."""
     try:
-        return compiled(pattern).search(text[:FOUND_MAX_CHARS], timeout=FOUND_TIMEOUT_S)
+        return compiled(pattern).search(text[:FOUND_MAX_CHARS], timeout=FOUND_TIMEOUT_S, concurrent=True)
     except TimeoutError:
         raise PatternTimeout(pattern, where, FOUND_TIMEOUT_S) from None
 
