@@ -254,6 +254,8 @@ def finish(
     state = params.get("state", "")
     next_path = consume_state(store, state, browser_id, now)
     assert browser_id is not None  # consume_state refused a callback without it
+    if params.get("iss", spec.issuer) != spec.issuer:  # RFC 9207: an answer from another provider (mix-up)
+        raise SsoRefused(TRY_AGAIN, f"the answer names issuer {params['iss'][:200]!r}, not {spec.issuer!r}")
     if "error" in params:
         error = params["error"][:60]
         raise SsoRefused(

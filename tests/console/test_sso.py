@@ -407,3 +407,24 @@ def test_a_disabled_sso_user_is_refused_at_the_provider_s_door_too(store: Consol
     disable_user(store, "ana")
     with pytest.raises(sso.SsoRefused, match="disabled"):
         sso._account(store, SPEC, identity, now_utc())
+
+
+def test_an_answer_naming_another_issuer_is_refused_before_any_code_is_sent(
+    store: ConsoleStore, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery(httpserver))
+    spec = SPEC.model_copy(update={"issuer": httpserver.url_for("/").rstrip("/")})
+    browser = "b" * 43
+    with httpx.Client() as http:
+        url = sso.start(
+            store, spec, http, browser_id=browser, next_path="/", callback="http://c", now=now_utc()
+        )
+        state = parse_qs(urlsplit(url).query)["state"][0]
+        params = {"state": state, "code": "a-code", "iss": "https://evil.example.com"}
+        with pytest.raises(sso.SsoRefused) as caught:
+            sso.finish(
+                store, spec, http, params=params, teams=TEAMS, browser_id=browser, callback="http://c",
+                environ={}, now=now_utc(),
+            )  # fmt: skip
+    assert "evil.example.com" in caught.value.reason
+    assert not any(request.path == "/token" for request, _ in httpserver.log)
