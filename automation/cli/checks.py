@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from automation.cli.output import fail as _fail
 from automation.errors import RunbookError
+
+if TYPE_CHECKING:
+    from automation.console.checks_site import Door
 
 checks_app = typer.Typer(
     help="Scheduled synthetic checks: history, metrics, a status page and alerts.", no_args_is_help=True
@@ -141,27 +145,70 @@ def history_command(
     typer.echo(json.dumps([run_json(r) for r in runs], indent=2) if as_json else render_history(runs))
 
 
-@checks_app.command("serve")
+HOST_OPTION = typer.Option(
+    "127.0.0.1",
+    "--host",
+    help="Address to listen on: loopback only (127.0.0.1, ::1, localhost); from elsewhere, a reverse proxy with TLS.",
+)
+PORT_OPTION = typer.Option(8780, help="Port of the status page, /metrics and /healthz (0: a free one).")
+ALLOWED_HOST_OPTION = typer.Option(
+    None,
+    "--allowed-host",
+    metavar="NAME",
+    help="A Host name answered, e.g. the reverse proxy's status.example.com; repeat for more (default: console.yaml's server.allowed_hosts, else 127.0.0.1 and localhost; others get 400).",
+)
+CONSOLE_CONFIG_OPTION = typer.Option(
+    None,
+    "--console-config",
+    metavar="FILE",
+    help="console.yaml as `runbook server` reads it: session timeouts, secure_cookie, allowed_hosts (default: ./console.yaml when there is one).",
+)
+DOOR_HELP = (
+    "Sign in with a console user (`runbook users add NAME --role admin` makes the first; operations and admins "
+    "see the checks); /api/status and /metrics also take an API token as 'Authorization: Bearer' "
+    "(`runbook tokens create prometheus --role operations`). /healthz is open and says only ok or not."
+)
+
+
+def _door(console_config: Path | None, allowed_hosts: list[str] | None) -> Door:
+    """The console's door for the checks' pages: handed to the checks, which import nothing of the console."""
+    from automation.console.checks_site import open_door
+
+    return open_door(console_config, allowed_hosts or [])
+
+
+def _cookie_note(door: Door) -> None:
+    if door.secure_cookie:
+        typer.echo(
+            "The session cookie is Secure: open the page over https (a reverse proxy), or set "
+            "server.secure_cookie: false in console.yaml (--console-config) for plain http on loopback."
+        )
+
+
+@checks_app.command(
+    "serve",
+    help=f"Run the checks on their schedules until SIGTERM or Ctrl-C, serving the status page and /metrics.\n\n{DOOR_HELP}",
+)
 def serve_command(
-    host: str = typer.Option(
-        "127.0.0.1", help="Address of the status page (loopback unless told otherwise)."
-    ),
-    port: int = typer.Option(8780, help="Port of the status page, /metrics and /healthz (0: a free one)."),
+    host: str = HOST_OPTION,
+    port: int = PORT_OPTION,
     concurrency: int = typer.Option(2, min=1, max=16, help="Runs at once (each worker has its own browser)."),
     grace: float = typer.Option(30.0, min=0, help="Seconds runs in flight get to finish on SIGTERM."),
     file: Path = FILE_OPTION,
     data: Path = DATA_OPTION,
     traces: Path = TRACES_OPTION,
+    allowed_host: list[str] = ALLOWED_HOST_OPTION,
+    console_config: Path = CONSOLE_CONFIG_OPTION,
 ) -> None:
-    """Run the checks on their schedules until SIGTERM or Ctrl-C, serving the status page and /metrics."""
     from automation.checks.watchdog.serve import Service
 
     _refuse_in_distributed_mode()
     places = _places(file, data, traces)
     config = _config(places)
     try:
+        door = _door(console_config, allowed_host)
         service = Service(
-            config, places.host(), address=host, port=port, concurrency=concurrency, grace_s=grace
+            config, places.host(), door, address=host, port=port, concurrency=concurrency, grace_s=grace
         )
         service.start_web()
     except RunbookError as exc:
@@ -170,30 +217,40 @@ def serve_command(
     typer.echo(
         f"Checking {len(config.checks)} checks; status page {service.url}/ , metrics {service.url}/metrics"
     )
+    _cookie_note(door)
     cut = service.run()
     typer.echo("Stopped." + (f" Cut short (recorded aborted): {', '.join(cut)}." if cut else ""))
 
 
-@checks_app.command("web")
+@checks_app.command(
+    "web",
+    help=f"Serve the status page and /metrics of the whole fleet from the database, running no check.\n\n{DOOR_HELP}",
+)
 def web_command(
-    host: str = typer.Option(
-        "127.0.0.1", help="Address of the status page (loopback unless told otherwise)."
-    ),
-    port: int = typer.Option(8780, help="Port of the status page, /metrics and /healthz (0: a free one)."),
+    host: str = HOST_OPTION,
+    port: int = PORT_OPTION,
     file: Path = FILE_OPTION,
     data: Path = DATA_OPTION,
     traces: Path = TRACES_OPTION,
+    allowed_host: list[str] = ALLOWED_HOST_OPTION,
+    console_config: Path = CONSOLE_CONFIG_OPTION,
 ) -> None:
-    """Serve the status page and /metrics of the whole fleet from the database, running no check."""
     from automation.checks.web.server import StatusServer
 
     places = _places(file, data, traces)
     where = places.host()
-    server = StatusServer(
-        _config(places), where.history, where.evidence_root, where.clock, address=host, port=port
-    )
+    config = _config(places)
     try:
-        server.run(on_ready=lambda url: typer.echo(f"Status page {url}/ , metrics {url}/metrics"))
+        door = _door(console_config, allowed_host)
+        server = StatusServer(
+            config, where.history, where.evidence_root, where.clock, door, address=host, port=port
+        )
+
+        def ready(url: str) -> None:
+            typer.echo(f"Status page {url}/ , metrics {url}/metrics")
+            _cookie_note(door)
+
+        server.run(on_ready=ready)
     except RunbookError as exc:
         _fail(exc)
 

@@ -1,5 +1,8 @@
 """`runbook checks serve`: the scheduler in the foreground and, beside it, the status page, /metrics and /healthz
 on one loopback port (uvicorn in a thread). SIGTERM or SIGINT stops it as scheduler.Scheduler.shutdown says.
+
+The pages are served behind the `door` the caller hands in (the console's sign-in and tokens: see
+automation.checks.web.server); only /healthz stays open, and it says only ok or not.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from automation.checks.config.load import ChecksConfig
 from automation.checks.config.resolved import in_window
 from automation.checks.watchdog.run_check import Host
 from automation.checks.watchdog.scheduler import Scheduler
+from automation.checks.web.server import Door, require_loopback
 from automation.listen import listen
 
 
@@ -21,6 +25,7 @@ from automation.listen import listen
 class Service:
     config: ChecksConfig
     host: Host
+    door: Door
     address: str = "127.0.0.1"
     port: int = 8780
     concurrency: int = 2
@@ -37,12 +42,14 @@ class Service:
         self.host.prime_metrics(self.config.checks)
 
     def start_web(self) -> Service:
-        """Serve the status page, /metrics and /healthz. Raises TargetUnreachableError if the port is taken."""
+        """Serve the status page, /metrics and /healthz behind the door. Raises ConfigError (an address that is
+        not loopback) or TargetUnreachableError (the port is taken)."""
         import uvicorn
 
         from automation.checks.web.app import create_app
 
-        app = create_app(
+        require_loopback(self.address, "checks serve")
+        inner = create_app(
             self.host.history,
             [c.info() for c in self.config.checks.values()],
             metrics=self.host.metrics,
@@ -53,9 +60,12 @@ class Service:
             clock=self.host.clock,
             healthy=self.health,
         )
+        app = self.door(inner)
         sock = listen(self.address, self.port, who="checks serve")
         self.url = f"http://{self.address}:{sock.getsockname()[1]}"
-        config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            app, lifespan="off", log_level="warning", access_log=False, server_header=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="checks-web", daemon=True

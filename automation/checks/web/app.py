@@ -9,6 +9,7 @@ The page's links start with the app's root path (ASGI `root_path`): "" when `che
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from automation.checks.model import FAILING_STATUSES, CheckInfo, CheckRun
 from automation.checks.storage.history import History
 from automation.checks.web import status as st
 
+log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 REFRESH_S = 60
@@ -110,9 +112,10 @@ def create_app(
         return HTMLResponse(html)
 
     @app.get("/api/status")
-    def api_status() -> JSONResponse:
+    def api_status(request: Request) -> JSONResponse:
         rows = st.status_rows(history, checks, clock(), in_maintenance=in_maintenance)
-        return JSONResponse(st.rows_json(rows))
+        base = request.scope.get("root_path", "").rstrip("/")
+        return JSONResponse([_served_paths(row, root, base) for row in st.rows_json(rows)])
 
     @app.get("/metrics")
     def metrics_endpoint() -> Response:
@@ -121,11 +124,14 @@ def create_app(
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
+        # Open to anyone (a load balancer, a probe): it says ok or not, never why. A driver's error names the
+        # database's host and port, so it goes to this server's log only.
         try:
-            answer = healthy()
-        except Exception as exc:  # a broken health probe is itself unhealthy, not a 500
-            answer = {"ok": False, "error": str(exc)}
-        return JSONResponse(answer, status_code=200 if answer.get("ok") else 503)
+            ok = bool(healthy().get("ok"))
+        except Exception:  # a broken health probe is itself unhealthy, not a 500
+            log.warning("checks web: the health probe failed", exc_info=True)
+            ok = False
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
 
     @app.get("/favicon.ico")
     def favicon() -> Response:
@@ -141,11 +147,21 @@ def create_app(
 
 
 def _evidence_file(root: Path, path: str) -> Path:
-    """A file under the evidence root; anything else (`..`, a symlink out, a folder) is a 404."""
-    target = (root / path).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
-        raise HTTPException(status_code=404, detail="Not found")
-    return target
+    """A file under the evidence root; anything else (`..`, a symlink out, a folder, a NUL byte, a name longer
+    than the file system takes) is a 404, never a 500 with a traceback in the log."""
+    try:
+        target = (root / path).resolve()
+        if target.is_relative_to(root) and target.is_file():
+            return target
+    except (OSError, ValueError):  # ValueError: "embedded null byte"; OSError: ENAMETOOLONG and the like
+        pass
+    raise HTTPException(status_code=404, detail="Not found")
+
+
+def _served_paths(row: dict[str, Any], root: Path, base: str) -> dict[str, Any]:
+    """A row of /api/status with its report as this server's link, never a path on the server's disk."""
+    url = report_url(row.get("last_report"), root)
+    return {**row, "last_report": base + url if url else None}
 
 
 def report_url(report: str | None, root: Path) -> str | None:
@@ -154,7 +170,7 @@ def report_url(report: str | None, root: Path) -> str | None:
         return None
     try:
         relative = Path(report).resolve().relative_to(root)
-    except ValueError:
+    except (OSError, ValueError):
         return None
     return "/evidence/" + quote(relative.as_posix())
 

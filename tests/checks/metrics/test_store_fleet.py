@@ -20,6 +20,9 @@ from automation.checks.metrics.in_process import Metrics
 from automation.checks.model import CheckRun, StepTiming
 from automation.checks.storage.history import History
 from automation.checks.watchdog.run_check import Host, settle, skip_check
+from automation.console.accounts import add_user
+from automation.console.store import ConsoleStore
+from automation.console.tokens import create_token
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 RUNBOOK = [sys.executable, "-m", "automation.cli"]
@@ -128,6 +131,10 @@ def test_checks_web_serves_the_fleet_page_and_metrics_without_a_scheduler(
     postgres_url: str, tmp_path: Path
 ) -> None:
     feed(postgres_url, tmp_path)
+    # The page and /metrics are behind the console's door, whose users and tokens are in the same database.
+    with ConsoleStore(url=postgres_url) as store:
+        add_user(store, "olga", "operations", "a long enough passphrase")
+        bearer = {"authorization": f"Bearer {create_token(store, 'prometheus', role='operations').token}"}
     env = {**os.environ, "RUNBOOK_DATABASE_URL": postgres_url, "PYTHONUNBUFFERED": "1"}
     command = [
         *RUNBOOK,
@@ -145,18 +152,19 @@ def test_checks_web_serves_the_fleet_page_and_metrics_without_a_scheduler(
         first = proc.stdout.readline()  # type: ignore[union-attr]
         assert "Status page" in first, first + proc.stdout.read()  # type: ignore[union-attr]
         url = first.split("Status page ")[1].split()[0].rstrip("/")
-        page = httpx.get(url + "/", timeout=10).text
-        metrics: dict[Any, float] = samples(httpx.get(url + "/metrics", timeout=10).text)
+        status = httpx.get(url + "/api/status", headers=bearer, timeout=10).json()
+        metrics: dict[Any, float] = samples(httpx.get(url + "/metrics", headers=bearer, timeout=10).text)
         health = httpx.get(url + "/healthz", timeout=10)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    assert "Portal login" in page and "NetSuite login" in page and "alerting" in page
+    titles = {r["title"]: r["health"] for r in status}
+    assert "Portal login" in titles and "NetSuite login" in titles and "alerting" in titles.values()
     key = (("check", "portal-login"), ("env", "sandbox"), ("runbook", "synthetic-login"))
     assert metrics[("probe_success", key)] == 0.0  # the last run failed
     assert metrics[("probe_duration_seconds", key)] == 8.0
     assert (
         metrics[("probe_runs_total", (*key[:2], ("runbook", "synthetic-login"), ("status", "failed")))] == 2.0
     )
-    assert health.status_code == 200 and health.json()["database"] == "postgresql"
+    assert health.status_code == 200 and health.json() == {"ok": True}
     assert not (tmp_path / "data" / "checks.db").exists()  # the page read PostgreSQL, not a local file

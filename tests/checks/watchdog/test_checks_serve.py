@@ -18,12 +18,16 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from automation.checks.storage.history import History
+from automation.console.accounts import add_user
+from automation.console.store import ConsoleStore
+from automation.console.tokens import create_token
 from automation.sandbox import SandboxServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timing]
 
 RUNBOOK = [sys.executable, "-m", "automation.cli"]
 HANG_S = 300  # a `runbook checks` process that has not ended by then hangs: a guard, not a measurement
+PASSWORD = "a long enough passphrase"
 
 
 def descendants(pid: int) -> dict[int, str]:
@@ -99,24 +103,43 @@ def places(tmp_path: Path) -> list[str]:
     ]
 
 
+def operations_token() -> str:
+    """An operations user and Prometheus's API token, in the console store `checks serve` reads (RUNBOOK_DATA):
+    the status page, /api/status and /metrics are behind the console's door."""
+    with ConsoleStore() as store:
+        add_user(store, "olga", "operations", PASSWORD)
+        return create_token(store, "prometheus", role="operations").token
+
+
+def sign_in(client: httpx.Client) -> None:
+    """Sign the client in as the operations user (the sign-in form, its CSRF token, the session cookie)."""
+    form = client.get("/login").text
+    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = client.post("/login", data={"name": "olga", "password": PASSWORD, "csrf_token": csrf})
+    assert answer.status_code == 303, answer.text
+
+
 @pytest.fixture
 def served(tmp_path: Path, sandbox: SandboxServer) -> Iterator[dict[str, Any]]:
     env = write_files(tmp_path, sandbox)
+    token = operations_token()
+    (tmp_path / "console.yaml").write_text("server:\n  secure_cookie: false\n")  # plain http on loopback
     command = [*RUNBOOK, "checks", "serve", "--port", "0", "--grace", "2", *places(tmp_path)]
+    command += ["--console-config", str(tmp_path / "console.yaml")]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     first = proc.stdout.readline()  # type: ignore[union-attr]
     assert "status page" in first, first + proc.stdout.read()  # type: ignore[union-attr]
     url = first.split("status page ")[1].split()[0].rstrip("/")
     try:
-        yield {"proc": proc, "url": url, "data": tmp_path / "data", "sandbox": sandbox}
+        yield {"proc": proc, "url": url, "data": tmp_path / "data", "sandbox": sandbox, "token": token}
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
 
 
-def metrics(url: str) -> dict[str, list[Any]]:
-    text = httpx.get(url + "/metrics", timeout=5).text
+def metrics(url: str, token: str) -> dict[str, list[Any]]:
+    text = httpx.get(url + "/metrics", headers={"authorization": f"Bearer {token}"}, timeout=5).text
     return {f.name: f.samples for f in text_string_to_metric_families(text)}
 
 
@@ -130,7 +153,8 @@ def test_serve_exposes_metrics_survives_a_browser_kill_and_stops_cleanly_on_sigt
 ) -> None:
     proc, url, data, sandbox = served["proc"], served["url"], served["data"], served["sandbox"]
     wait_for("a first run", lambda: any(r.status == "passed" for r in runs_of(data)))
-    series = metrics(url)
+    assert httpx.get(url + "/metrics", timeout=5).status_code == 401  # no token, no metrics
+    series = metrics(url, served["token"])
     assert [s.value for s in series["probe_success"]] == [1.0]
     assert series["probe_duration_seconds"][0].value > 0
     assert series["probe_duration_seconds"][0].labels == {
@@ -144,7 +168,10 @@ def test_serve_exposes_metrics_survives_a_browser_kill_and_stops_cleanly_on_sigt
     )
     assert any("Log In" in s.labels["step"] for s in series["probe_step_duration_seconds"])
     assert httpx.get(url + "/healthz", timeout=5).json()["ok"] is True
-    assert "portal-login" in httpx.get(url + "/", timeout=5).text
+    assert httpx.get(url + "/", timeout=5).status_code == 303  # to the sign-in page
+    with httpx.Client(base_url=url, timeout=5) as client:
+        sign_in(client)
+        assert "portal-login" in client.get("/").text
 
     # Chromium dies in the middle of a run: that run is an error, the next one gets a new browser.
     wait_for("a run waiting for its login page", hold_the_login_page(sandbox))
