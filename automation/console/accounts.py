@@ -26,6 +26,7 @@ from automation.console.store import ConsoleStore, now_utc
 from automation.console.values import (
     MAX_PASSWORD,
     AccountExists,
+    AccountValueError,
     UnknownAccount,
     check_name,
     check_password,
@@ -189,6 +190,11 @@ def set_password(store: ConsoleStore, name: str, password: str, *, now: datetime
         row = _row(conn, name)
         if row is None:
             raise _unknown(conn, name)
+        if str(row["password_hash"]).startswith(SSO_MARKER):  # a password would make it a local account
+            raise AccountValueError(
+                "password",
+                f"{name} signs in through single sign-on: their password is kept by the identity provider",
+            )
         conn.execute(update(users).where(users.c.name == name).values(password_hash=hashed))
         end_sessions(conn, name, now or now_utc())
         return user_of_row(row)

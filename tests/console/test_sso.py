@@ -260,6 +260,16 @@ def test_no_password_opens_an_sso_user(store: ConsoleStore) -> None:
     assert (moved.role, moved.team) == (Role.OPERATIONS, None)  # the provider's groups decide, each sign-in
 
 
+def test_an_sso_user_is_given_no_password(store: ConsoleStore) -> None:
+    from automation.console.accounts import set_password
+    from automation.console.values import AccountValueError
+
+    upsert_sso_user(store, "ana", Role.AGENT, "portal-support", issuer=ISSUER, subject="248")
+    with pytest.raises(AccountValueError, match="single sign-on"):
+        set_password(store, "ana", PASSWORD)
+    assert upsert_sso_user(store, "ana", Role.AGENT, "portal-support", issuer=ISSUER, subject="248")
+
+
 def test_a_provider_name_never_opens_someone_else_s_account(store: ConsoleStore) -> None:
     add_user(store, "root", "admin", PASSWORD)
     with pytest.raises(AccountExists, match="signs in another way"):
