@@ -21,7 +21,9 @@ from typing import Any
 
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from automation.httpsecurity import INLINE_PAGES_POLICY, LOOPBACK_HOSTS, SecurityHeaders
 from automation.sandbox.faults import FaultMiddleware, FaultRule, Faults
 from automation.sandbox.lease import Leases, ResetRequest, SandboxBusy
 from automation.sandbox.store import Store
@@ -111,7 +113,11 @@ def _make(name: str, title: str, router: APIRouter, store: Store, faults: Faults
     app.state.leases = leases
     app.include_router(control)
     app.include_router(router)
-    return FaultMiddleware(app, faults=faults, app_name=name)
+    faulty = FaultMiddleware(app, faults=faults, app_name=name)
+    # Loopback Host names only (a rebound DNS name gets 400), and the security headers on every answer.
+    return SecurityHeaders(
+        TrustedHostMiddleware(faulty, allowed_hosts=LOOPBACK_HOSTS), policy=INLINE_PAGES_POLICY
+    )
 
 
 def create_apps(store: Store, faults: Faults | None = None, leases: Leases | None = None) -> dict[str, Any]:
