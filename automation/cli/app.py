@@ -251,18 +251,9 @@ def trace(
         if as_actions:
             typer.echo(viewer.actions(zip_path))
             return
-        proc, url = viewer.serve(zip_path, port)
+        viewer.show(zip_path, port, say=typer.echo)  # until Ctrl-C, SIGTERM or SIGHUP; leaves nothing behind
     except RunbookError as exc:
         _fail(exc)
-    shown = viewer.open_in_chromium(url)
-    typer.echo(f"Trace viewer: {url}" + ("" if shown else "  (no display here: open it in a browser)"))
-    typer.echo("Ctrl-C to stop.")
-    try:
-        proc.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        viewer.stop(proc)  # the viewer runs in a session of its own: a terminal's Ctrl-C does not reach it
 
 
 @app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
