@@ -124,9 +124,9 @@ def _attempt(check: Check, number: int, host: Host, deadline: Any) -> tuple[Atte
     secrets = Redactor(())
     try:
         target = host.target(check.env)
-        secrets = Redactor(_secrets_of(check, target))
+        secrets = Redactor(secrets_of(check, target))
         inputs = resolve_inputs(check, target.credentials)
-        secrets = Redactor(set(secrets.secrets) | _secret_inputs(check, inputs))
+        secrets = Redactor(set(secrets.secrets) | secret_inputs(check, inputs))
         result = api.run(
             check.runbook,
             inputs,
@@ -190,11 +190,11 @@ def _time_left(check: Check, deadline: Any) -> float:
     return max(left, 0.5)
 
 
-def _secrets_of(check: Check, target: Any) -> set[str]:
+def secrets_of(check: Check, target: Any) -> set[str]:
     return {c["password"] for c in target.credentials.values() if c.get("password")}
 
 
-def _secret_inputs(check: Check, inputs: dict[str, Any]) -> set[str]:
+def secret_inputs(check: Check, inputs: dict[str, Any]) -> set[str]:
     from automation.catalog import load_runbook
 
     declared = load_runbook(check.runbook).model.inputs

@@ -27,8 +27,8 @@ from automation.checks.config.schedule import due
 from automation.checks.model import FAILING_STATUSES, CheckRun, CheckStatus
 from automation.checks.watchdog.run_check import (
     Host,
-    _secret_inputs,
-    _secrets_of,
+    secret_inputs,
+    secrets_of,
     execute_check,
     prune,
     settle,
@@ -249,12 +249,12 @@ def crash_redactor(check: Check, host: Host) -> Redactor:
     secrets: set[str] = set()
     try:
         target = host.target(check.env)
-        secrets |= _secrets_of(check, target)
+        secrets |= secrets_of(check, target)
         # Any credential part but the account's name may be a secret (a token, an API key).
         secrets |= {v for c in target.credentials.values() for k, v in c.items() if k != "user" and v}
         from automation.checks.config.load import resolve_inputs
 
-        secrets |= _secret_inputs(check, resolve_inputs(check, target.credentials))
+        secrets |= secret_inputs(check, resolve_inputs(check, target.credentials))
     except Exception:  # noqa: BLE001 - masking what is known beats masking nothing
         log.debug("reading the secrets of %s after its crash failed", check.name, exc_info=True)
     return Redactor(s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH)
