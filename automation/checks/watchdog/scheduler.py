@@ -27,10 +27,10 @@ from automation.checks.config.schedule import due
 from automation.checks.model import FAILING_STATUSES, CheckRun, CheckStatus
 from automation.checks.watchdog.run_check import (
     Host,
-    secret_inputs,
-    secrets_of,
     execute_check,
     prune,
+    secret_inputs,
+    secrets_of,
     settle,
     skip_check,
 )
