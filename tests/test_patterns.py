@@ -97,3 +97,37 @@ def test_place_names_the_file_as_errors_do(tmp_path: Path, monkeypatch: pytest.M
     assert patterns.place(tmp_path / "runbooks" / "x.yaml", 18) == "runbooks/x.yaml:18"
     assert patterns.place("runbooks/y.yaml", None) == "runbooks/y.yaml"
     assert patterns.place(None, 3) == "<runbook>:3"
+
+
+FROM_MAIL = """\
+import mailbox, time
+from email.message import EmailMessage
+from automation.engine.answers import read_mailbox
+from automation.errors import StepFailed
+from automation.mail import MaildirConfig
+from automation.schema import FromMail
+
+box = mailbox.Maildir({folder!r}, create=True)
+hostile = EmailMessage()
+hostile["From"], hostile["To"], hostile["Subject"] = "anyone@example.test", "ana@example.test", "hi"
+hostile.set_content({text!r})
+box.add(mailbox.MaildirMessage(hostile))
+box.flush()
+spec = FromMail(to="ana@example.test", pattern={pattern!r})
+try:
+    read_mailbox(MaildirConfig(type="maildir", path={folder!r}), spec, {{}}, since=time.time() - 60,
+                 timeout_s=5, where="runbooks/portal/verify.yaml:12")
+    print("no failure")
+except StepFailed as exc:
+    print("StepFailed", exc)
+"""
+
+
+def test_a_from_mail_pattern_that_backtracks_on_a_mail_fails_the_step_naming_it(tmp_path: Path):
+    """Anyone can send a mail to a monitored mailbox: one that makes the pattern backtrack fails the step."""
+    code = FROM_MAIL.format(folder=str(tmp_path / "Maildir"), text=HOSTILE, pattern=BACKTRACKS)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    said = done.stdout.strip()
+    assert said.startswith("StepFailed from_mail: "), said
+    assert BACKTRACKS in said and "runbooks/portal/verify.yaml:12" in said and "catastrophic" in said
