@@ -76,6 +76,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check automation tests bench
 	$(BIN)/ruff format --check automation tests bench
 	$(BIN)/lint-imports
+	$(BIN)/bandit -c pyproject.toml -r automation -ll -q
 
 bench: setup
 	$(BIN)/python bench/run_bench.py
