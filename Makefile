@@ -30,13 +30,15 @@ chromium:
 # cache folder, never globally (tests/support/oidc_provider.py installs the same there when it is missing).
 OIDC_NPM     := $(HOME)/.cache/runbook-npm/oidc
 OIDC_PACKAGE := oidc-provider@9
-SERVICE_BINS := /usr/bin/redis-server /usr/lib/postgresql/15/bin/postgres /usr/sbin/dovecot /usr/bin/tesseract
+# Prometheus scrapes the checks' /metrics with its bearer token (tests/checks/web/test_prometheus_scrape.py).
+SERVICE_BINS := /usr/bin/redis-server /usr/lib/postgresql/15/bin/postgres /usr/sbin/dovecot /usr/bin/tesseract \
+	/usr/bin/prometheus
 services:
 	@missing=""; for bin in $(SERVICE_BINS); do [ -x $$bin ] || missing="$$missing $$bin"; done; \
 	if [ -n "$$missing" ]; then \
-		echo "Installing Debian's redis-server, postgresql, dovecot-imapd and tesseract-ocr (apt-get)"; \
+		echo "Installing Debian's redis-server, postgresql, dovecot-imapd, tesseract-ocr and prometheus (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			redis-server postgresql dovecot-imapd tesseract-ocr; \
+			redis-server postgresql dovecot-imapd tesseract-ocr prometheus; \
 	fi
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
 		echo "Installing Debian's nodejs and npm (apt-get), for the single sign-on tests' OpenID provider"; \
