@@ -24,7 +24,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
 from automation.catalog import Catalog
-from automation.console import sso
+from automation.console import sso, sso_claims
 from automation.console.accounts import add_user, upsert_sso_user, verify_password
 from automation.console.config import (
     ConsoleConfig,
@@ -82,15 +82,17 @@ def signed(key: RSAKey | OctKey, body: dict[str, Any], alg: str = "RS256") -> st
 
 
 def verify(token: str, jwks: dict[str, Any]) -> dict[str, Any]:
-    return sso.verify_id_token(
+    return sso_claims.verify_id_token(
         token, jwks=jwks, issuer=ISSUER, client_id=CLIENT_ID, nonce=NONCE, now=int(time.time())
     )
 
 
-def refused(token: str, jwks: dict[str, Any]) -> sso.SsoRefused:
-    with pytest.raises(sso.SsoRefused) as caught:
+def refused(token: str, jwks: dict[str, Any]) -> sso_claims.SsoRefused:
+    with pytest.raises(sso_claims.SsoRefused) as caught:
         verify(token, jwks)
-    assert caught.value.message == sso.TRY_AGAIN  # the person is told to start again, never why in detail
+    assert (
+        caught.value.message == sso_claims.TRY_AGAIN
+    )  # the person is told to start again, never why in detail
     assert token not in caught.value.reason
     return caught.value
 
@@ -159,30 +161,30 @@ SPEC = SsoSpec(
 
 
 def test_groups_map_to_a_role_and_a_team_the_widest_role_winning() -> None:
-    agent = sso.map_claims(SPEC, claims(preferred_username="Ana"), TEAMS)
+    agent = sso_claims.map_claims(SPEC, claims(preferred_username="Ana"), TEAMS)
     assert (agent.name, agent.role, agent.team) == ("ana", Role.AGENT, "portal-support")
-    both = sso.map_claims(SPEC, claims(groups=["support-agents", "ops"]), TEAMS)
+    both = sso_claims.map_claims(SPEC, claims(groups=["support-agents", "ops"]), TEAMS)
     assert (both.role, both.team) == (Role.OPERATIONS, None)  # operations reach every team
-    one = sso.map_claims(SPEC, claims(groups="support-leads"), TEAMS)  # one group as a string
+    one = sso_claims.map_claims(SPEC, claims(groups="support-leads"), TEAMS)  # one group as a string
     assert one.role == Role.LEAD
 
 
 def test_a_team_claim_names_the_team() -> None:
     spec = SPEC.model_copy(update={"teams": {}, "team_claim": "team"})
-    assert sso.map_claims(spec, claims(team="portal-support"), TEAMS).team == "portal-support"
-    with pytest.raises(sso.SsoRefused, match="has no runbooks in this console"):
-        sso.map_claims(spec, claims(team="billing"), TEAMS)
-    with pytest.raises(sso.SsoRefused, match="has no team"):
-        sso.map_claims(spec, claims(), TEAMS)
+    assert sso_claims.map_claims(spec, claims(team="portal-support"), TEAMS).team == "portal-support"
+    with pytest.raises(sso_claims.SsoRefused, match="has no runbooks in this console"):
+        sso_claims.map_claims(spec, claims(team="billing"), TEAMS)
+    with pytest.raises(sso_claims.SsoRefused, match="has no team"):
+        sso_claims.map_claims(spec, claims(), TEAMS)
 
 
 def test_no_mapped_group_means_no_role_here() -> None:
     for groups in (["everyone"], [], None):
-        with pytest.raises(sso.SsoRefused) as caught:
-            sso.map_claims(SPEC, claims(groups=groups), TEAMS)
+        with pytest.raises(sso_claims.SsoRefused) as caught:
+            sso_claims.map_claims(SPEC, claims(groups=groups), TEAMS)
         assert caught.value.message.startswith("Your account has no role here; ask an administrator")
-    with pytest.raises(sso.SsoRefused, match="did not say your user name"):
-        sso.map_claims(SPEC, claims(preferred_username=None), TEAMS)
+    with pytest.raises(sso_claims.SsoRefused, match="did not say your user name"):
+        sso_claims.map_claims(SPEC, claims(preferred_username=None), TEAMS)
 
 
 # -- the state ------------------------------------------------------------------------------------------------------
@@ -208,9 +210,11 @@ def test_a_state_is_spent_once_by_the_browser_that_started_it(
         row = conn.execute(select(sso_logins)).mappings().one()
     assert state not in json.dumps({k: str(v) for k, v in row.items()})  # only its hash is kept
 
-    with pytest.raises(sso.SsoRefused, match="start again"):  # another browser: refused, and the state spent
+    with pytest.raises(
+        sso_claims.SsoRefused, match="start again"
+    ):  # another browser: refused, and the state spent
         sso.consume_state(store, state, "x" * 43, now_utc())
-    with pytest.raises(sso.SsoRefused) as replay:
+    with pytest.raises(sso_claims.SsoRefused) as replay:
         sso.consume_state(store, state, browser, now_utc())
     assert "replay" in replay.value.reason
 
@@ -229,13 +233,13 @@ def test_a_state_used_once_or_too_late_is_refused(store: ConsoleStore, httpserve
 
     state = begin()
     assert sso.consume_state(store, state, browser, now_utc()) == "/x"
-    with pytest.raises(sso.SsoRefused, match="start again"):
+    with pytest.raises(sso_claims.SsoRefused, match="start again"):
         sso.consume_state(store, state, browser, now_utc())
     late = begin()
-    with pytest.raises(sso.SsoRefused) as caught:
+    with pytest.raises(sso_claims.SsoRefused) as caught:
         sso.consume_state(store, late, browser, now_utc() + sso.PENDING_FOR + timedelta(seconds=1))
     assert "10 minutes" in caught.value.reason
-    with pytest.raises(sso.SsoRefused):
+    with pytest.raises(sso_claims.SsoRefused):
         sso.consume_state(store, "never-given", browser, now_utc())
 
 
@@ -412,10 +416,10 @@ def test_an_unreachable_provider_is_said_in_words(store: ConsoleStore) -> None:
 def test_a_disabled_sso_user_is_refused_at_the_provider_s_door_too(store: ConsoleStore) -> None:
     from automation.console.accounts import disable_user
 
-    identity = sso.Identity(subject="248", name="ana", role=Role.AGENT, team="portal-support")
+    identity = sso_claims.Identity(subject="248", name="ana", role=Role.AGENT, team="portal-support")
     assert sso._account(store, SPEC, identity, now_utc()).name == "ana"
     disable_user(store, "ana")
-    with pytest.raises(sso.SsoRefused, match="disabled"):
+    with pytest.raises(sso_claims.SsoRefused, match="disabled"):
         sso._account(store, SPEC, identity, now_utc())
 
 
@@ -431,7 +435,7 @@ def test_an_answer_naming_another_issuer_is_refused_before_any_code_is_sent(
         )
         state = parse_qs(urlsplit(url).query)["state"][0]
         params = {"state": state, "code": "a-code", "iss": "https://evil.example.com"}
-        with pytest.raises(sso.SsoRefused) as caught:
+        with pytest.raises(sso_claims.SsoRefused) as caught:
             sso.finish(
                 store, spec, http, params=params, teams=TEAMS, browser_id=browser, callback="http://c",
                 environ={}, now=now_utc(),
