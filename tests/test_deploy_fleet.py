@@ -114,3 +114,17 @@ def test_compose_publishes_on_loopback_only_and_gives_each_role_its_secrets() ->
         )
     networks = compose()["networks"]
     assert networks["broker"]["internal"] and networks["database"]["internal"]
+
+
+def test_the_status_server_listens_on_loopback_behind_a_tls_proxy() -> None:
+    """`checks web` refuses any address but loopback: compose and the pod front it with TLS."""
+    services = compose()["services"]
+    web = services["web"]["command"]
+    assert web[web.index("--host") + 1] == "127.0.0.1" and "--allowed-host" in web
+    assert services["web-tls"]["network_mode"] == "service:web"
+    assert services["web"]["ports"] == ["127.0.0.1:8443:8443"]
+    containers = {c["name"]: c for c in pod("runbook-web")["containers"]}
+    args = containers["web"]["args"]
+    assert args[args.index("--host") + 1] == "127.0.0.1"
+    assert [p["containerPort"] for p in containers["tls"]["ports"]] == [8443]
+    assert "ports" not in containers["web"]  # nothing reaches the status server but the proxy
