@@ -34,6 +34,11 @@ def _outcome(call: str) -> str:
         "except RunbookError as exc:\n"
         "    print(type(exc).__name__, exc)\n"
     )
+    return _in_child(code)
+
+
+def _in_child(code: str) -> str:
+    """What `code` prints in a child interpreter; a match that never ends fails the test by the timeout."""
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -125,9 +130,23 @@ except StepFailed as exc:
 
 def test_a_from_mail_pattern_that_backtracks_on_a_mail_fails_the_step_naming_it(tmp_path: Path):
     """Anyone can send a mail to a monitored mailbox: one that makes the pattern backtrack fails the step."""
-    code = FROM_MAIL.format(folder=str(tmp_path / "Maildir"), text=HOSTILE, pattern=BACKTRACKS)
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    said = done.stdout.strip()
+    said = _in_child(FROM_MAIL.format(folder=str(tmp_path / "Maildir"), text=HOSTILE, pattern=BACKTRACKS))
     assert said.startswith("StepFailed from_mail: "), said
     assert BACKTRACKS in said and "runbooks/portal/verify.yaml:12" in said and "catastrophic" in said
+
+
+def test_an_extract_pattern_that_backtracks_on_page_text_fails_the_step_naming_it():
+    said = _in_child(
+        "from automation.engine.answers import found_in\n"
+        "from automation.errors import StepFailed\n"
+        f"print(found_in('code (\\\\d{{6}})', 'your code 424242', 'x.yaml:3'))\n"
+        "try:\n"
+        f"    found_in({BACKTRACKS!r}, {HOSTILE!r}, 'runbooks/portal/read.yaml:9')\n"
+        "except StepFailed as exc:\n"
+        "    print('StepFailed', exc)\n"
+    )
+    kept, failed = said.splitlines()
+    assert kept == "424242"
+    assert (
+        failed.startswith("StepFailed ") and "runbooks/portal/read.yaml:9" in failed and BACKTRACKS in failed
+    )

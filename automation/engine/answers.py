@@ -6,13 +6,16 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from automation import patterns
 from automation.errors import PatternTimeout, StepFailed, TextTooLong
 from automation.redaction.canon import canonical, check_secret
 from automation.schema import Ask, FromMail
 from automation.templating import render
+
+if TYPE_CHECKING:
+    from automation.loader import LoadedRunbook
 
 YES = {"y", "yes", "true", "1", "oui"}
 NO = {"n", "no", "false", "0", "non"}
@@ -92,6 +95,21 @@ def _meets(pattern: str, text: str, where: str) -> bool:
         raise ValueError(f"the answer {exc}") from exc
     except PatternTimeout as exc:
         raise ValueError(str(exc)) from exc
+
+
+def pattern_at(loaded: LoadedRunbook, file: str | None, path: tuple[Any, ...], *keys: str) -> str:
+    """The file:line of a step's pattern (its "pattern", or "from_mail", "pattern"), for its errors."""
+    return patterns.place(file or loaded.path, loaded.line_of(path + keys))
+
+
+def found_in(pattern: str, text: str, where: str) -> str | None:
+    """What `pattern` (written at `where`) keeps of page text an `extract` reads: its first group, or the whole
+    match; None if it does not match. Raises StepFailed if the pattern takes too long on the text."""
+    try:
+        match = patterns.search(pattern, text, where=where)
+    except PatternTimeout as exc:
+        raise StepFailed(str(exc)) from None
+    return patterns.kept(match) if match else None
 
 
 def read_mailbox(

@@ -6,8 +6,7 @@ import time
 from typing import Any
 from urllib.parse import urljoin
 
-from automation import patterns
-from automation.engine.answers import Question, how_to_give, normalise, read_mailbox
+from automation.engine.answers import Question, found_in, how_to_give, normalise, pattern_at, read_mailbox
 from automation.engine.conditions import expectation_holds, holds, wake_on
 from automation.engine.context import (
     ACTION_TIMEOUT,
@@ -21,7 +20,7 @@ from automation.engine.context import (
 from automation.engine.locators import to_playwright
 from automation.engine.pw import PlaywrightTimeout, translate
 from automation.engine.step_run import Handler, run_steps
-from automation.errors import MissingAnswerError, PatternTimeout, StepFailed
+from automation.errors import MissingAnswerError, StepFailed
 from automation.schema import (
     Ask,
     Branch,
@@ -204,14 +203,11 @@ def wait(ctx: RunContext, step: Wait, record: Any, path: tuple[Any, ...]) -> Non
 def extract(ctx: RunContext, step: Extract, record: Any, path: tuple[Any, ...]) -> None:
     with translate(what="reading the text", locator=step.extract.describe()):
         text = _locate(ctx, step.extract).inner_text(timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT)).strip()
-    if step.pattern:
-        try:  # page text comes from outside: the pattern is matched with a time limit
-            match = patterns.search(step.pattern, text, where=_pattern_at(ctx, path, "pattern"))
-        except PatternTimeout as exc:
-            raise StepFailed(str(exc)) from None
-        if not match:
+    if step.pattern:  # page text comes from outside: matched with a time limit
+        found = found_in(step.pattern, text, pattern_at(ctx.loaded, ctx.file, path, "pattern"))
+        if found is None:
             raise StepFailed(f"the text did not match {step.pattern}: {ctx.mask(text[:200])}")
-        text = patterns.kept(match)
+        text = found
     if step.secret:
         ctx.add_secret(text)
     ctx.variables[step.into] = text
@@ -298,11 +294,6 @@ def say(ctx: RunContext, step: Say, record: Any, path: tuple[Any, ...]) -> None:
 MAILED = "mail outbox"  # the source an answer read from the sandbox's outbox is shown with
 
 
-def _pattern_at(ctx: RunContext, path: tuple[Any, ...], *keys: str) -> str:
-    """The file:line of a step's pattern (e.g. its "pattern" or "from_mail", "pattern"), for its errors."""
-    return patterns.place(ctx.file or ctx.loaded.path, ctx.loaded.line_of(path + keys))
-
-
 def _answer(ctx: RunContext, step: Ask, path: tuple[Any, ...]) -> tuple[Any, str]:
     if step.ask in ctx.given and ctx.given[step.ask] not in (None, ""):
         return ctx.given[step.ask], "given"
@@ -315,7 +306,7 @@ def _answer(ctx: RunContext, step: Ask, path: tuple[Any, ...]) -> tuple[Any, str
             timeout_s=ctx.clamp_s(timeout_s),
             # mails from before the run (or the step) are someone else's, or an older code
             since=ctx.started_at if step.from_mail.since == "run" else time.time(),
-            where=_pattern_at(ctx, path, "from_mail", "pattern"),
+            where=pattern_at(ctx.loaded, ctx.file, path, "from_mail", "pattern"),
         )
         if found is None:
             raise StepFailed(
@@ -342,7 +333,7 @@ def _answer(ctx: RunContext, step: Ask, path: tuple[Any, ...]) -> tuple[Any, str
         )
         raw = ctx.prompter.ask(question)
         try:
-            return normalise(step, raw, where=_pattern_at(ctx, path, "pattern")), "agent"
+            return normalise(step, raw, where=pattern_at(ctx.loaded, ctx.file, path, "pattern")), "agent"
         except ValueError as exc:
             ctx.reporter.say(f"That answer won't do: {exc}.")
     raise StepFailed(f"no valid answer for '{step.ask}' after 3 tries")
@@ -355,7 +346,7 @@ def ask(ctx: RunContext, step: Ask, record: Any, path: tuple[Any, ...]) -> None:
     if secret:
         ctx.add_secret(str(raw))
     try:
-        value = normalise(step, raw, where=_pattern_at(ctx, path, "pattern"))
+        value = normalise(step, raw, where=pattern_at(ctx.loaded, ctx.file, path, "pattern"))
     except ValueError as exc:
         raise StepFailed(f"the answer for '{step.ask}' ({source}) won't do: {exc}") from exc
     ctx.variables[step.ask] = value
