@@ -6,7 +6,8 @@ import time
 from typing import Any
 from urllib.parse import urljoin
 
-from automation.engine.answers import Question, found_in, how_to_give, normalise, pattern_at, read_mailbox
+from automation.engine.agent_steps import ask, escalate, say
+from automation.engine.answers import found_in, pattern_at
 from automation.engine.conditions import expectation_holds, holds, wake_on
 from automation.engine.context import (
     ACTION_TIMEOUT,
@@ -14,27 +15,24 @@ from automation.engine.context import (
     EXPECT_TIMEOUT,
     NAVIGATION_TIMEOUT,
     Ended,
-    Escalation,
     RunContext,
 )
 from automation.engine.locators import to_playwright
 from automation.engine.pw import PlaywrightTimeout, translate
+from automation.engine.rendering import render_text, template_failure
 from automation.engine.step_run import Handler, run_steps
-from automation.errors import MissingAnswerError, StepFailed
+from automation.errors import StepFailed
 from automation.schema import (
-    Ask,
     Branch,
     Check,
     Click,
     DialogStep,
     End,
-    Escalate,
     Expect,
     Extract,
     Fill,
     Goto,
     Press,
-    Say,
     Screenshot,
     Select,
     Uncheck,
@@ -42,29 +40,9 @@ from automation.schema import (
     Wait,
     seconds,
 )
-from automation.templating import TemplateError, render, render_any
+from automation.templating import TemplateError
 
 POLL_MS = 100
-
-
-def _render(ctx: RunContext, text: str) -> str:
-    try:
-        return render(text, ctx.variables)
-    except TemplateError as exc:
-        raise _template_failure(ctx, exc) from exc
-
-
-def _template_failure(ctx: RunContext, exc: TemplateError) -> StepFailed:
-    """A login reached on this path only (so not checked before the run) whose variable is unset names it."""
-    head, _, rest = (exc.name or "").partition(".")
-    cred, _, part = rest.partition(".")
-    variable = ctx.target.credential_env.get(cred, {}).get(part) if head == "credentials" else None
-    if variable:
-        return StepFailed(
-            f"credentials '{cred}' has no {part}: the environment variable {variable} is not set. "
-            f"Set it (or put it in the secrets file) and run again."
-        )
-    return StepFailed(str(exc))
 
 
 def _timeout_ms(ctx: RunContext, step: Any, default: float) -> float:
@@ -76,7 +54,7 @@ def _locate(ctx: RunContext, loc: Any) -> Any:
     try:
         return to_playwright(ctx.page, loc, ctx.variables)
     except TemplateError as exc:
-        raise _template_failure(ctx, exc) from exc
+        raise template_failure(ctx, exc) from exc
 
 
 # -- page actions -------------------------------------------------------------------------------------------
@@ -85,7 +63,7 @@ def _locate(ctx: RunContext, loc: Any) -> Any:
 def goto(ctx: RunContext, step: Goto, record: Any, path: tuple[Any, ...]) -> None:
     from automation.schema import url_problem
 
-    target = _render(ctx, step.goto)
+    target = render_text(ctx, step.goto)
     url = (
         target
         if target.startswith(("http://", "https://"))
@@ -101,7 +79,7 @@ def goto(ctx: RunContext, step: Goto, record: Any, path: tuple[Any, ...]) -> Non
 
 
 def fill(ctx: RunContext, step: Fill, record: Any, path: tuple[Any, ...]) -> None:
-    value = _render(ctx, step.with_)
+    value = render_text(ctx, step.with_)
     field = _locate(ctx, step.fill)
     secret = step.secret or value in ctx.secrets
     if secret:
@@ -118,7 +96,7 @@ def click(ctx: RunContext, step: Click, record: Any, path: tuple[Any, ...]) -> N
 
 
 def select(ctx: RunContext, step: Select, record: Any, path: tuple[Any, ...]) -> None:
-    option = _render(ctx, step.option)
+    option = render_text(ctx, step.option)
     element = _locate(ctx, step.select)
     with translate(what=f"choosing '{option}'", locator=step.select.describe()):
         try:
@@ -140,7 +118,7 @@ def uncheck(ctx: RunContext, step: Uncheck, record: Any, path: tuple[Any, ...]) 
 
 
 def press(ctx: RunContext, step: Press, record: Any, path: tuple[Any, ...]) -> None:
-    key = _render(ctx, step.press)  # the message names the step's text, never a rendered secret
+    key = render_text(ctx, step.press)  # the message names the step's text, never a rendered secret
     with translate(what=f"pressing {step.press}", locator=step.on.describe() if step.on else None):
         if step.on is not None:
             _locate(ctx, step.on).press(key, timeout=_timeout_ms(ctx, step, ACTION_TIMEOUT))
@@ -188,7 +166,7 @@ def _expect(ctx: RunContext, step: Expect | Wait, exp: Any, default: float, verb
         ctx, lambda: expectation_holds(ctx.page, exp, ctx.variables, ctx.dialogs.seen), timeout_s, wake
     ):
         raise StepFailed(
-            f"{verb} {ctx.mask(_render(ctx, exp.describe()))}, but it did not happen within {timeout_s:g}s"
+            f"{verb} {ctx.mask(render_text(ctx, exp.describe()))}, but it did not happen within {timeout_s:g}s"
         )
 
 
@@ -221,7 +199,7 @@ def dialog(ctx: RunContext, step: DialogStep, record: Any, path: tuple[Any, ...]
     seen = next(d for d in ctx.dialogs.seen if not d.consumed)
     seen.consumed = True
     record.detail = ctx.mask(f'{seen.kind} "{seen.message}" ({seen.answered})')  # a page may alert a secret
-    if step.message and _render(ctx, step.message).lower() not in seen.message.lower():
+    if step.message and render_text(ctx, step.message).lower() not in seen.message.lower():
         raise StepFailed(f'the dialog said "{seen.message}", not "{step.message}"')
     if step.save:
         ctx.variables[step.save] = seen.message
@@ -247,12 +225,14 @@ def branch(ctx: RunContext, step: Branch, record: Any, path: tuple[Any, ...]) ->
     if _poll(ctx, decide, timeout_s, wake_on(ctx.page, arms, ctx.variables)):
         index = chosen[0]
         arm = arms[index]
-        record.detail = f"matched {ctx.mask(_render(ctx, arm.describe()))} (when #{index + 1} of {len(arms)})"
+        record.detail = (
+            f"matched {ctx.mask(render_text(ctx, arm.describe()))} (when #{index + 1} of {len(arms)})"
+        )
         if arm.dialog is not None:
             seen = next(
                 d
                 for d in ctx.dialogs.seen
-                if not d.consumed and _render(ctx, arm.dialog).lower() in d.message.lower()
+                if not d.consumed and render_text(ctx, arm.dialog).lower() in d.message.lower()
             )
             seen.consumed = True
             if arm.save:
@@ -261,7 +241,7 @@ def branch(ctx: RunContext, step: Branch, record: Any, path: tuple[Any, ...]) ->
         _run_arm(ctx, arm.steps, arm.end, path + ("branch", "when", index, "steps"), record.number)
         return
     if step.branch.else_ is None:
-        expected = "; ".join(ctx.mask(_render(ctx, a.describe())) or "" for a in arms)
+        expected = "; ".join(ctx.mask(render_text(ctx, a.describe())) or "" for a in arms)
         raise StepFailed(
             f"none of the expected answers appeared within {timeout_s:g}s (expected one of: {expected})"
         )
@@ -280,98 +260,6 @@ def _run_arm(ctx: RunContext, steps: list[Any], end: str | None, path: tuple[Any
 
 def end(ctx: RunContext, step: End, record: Any, path: tuple[Any, ...]) -> None:
     raise Ended(step.end)
-
-
-# -- the agent ----------------------------------------------------------------------------------------------------
-
-
-def say(ctx: RunContext, step: Say, record: Any, path: tuple[Any, ...]) -> None:
-    text = ctx.mask(_render(ctx, step.say)) or ""
-    record.label = step.label or text
-    ctx.reporter.say(text)
-
-
-MAILED = "mail outbox"  # the source an answer read from the sandbox's outbox is shown with
-
-
-def _answer(ctx: RunContext, step: Ask, path: tuple[Any, ...]) -> tuple[Any, str]:
-    if step.ask in ctx.given and ctx.given[step.ask] not in (None, ""):
-        return ctx.given[step.ask], "given"
-    if step.from_mail is not None and ctx.mailbox:
-        timeout_s = seconds(step.timeout, BRANCH_TIMEOUT) or BRANCH_TIMEOUT
-        found = read_mailbox(
-            ctx.mailbox,
-            step.from_mail,
-            ctx.variables,
-            timeout_s=ctx.clamp_s(timeout_s),
-            # mails from before the run (or the step) are someone else's, or an older code
-            since=ctx.started_at if step.from_mail.since == "run" else time.time(),
-            where=pattern_at(ctx.loaded, ctx.file, path, "from_mail", "pattern"),
-        )
-        if found is None:
-            raise StepFailed(
-                f"no mail to {_render(ctx, step.from_mail.to)} matched {step.from_mail.pattern} "
-                f"within {timeout_s:g}s (mails that arrived since the {step.from_mail.since} started, in "
-                f"{getattr(ctx.mailbox, 'describe', lambda: f'the mail outbox at {ctx.mailbox}')()})"
-            )
-        return found, MAILED if isinstance(ctx.mailbox, str) else "mailbox"
-    if ctx.prompter is None:
-        is_input = step.ask in ctx.loaded.model.inputs
-        raise MissingAnswerError(
-            f"'{step.ask}' is needed ({step.prompt}) and there is no terminal to ask on: "
-            f"{how_to_give(step.ask, is_input)}"
-        )
-    for _ in range(3):
-        question = Question(
-            name=step.ask,
-            prompt=_render(ctx, step.prompt),
-            kind=step.kind,
-            secret=step.secret,
-            pattern=step.pattern,
-            pattern_hint=step.pattern_hint,
-            step=ctx.records[-1].number if ctx.records else "",
-        )
-        raw = ctx.prompter.ask(question)
-        try:
-            return normalise(step, raw, where=pattern_at(ctx.loaded, ctx.file, path, "pattern")), "agent"
-        except ValueError as exc:
-            ctx.reporter.say(f"That answer won't do: {exc}.")
-    raise StepFailed(f"no valid answer for '{step.ask}' after 3 tries")
-
-
-def ask(ctx: RunContext, step: Ask, record: Any, path: tuple[Any, ...]) -> None:
-    raw, source = _answer(ctx, step, path)
-    # a mailed code is a secret even if the runbook forgot to say so
-    secret = step.secret or source in (MAILED, "mailbox")
-    if secret:
-        ctx.add_secret(str(raw))
-    try:
-        value = normalise(step, raw, where=pattern_at(ctx.loaded, ctx.file, path, "pattern"))
-    except ValueError as exc:
-        raise StepFailed(f"the answer for '{step.ask}' ({source}) won't do: {exc}") from exc
-    ctx.variables[step.ask] = value
-    shown = "••••••" if secret else ("yes" if value is True else "no" if value is False else value)
-    record.detail = f"{step.ask} = {shown} (from {source})"
-
-
-def escalate(ctx: RunContext, step: Escalate, record: Any, path: tuple[Any, ...]) -> None:
-    spec = step.escalate
-    try:
-        title = ctx.mask(_render(ctx, spec.title)) or ""
-        customer = {k: ctx.mask(v) or "" for k, v in render_any(spec.customer, ctx.variables).items()}
-        notes = ctx.mask(_render(ctx, spec.notes or "")) or ""
-    except TemplateError as exc:
-        raise StepFailed(str(exc)) from exc
-    if spec.ask_notes:
-        extra = ctx.given.get("notes")
-        if extra is None and ctx.prompter is not None:
-            extra = ctx.prompter.ask(
-                Question("notes", "Your notes for the ticket (what the customer said, what you tried)")
-            )
-        if extra:
-            notes = (notes + "\n\nAgent's notes: " + (ctx.mask(str(extra)) or "")).strip()
-    ctx.escalations.append(Escalation(spec.queue, title, customer, notes, record.number))
-    record.detail = f"ticket to {spec.queue} opened when the run ends, with its evidence"
 
 
 def use(ctx: RunContext, step: Use, record: Any, path: tuple[Any, ...]) -> None:

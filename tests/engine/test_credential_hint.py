@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from automation.engine.steps import _render
+from automation.engine.rendering import render_text
 from automation.errors import StepFailed
 
 
@@ -19,7 +19,7 @@ def _ctx(credentials: dict, credential_env: dict) -> SimpleNamespace:
 def test_an_unset_password_variable_is_named() -> None:
     ctx = _ctx({"site": {"user": "ops"}}, {"site": {"user": "SITE_USER", "password": "SITE_PASSWORD"}})
     with pytest.raises(StepFailed, match=r"SITE_PASSWORD is not set") as failure:
-        _render(ctx, "{{ credentials.site.password }}")  # type: ignore[arg-type]
+        render_text(ctx, "{{ credentials.site.password }}")  # type: ignore[arg-type]
     assert "credentials 'site' has no password" in str(failure.value)
 
 
@@ -28,4 +28,4 @@ def test_a_key_with_no_variable_keeps_the_plain_message() -> None:
     with pytest.raises(
         StepFailed, match=r"'credentials.site.password' has no value: 'password' is not known"
     ):
-        _render(ctx, "{{ credentials.site.password }}")  # type: ignore[arg-type]
+        render_text(ctx, "{{ credentials.site.password }}")  # type: ignore[arg-type]
