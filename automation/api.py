@@ -241,7 +241,7 @@ def prepare_sandbox(
     try:
         lease = _reset(target, _control_base(target), holder, lease_ttl_s, lease_wait_s)
         if arrange.settings and base:
-            httpx.post(f"{base}/_sandbox/settings", json=arrange.settings, timeout=10).raise_for_status()
+            target.sandbox_control(base, "settings", arrange.settings, timeout=10).raise_for_status()
         for request in arrange.requests:
             answer = httpx.post(target.base_url(request.app) + request.post, data=request.form, timeout=10)
             if answer.status_code >= 400:
@@ -268,10 +268,13 @@ def _reset(
     holder is given. Raises SandboxInUse if another run holds it past wait_s."""
     if not base:
         return None
-    import httpx
-
     body = {"ttl_s": ttl_s, "wait_s": wait_s, **({"holder": holder} if holder else {})}
-    answer = httpx.post(f"{base}/_sandbox/reset", json=body, timeout=wait_s + 10)
+    answer = target.sandbox_control(base, "reset", body, timeout=wait_s + 10)
+    if answer.status_code == 403:  # a served sandbox whose token this engine lacks
+        raise ConfigError(
+            f"the sandbox at {base} refused the reset: it wants its token, which `runbook sandbox serve` "
+            "wrote to a file (it says where); give it as RUNBOOK_SANDBOX_TOKEN, or run with the same RUNBOOK_DATA"
+        )
     if answer.status_code == 409:
         found = answer.json()
         raise _busy(target, base, found.get("holder", "another run"), found.get("expires_in", ttl_s))
@@ -296,7 +299,7 @@ def release_sandbox(target: Target, lease: SandboxLease | None) -> None:
     import httpx
 
     try:
-        httpx.post(f"{base}/_sandbox/release", json={"lease": lease.token}, timeout=5)
+        target.sandbox_control(str(base), "release", {"lease": lease.token}, timeout=5)
     except httpx.HTTPError:
         pass  # the sandbox stopped, or the network is gone: the lease expires on its own
 

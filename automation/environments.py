@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from automation.environment_file import EnvironmentSpec, is_http_url, load_config
 from automation.errors import ConfigError
-from automation.paths import PACKAGED_ENVIRONMENTS, environment_name, environments_file
+from automation.paths import PACKAGED_ENVIRONMENTS, data_dir, environment_name, environments_file
 from automation.secrets_file import secret_file_values
 
 if TYPE_CHECKING:
@@ -36,7 +36,14 @@ __all__ = [
     "parse_base_urls",
     "resolve",
     "sandbox_target",
+    "sandbox_token_file",
 ]
+
+# A sandbox's state-changing control routes want its token in this header (automation/sandbox/app.py's
+# TOKEN_HEADER: the runner does not import the sandbox). A served sandbox's token comes from this variable
+# (or the secrets file), else from the file `runbook sandbox serve` writes in the data folder.
+SANDBOX_TOKEN_HEADER = "X-Runbook-Sandbox-Token"
+SANDBOX_TOKEN_VAR = "RUNBOOK_SANDBOX_TOKEN"
 
 
 @dataclass
@@ -50,6 +57,7 @@ class Target:
     tickets: dict[str, Any] | None = None
     sandbox: Any = None  # the SandboxServer when this is the embedded sandbox
     resettable: bool = False  # a sandbox reached over HTTP (never true for a real target)
+    sandbox_token: str | None = None  # what the sandbox's control routes want (the embedded one's, or served)
     sessions: dict[str, Path] = field(default_factory=dict)  # app -> saved signed-in session (storage state)
     # credentials name -> part (user, password) -> the variable it is read from, to name it when unset
     credential_env: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -69,6 +77,14 @@ class Target:
                 f"{path} holds a signed-in session and is readable by others; run: chmod 600 {path}"
             )
         return path
+
+    def sandbox_control(self, base: str, route: str, body: Any, *, timeout: float) -> Any:
+        """POST JSON to one of the sandbox's /_sandbox routes with its token, the only requests they take that
+        change anything (without a token, the sandbox's 403 says what it wants). Returns the httpx response."""
+        import httpx  # here: a run on a real target never needs it (start-up cost, issue 12)
+
+        headers = {SANDBOX_TOKEN_HEADER: self.sandbox_token} if self.sandbox_token else {}
+        return httpx.post(f"{base}/_sandbox/{route}", json=body, headers=headers, timeout=timeout)
 
     def base_url(self, app: str) -> str:
         try:
@@ -173,7 +189,28 @@ def sandbox_target(server: Any, name: str = "sandbox") -> Target:
         mailbox=server.urls["portal"] + "/_sandbox/mail",
         credentials=_credentials(spec),
         sandbox=server,
+        sandbox_token=server.token,
     )
+
+
+def sandbox_token_file() -> Path:
+    """Where `runbook sandbox serve` writes its token (0600), and where engines on this machine find it."""
+    return data_dir() / "sandbox-token"
+
+
+def _served_sandbox_token(spec: EnvironmentSpec) -> str | None:
+    """A resettable (served) sandbox's token: RUNBOOK_SANDBOX_TOKEN (the environment, else the secrets file), else the file
+    the last `runbook sandbox serve` with this data folder wrote; None when there is none (the sandbox's 403
+    then says what it wants)."""
+    if not spec.resettable:
+        return None  # a real target: it gets no sandbox token
+    given = os.environ.get(SANDBOX_TOKEN_VAR) or secret_file_values().get(SANDBOX_TOKEN_VAR)
+    if given:
+        return given.strip()
+    try:
+        return sandbox_token_file().read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def resolve(
@@ -211,6 +248,7 @@ def resolve(
         tickets=spec.tickets,
         sandbox=server,
         resettable=spec.resettable,
+        sandbox_token=server.token if server is not None else _served_sandbox_token(spec),
         credential_env=_credential_env(spec),
     )
 

@@ -6,7 +6,9 @@ Exit codes (errors.ExitCode): 0 resolved, 1 escalated or failed, 2 bad input or 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from automation.cli.server import SERVER_HELP, server_command
 from automation.cli.tickets import tickets_app
 from automation.cli.tokens import tokens_app
 from automation.cli.users import users_app
-from automation.errors import ExitCode, RunbookError
+from automation.errors import ConfigError, ExitCode, RunbookError
 
 # Start-up cost is paid on every `runbook ...`, --help included: this module imports typer and the errors
 # only. click (typer carries its own copy), the loader, the schema and the engine are imported by the
@@ -313,23 +315,51 @@ def sandbox_serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback unless told otherwise)."),
     port: int = typer.Option(8700, help="The portal's port; NetSuite gets the next one. 0 picks free ports."),
 ) -> None:
-    """Serve the sandbox until Ctrl-C, printing each app's base URL."""
+    """Serve the sandbox until Ctrl-C, printing each app's base URL and where its control token is."""
     import time
 
+    from automation.environments import sandbox_token_file
     from automation.sandbox import SandboxServer
 
     try:
         server = SandboxServer(host, port).start()
+        token_file = _write_token(sandbox_token_file(), server.token)
     except RunbookError as exc:
         _fail(exc)
     for name, url in server.urls.items():
         typer.echo(f"{name:<9} {url}")
-    typer.echo(f"mail      {server.urls['portal']}/_sandbox/outbox\nCtrl-C to stop.")
+    typer.echo(f"mail      {server.urls['portal']}/_sandbox/outbox")
+    typer.echo(
+        f"token     {token_file} (engines with this data folder read it; elsewhere: RUNBOOK_SANDBOX_TOKEN)"
+    )
+    typer.echo("Ctrl-C to stop.")
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         server.stop()
+    finally:
+        _remove_token(token_file, server.token)
+
+
+def _write_token(path: Path, token: str) -> Path:
+    """The served sandbox's control token, readable by this user only. Raises ConfigError."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), 0o600)  # a file that existed keeps its mode through O_CREAT
+            out.write(token + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the sandbox's token to {path}: {exc.strerror}") from None
+    return path
+
+
+def _remove_token(path: Path, token: str) -> None:
+    """Remove the token file unless another `sandbox serve` has written its own there since."""
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8").strip() == token:
+            path.unlink()
 
 
 def main() -> None:

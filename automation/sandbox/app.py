@@ -13,13 +13,21 @@ Control routes (on either app's base URL; they act on the shared state):
     GET    /_sandbox/settings           the switches (e.g. netsuite_refusal: alert | banner)
     POST   /_sandbox/settings           set switches (JSON object)
     GET    /_sandbox/health             {"ok": true, "app": NAME}
+
+Every route that changes state (POST, DELETE) takes only JSON (`Content-Type: application/json`, else 415)
+carrying the sandbox's token in the X-Runbook-Sandbox-Token header (else 403). A web page on another site
+can send a form to a loopback address, never a JSON body with a custom header (the browser asks first, and
+the sandbox answers no CORS): no page can reset or reconfigure a served sandbox. The token is made at random
+by each SandboxServer; the embedded one hands it to the engine in process, `runbook sandbox serve` writes it
+to a file of the data folder (RUNBOOK_SANDBOX_TOKEN gives it to an engine elsewhere).
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -29,7 +37,33 @@ from automation.sandbox.lease import Leases, ResetRequest, SandboxBusy
 from automation.sandbox.store import Store
 from automation.sandbox.web import render, store_of
 
-control = APIRouter(prefix="/_sandbox")
+TOKEN_HEADER = "X-Runbook-Sandbox-Token"
+_CHANGES_STATE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _json_with_token(request: Request) -> None:
+    """Refuse a state-changing control request that is not JSON (415) or lacks the sandbox's token (403)."""
+    if request.method not in _CHANGES_STATE:
+        return
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if request.method != "DELETE" and media_type != "application/json":
+        raise HTTPException(
+            415,
+            "the sandbox's control routes take JSON only (Content-Type: application/json), never a form: "
+            "a page on another site could post a form here",
+        )
+    given = request.headers.get(TOKEN_HEADER, "")
+    if not secrets.compare_digest(given.encode(), request.app.state.token.encode()):
+        raise HTTPException(
+            403,
+            f"this control route needs the sandbox's token in the {TOKEN_HEADER} header "
+            + ("(the one given is not it)" if given else "(none was given)")
+            + ": `runbook sandbox serve` says where it wrote it; engines read it from there or from "
+            "RUNBOOK_SANDBOX_TOKEN",
+        )
+
+
+control = APIRouter(prefix="/_sandbox", dependencies=[Depends(_json_with_token)])
 
 
 @control.get("/health")
@@ -105,9 +139,12 @@ def set_settings(request: Request, values: dict[str, Any] = Body(...)) -> JSONRe
     return JSONResponse(get_settings(request))
 
 
-def _make(name: str, title: str, router: APIRouter, store: Store, faults: Faults, leases: Leases) -> Any:
+def _make(
+    name: str, title: str, router: APIRouter, store: Store, faults: Faults, leases: Leases, token: str
+) -> Any:
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.name = name
+    app.state.token = token
     app.state.store = store
     app.state.faults = faults
     app.state.leases = leases
@@ -120,13 +157,16 @@ def _make(name: str, title: str, router: APIRouter, store: Store, faults: Faults
     )
 
 
-def create_apps(store: Store, faults: Faults | None = None, leases: Leases | None = None) -> dict[str, Any]:
-    """Both ASGI apps over one store, one set of faults and one reset lease: {"portal": app, "netsuite": app}."""
+def create_apps(
+    store: Store, faults: Faults | None = None, leases: Leases | None = None, *, token: str
+) -> dict[str, Any]:
+    """Both ASGI apps over one store, one set of faults, one reset lease and one control token:
+    {"portal": app, "netsuite": app}."""
     from automation.sandbox import netsuite, portal  # imported here so that each registers its tables first
 
     faults = faults or Faults()
     leases = leases or Leases()
     return {
-        "portal": _make("portal", "Customer Portal (sandbox)", portal.router, store, faults, leases),
-        "netsuite": _make("netsuite", "NetSuite (sandbox)", netsuite.router, store, faults, leases),
+        "portal": _make("portal", "Customer Portal (sandbox)", portal.router, store, faults, leases, token),
+        "netsuite": _make("netsuite", "NetSuite (sandbox)", netsuite.router, store, faults, leases, token),
     }

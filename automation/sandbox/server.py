@@ -6,6 +6,7 @@ foreground by `runbook sandbox serve`. Each server has its own SQLite file, so t
 
 from __future__ import annotations
 
+import secrets
 import socket
 import tempfile
 import threading
@@ -52,6 +53,8 @@ class SandboxServer:
             db_path = Path(self._tmp.name) / "sandbox.db"
         self.db_path = db_path
         self.urls: dict[str, str] = {}
+        # The control routes' token (app.py): made here, so it lives and dies with this server.
+        self.token = secrets.token_urlsafe(32)
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.store: Store | None = None
@@ -71,7 +74,7 @@ class SandboxServer:
         self.store = Store(self.db_path, self.seed_path)
         self.faults = Faults()
         self.leases = Leases()
-        apps = create_apps(self.store, self.faults, self.leases)
+        apps = create_apps(self.store, self.faults, self.leases, token=self.token)
         self.store.reset()
         socks = self._sockets()
         by_port: dict[int, Any] = {}
@@ -91,6 +94,13 @@ class SandboxServer:
                 raise TargetUnreachableError("The embedded sandbox did not start; see the log above.")
             time.sleep(0.01)
         return self
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """The header a state-changing control request carries (with a JSON body): the token."""
+        from automation.sandbox.app import TOKEN_HEADER
+
+        return {TOKEN_HEADER: self.token}
 
     def reset(self) -> None:
         """Restore the seed fixture and clear faults (what `POST /_sandbox/reset` does), without HTTP."""

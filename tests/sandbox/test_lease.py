@@ -22,7 +22,9 @@ def served() -> Iterator[SandboxServer]:
 
 
 def _reset(server: SandboxServer, **body: object) -> httpx.Response:
-    return httpx.post(server.urls["portal"] + "/_sandbox/reset", json=body, timeout=30)
+    return httpx.post(
+        server.urls["portal"] + "/_sandbox/reset", json=body, headers=server.control_headers, timeout=30
+    )
 
 
 def test_a_second_reset_waits_then_is_refused_naming_the_holder(served: SandboxServer) -> None:
@@ -33,7 +35,12 @@ def test_a_second_reset_waits_then_is_refused_naming_the_holder(served: SandboxS
 
 def test_a_released_lease_lets_the_next_reset_in(served: SandboxServer) -> None:
     lease = _reset(served, holder="run-a").json()["lease"]
-    httpx.post(served.urls["portal"] + "/_sandbox/release", json={"lease": lease}, timeout=10)
+    httpx.post(
+        served.urls["portal"] + "/_sandbox/release",
+        json={"lease": lease},
+        headers=served.control_headers,
+        timeout=10,
+    )
     assert _reset(served, holder="run-b", wait_s=0).status_code == 200
 
 
@@ -48,7 +55,7 @@ def test_a_reset_that_takes_no_lease_respects_a_held_one(served: SandboxServer) 
 
 
 def test_prepare_sandbox_says_who_holds_a_busy_sandbox(served: SandboxServer) -> None:
-    target = Target(name="local", apps=dict(served.urls), resettable=True)
+    target = Target(name="local", apps=dict(served.urls), resettable=True, sandbox_token=served.token)
     mine = prepare_sandbox(target, holder="run-a")
     with pytest.raises(SandboxInUse) as refused:
         prepare_sandbox(target, holder="run-b", lease_wait_s=0.2)
@@ -68,8 +75,11 @@ def test_the_reset_route_takes_the_lease_the_in_process_reset_would(served: Sand
 
 def test_the_reset_route_restores_what_the_in_process_reset_restores(served: SandboxServer) -> None:
     base = served.urls["portal"]
-    httpx.post(base + "/_sandbox/faults", json={"route": "/auth/login", "status": 500}, timeout=10)
-    httpx.post(base + "/_sandbox/settings", json={"portal_code_ttl_s": 1}, timeout=10)
+    token = served.control_headers
+    httpx.post(
+        base + "/_sandbox/faults", json={"route": "/auth/login", "status": 500}, headers=token, timeout=10
+    )
+    httpx.post(base + "/_sandbox/settings", json={"portal_code_ttl_s": 1}, headers=token, timeout=10)
     _reset(served, holder="run-a")
     assert httpx.get(base + "/_sandbox/faults", timeout=10).json() == []
     assert "portal_code_ttl_s" not in httpx.get(base + "/_sandbox/settings", timeout=10).json()

@@ -336,7 +336,9 @@ def test_refused_form_keeps_the_edits_and_the_access_subtab(admin: httpx.Client)
 def test_refusal_is_an_error_banner_when_the_setting_says_banner(
     admin: httpx.Client, sandbox: SandboxServer
 ) -> None:
-    admin.post("/_sandbox/settings", json={"netsuite_refusal": "banner"}).raise_for_status()
+    admin.post(
+        "/_sandbox/settings", json={"netsuite_refusal": "banner"}, headers=sandbox.control_headers
+    ).raise_for_status()
     page = Page(save(admin, email=NEW_EMAIL).text)
     assert page.banner == ("error", "Error", NO_PASSWORD.format(NEW_EMAIL))
     assert page.dialog is None
