@@ -61,7 +61,8 @@ def host(tmp_path: Path, sandbox: SandboxServer, browser: Any) -> Host:
 
 
 def fault(sandbox: SandboxServer, **rule: Any) -> None:
-    httpx.post(sandbox.urls["portal"] + "/_sandbox/faults", json=rule, timeout=5).raise_for_status()
+    faults = sandbox.urls["portal"] + "/_sandbox/faults"
+    httpx.post(faults, json=rule, headers=sandbox.control_headers, timeout=5).raise_for_status()
 
 
 def fail_next_login(sandbox: SandboxServer) -> None:

@@ -68,6 +68,7 @@ def server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[Server]:
         "RUNBOOK_TRACES": str(tmp_path / "traces"),
         "RUNBOOK_PATH": str(ROOT / "runbooks"),
         "RUNBOOK_CONFIG": str(tmp_path / "environments.yaml"),
+        "RUNBOOK_SANDBOX_TOKEN": sandbox.token,  # the served sandbox's control token: runs reset it
     }
     made = subprocess.run(
         [*RUNBOOK, "users", "add", "ana", "--role", "agent", "--team", "portal-support", "--password-stdin"],

@@ -64,6 +64,7 @@ def server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[Server]:
         "RUNBOOK_TRACES": str(tmp_path / "traces"),
         "RUNBOOK_PATH": str(ROOT / "runbooks"),
         "RUNBOOK_CONFIG": str(tmp_path / "environments.yaml"),
+        "RUNBOOK_SANDBOX_TOKEN": sandbox.token,  # the served sandbox's control token: runs reset it
     }
     for name, role in (("ana", "agent"), ("root", "admin")):
         team = ["--team", "portal-support"] if role == "agent" else []

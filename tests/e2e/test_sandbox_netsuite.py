@@ -106,7 +106,10 @@ def test_changing_the_email_alone_is_refused_by_a_native_alert(
 def test_refusal_shows_as_an_error_banner_in_banner_mode(
     page: Page, base: str, sandbox: SandboxServer
 ) -> None:
-    page.request.post(f"{base}/_sandbox/settings", data={"netsuite_refusal": "banner"})
+    settings = page.request.post(
+        f"{base}/_sandbox/settings", data={"netsuite_refusal": "banner"}, headers=sandbox.control_headers
+    )
+    assert settings.ok, settings.text()
     edit_jane(page, base)
     page.locator("#email").fill(NEW_EMAIL)
     page.locator("#btn_multibutton_submitter").click()

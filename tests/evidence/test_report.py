@@ -147,6 +147,7 @@ def test_failing_run_shows_the_error_with_file_line_and_what_the_page_showed(
     httpx.post(
         sandbox.urls["portal"] + "/_sandbox/faults",
         json={"route": "/auth/verifyCode", "method": "POST", "status": 500},
+        headers=sandbox.control_headers,
     ).raise_for_status()
     result = run_runbook("resend-verify", {"email": "unverified@example.com"})
     failed = next(s for s in result.steps if s.status == "failed")

@@ -47,7 +47,7 @@ def cli(tmp_path: Path) -> Callable[..., CliRun]:
 def served(sandbox: SandboxServer) -> Iterator[SandboxServer]:
     """The session's sandbox at its seed, reached over HTTP like `runbook sandbox serve`; faults cleared after."""
     yield sandbox
-    httpx.delete(sandbox.urls["portal"] + "/_sandbox/faults", timeout=10)
+    httpx.delete(sandbox.urls["portal"] + "/_sandbox/faults", headers=sandbox.control_headers, timeout=10)
 
 
 @pytest.fixture

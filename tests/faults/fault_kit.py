@@ -48,7 +48,8 @@ def served_config(tmp_path: Path, apps: dict[str, str], *, resettable: bool = Fa
 
 
 def add_fault(server: SandboxServer, **rule: Any) -> None:
-    httpx.post(server.urls["portal"] + "/_sandbox/faults", json=rule, timeout=10).raise_for_status()
+    faults = server.urls["portal"] + "/_sandbox/faults"
+    httpx.post(faults, json=rule, headers=server.control_headers, timeout=10).raise_for_status()
 
 
 class DyingPage(PageHandler):

@@ -29,7 +29,12 @@ def test_concurrent_runs_against_one_served_sandbox_each_resolve(
     config = served_config(tmp_path, served_alone.urls, resettable=True)
     procs = []
     for n in range(3):
-        env = {**browser_env, "RUNBOOK_CONFIG": str(config), "RUNBOOK_TRACES": str(tmp_path / f"traces-{n}")}
+        env = {
+            **browser_env,
+            "RUNBOOK_CONFIG": str(config),
+            "RUNBOOK_TRACES": str(tmp_path / f"traces-{n}"),
+            "RUNBOOK_SANDBOX_TOKEN": served_alone.token,  # as `runbook sandbox serve`'s file would give it
+        }
         argv = [sys.executable, "-m", "automation.cli", "run", "resend-verify"]
         procs.append(
             subprocess.Popen(

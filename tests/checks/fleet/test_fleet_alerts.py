@@ -54,7 +54,8 @@ def test_a_flapping_login_on_two_workers_opens_exactly_one_ticket(
         """Two ticks at once, one on each worker (prefetch 1); with `fail`, both logins get a 500."""
         if fail:
             rule = {"route": "/auth/login", "method": "GET", "status": 500, "times": 2}
-            httpx.post(sandbox.urls["portal"] + "/_sandbox/faults", json=rule, timeout=5).raise_for_status()
+            faults = sandbox.urls["portal"] + "/_sandbox/faults"
+            httpx.post(faults, json=rule, headers=sandbox.control_headers, timeout=5).raise_for_status()
         sent = 2 * len(pairs)
         ticks = [(start + timedelta(minutes=sent + i)).isoformat() for i in range(2)]
         pairs.append([sender.send_task(RUN_TASK, args=(CHECK, t), queue=QUEUE).id for t in ticks])

@@ -74,7 +74,7 @@ def hold_the_login_page(sandbox: SandboxServer) -> Callable[[], bool]:
     that run is in flight with its browser up."""
     rule = {"route": "/auth/login", "method": "GET", "latency_ms": 120_000, "times": 1}
     faults = sandbox.urls["portal"] + "/_sandbox/faults"
-    httpx.post(faults, json=rule, timeout=10).raise_for_status()
+    httpx.post(faults, json=rule, headers=sandbox.control_headers, timeout=10).raise_for_status()
     return lambda: any(f["hits"] for f in httpx.get(faults, timeout=10).json())
 
 
@@ -224,7 +224,8 @@ def test_checks_run_exits_0_when_all_pass_and_1_when_one_fails(
     httpx.post(
         sandbox.urls["portal"] + "/_sandbox/settings",
         json={"portal_unknown_error_for": ["monitor@example.com"]},
-    )
+        headers=sandbox.control_headers,
+    ).raise_for_status()
     failed = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, timeout=HANG_S)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert json.loads(failed.stdout)[0]["status"] == "failed"

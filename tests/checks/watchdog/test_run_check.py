@@ -44,7 +44,8 @@ def test_a_failed_checks_alert_and_ticket_name_the_runbook_and_the_step_and_link
         browser=browser,
     )
     rule = {"route": "/auth/login", "method": "GET", "status": 500, "times": 1}
-    httpx.post(sandbox.urls["portal"] + "/_sandbox/faults", json=rule, timeout=5).raise_for_status()
+    faults = sandbox.urls["portal"] + "/_sandbox/faults"
+    httpx.post(faults, json=rule, headers=sandbox.control_headers, timeout=5).raise_for_status()
 
     run = run_check(check, host)
 
