@@ -262,8 +262,11 @@ class RunContext:
         elements showing one in any form. What the page showed is kept in memory, so that a screenshot is
         withheld if a value it showed is learned as a secret later. A page that looks exactly as the last
         picture left it (same document, markup, fields, scroll, focus) is not pictured again: the step points
-        to that picture and says so (a `screenshot:` step and a failure are always pictured).
+        to that picture and says so (a `screenshot:` step and a failure are always pictured). A page not yet
+        navigated (about:blank) is not pictured at all: nothing has been shown.
         """
+        if not own and record.action != "screenshot" and self._nothing_shown():
+            return  # a step before the first navigation (an ask, a branch on answers): a blank page is no evidence
         path = self.folder.screenshot_path(record.number, record.label)
         # A `screenshot:` step asked for a picture of its own, by name, and a failure (`own`) is the picture a
         # reader looks for first: they always get one.
@@ -294,6 +297,13 @@ class RunContext:
         shot = Shot(record, path, picture.seen)
         self.shots.append(shot)
         self._last_shot = (picture.view, shot)
+
+    def _nothing_shown(self) -> bool:
+        """Whether the page has not been navigated yet (about:blank): its picture would be a white rectangle."""
+        try:
+            return self.page is None or self.page.url == "about:blank"
+        except Exception:  # noqa: BLE001 - a closed page: the picture's own attempt says why there is none
+            return False
 
     @staticmethod
     def _note(record: StepRecord, note: str) -> None:
