@@ -2,8 +2,8 @@
 nothing). Real redis-server and PostgreSQL on free loopback ports (tests/sites/servers.py), the
 embedded sandbox, `runbook checks worker` / `runbook checks beat` as subprocesses.
 
-1. runs per minute with 1 and 2 worker processes: a backlog of synthetic-login ticks is put on the broker (as
-   beat puts them) and drained; the rate is taken between the first and the last recorded run (browser start-up
+1. runs per minute with 1 and 2 worker processes: a backlog of synthetic-login ticks, one due tick per check,
+   is put on the broker as beat puts it (workers refuse a tick beat did not send) and drained; the rate is taken between the first and the last recorded run (browser start-up
    of the first run left out);
 2. dispatch latency, tick -> browser start (the run's recorded start): beat and 2 worker processes on checks
    that are never backlogged; p50 and p95;
@@ -15,10 +15,14 @@ embedded sandbox, `runbook checks worker` / `runbook checks beat` as subprocesse
     make bench-fleet  (about 4 minutes; the machine should be quiet)
 
     .venv/bin/python bench/bench_fleet.py        BENCH_QUICK=1: shorter windows
+
+A part that cannot be measured is written to the JSON as its reason ({"error": ...}), the other parts still
+run, and the bench exits non-zero naming it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -27,7 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,12 +126,20 @@ def all_runs(url: str) -> list[CheckRun]:
         return [r for name in history.checks() for r in history.runs(name)]
 
 
+def refusals(url: str) -> list[CheckRun]:
+    with History(url) as history:
+        return [r for name in history.checks() for r in history.refusals(name)]
+
+
 def wait_runs(url: str, count: int, timeout_s: float) -> list[CheckRun]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         runs = all_runs(url)
         if len(runs) >= count:
             return runs
+        refused = refusals(url)
+        if refused:  # the worker will not run them: say why now rather than after the whole wait
+            raise SystemExit(f"the worker refused {len(refused)} task(s): {refused[0].summary}")
         time.sleep(1)
     raise SystemExit(f"only {len(all_runs(url))} of {count} runs recorded in {timeout_s:.0f} s")
 
@@ -140,14 +153,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def runs_per_minute(env: dict[str, str], folder: Path, processes: int, broker: str) -> float:
-    checks = checks_file(folder, 4, "1h", "fleet")
+    checks = checks_file(folder, BACKLOG, "1m", "fleet")
     env = {**env, "RUNBOOK_CHECKS": str(checks)}
-    sender = Celery(broker=broker)
-    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    for i in range(BACKLOG):
-        sender.send_task(
-            RUN_TASK, args=(f"check-{i % 4:04d}", (base + timedelta(seconds=i)).isoformat()), queue=QUEUE
-        )
+    send_backlog(env, checks, broker)
     worker = start(
         [RUNBOOK, "checks", "worker", "--concurrency", str(processes)], env, folder / f"rpm-{processes}.log"
     )
@@ -157,6 +165,20 @@ def runs_per_minute(env: dict[str, str], folder: Path, processes: int, broker: s
         stop(worker)
     ends = sorted(r.finished_at for r in runs)[processes - 1 :]  # each process's first run starts its browser
     return (len(ends) - 1) / (ends[-1] - ends[0]).total_seconds() * 60
+
+
+def send_backlog(env: dict[str, str], checks: Path, broker: str) -> None:
+    """One due tick per check on the broker, sent as beat sends it (a worker refuses a tick beat did not send
+    or one off the check's schedule). `every: 1m` keeps each tick within the ten minutes a worker accepts."""
+    with environ(env):
+        config = load_checks(checks)
+    sender = Celery(broker=broker)
+    with History(env["RUNBOOK_DATABASE_URL"]) as history:
+        dispatcher = Dispatcher(config, history)
+        for check, tick in dispatcher.due(datetime.now(UTC)):
+            stamp = tick.isoformat()
+            sender.send_task(RUN_TASK, args=(check.name, stamp), queue=QUEUE, task_id=f"{check.name}@{stamp}")
+            dispatcher.sent(check, tick)
 
 
 def dispatch_latency(env: dict[str, str], folder: Path) -> dict[str, float]:
@@ -209,8 +231,22 @@ def scheduling_overhead(env: dict[str, str], folder: Path, count: int, broker: s
     }
 
 
-def dispatcher_pass(url: str, folder: Path, count: int) -> dict[str, float]:
-    config = load_checks(checks_file(folder, count, "10s", "fleet"))
+@contextlib.contextmanager
+def environ(env: dict[str, str]) -> Iterator[None]:
+    """The subprocesses' environment for an in-process part: the checks file names the bench's own environment
+    ('fleet'), which only its RUNBOOK_CONFIG knows."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def dispatcher_pass(url: str, folder: Path, count: int, env: dict[str, str]) -> dict[str, float]:
+    with environ(env):
+        config = load_checks(checks_file(folder, count, "10s", "fleet"))
     with History(url) as history:
         dispatcher = Dispatcher(config, history)
         t0, cpu0 = time.perf_counter(), time.process_time()
@@ -245,25 +281,53 @@ def main() -> None:
 
         for processes in (1, 2):
             with redis_server() as rd:
-                rate = runs_per_minute(fresh(f"rpm{processes}", rd.url), folder, processes, rd.url)
-            figures[f"runs_per_min_{processes}_process"] = round(rate, 1)
-            print(f"runs/min with {processes} worker process(es): {rate:.1f}", flush=True)
+                # each lambda is called at once, inside its loop turn: the defaults only say so to the linter
+                rate = part(figures, f"runs_per_min_{processes}_process",
+                            lambda n=processes, url=rd.url: round(runs_per_minute(fresh(f"rpm{n}", url), folder, n, url), 1))  # fmt: skip
+            print(f"runs/min with {processes} worker process(es): {rate}", flush=True)
         with redis_server() as rd:
-            figures["dispatch_latency"] = dispatch_latency(fresh("latency", rd.url), folder)
-        print(f"dispatch latency tick -> browser start: {figures['dispatch_latency']}", flush=True)
+            latency = part(figures, "dispatch_latency", lambda url=rd.url: dispatch_latency(fresh("latency", url), folder))  # fmt: skip
+        print(f"dispatch latency tick -> browser start: {latency}", flush=True)
         figures["scheduling_overhead"] = []
         for count in CHECK_COUNTS:
             with redis_server() as rd:
-                row = scheduling_overhead(fresh(f"overhead{count}", rd.url), folder, count, rd.url)
-            figures["scheduling_overhead"].append(row)
+                row = part(figures, "scheduling_overhead",
+                           lambda n=count, url=rd.url: scheduling_overhead(fresh(f"overhead{n}", url), folder, n, url))  # fmt: skip
             print(f"scheduling {count} checks every 10s: {row}", flush=True)
         figures["dispatcher_pass"] = []
         for count in CHECK_COUNTS:
-            row = dispatcher_pass(pg.create_database(f"dispatch{count}"), folder, count)
-            figures["dispatcher_pass"].append(row)
+            row = part(figures, "dispatcher_pass",
+                       lambda n=count: dispatcher_pass(pg.create_database(f"dispatch{n}"), folder, n, base))  # fmt: skip
             print(f"dispatcher, one pass over {count} due checks: {row}", flush=True)
     RESULTS.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"figures written to {RESULTS}", flush=True)
+    failed = [name for name, value in figures.items() if _failed(value)]
+    if failed:
+        raise SystemExit(
+            f"bench-fleet: {', '.join(failed)} could not be measured (the reason is in {RESULTS})"
+        )
+
+
+def part(figures: dict[str, Any], name: str, measure: Callable[[], Any]) -> Any:
+    """One figure, measured; a part that fails is kept as its reason, so the other parts and the JSON still come.
+
+    A list-valued part (one row per check count) gets the row or its reason appended."""
+    try:
+        value = measure()
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of one part is that part's figure
+        value = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+        print(f"bench-fleet: {name} could not be measured: {value['error']}", file=sys.stderr, flush=True)
+    if isinstance(figures.get(name), list):
+        figures[name].append(value)
+    else:
+        figures[name] = value
+    return value
+
+
+def _failed(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_failed(row) for row in value)
+    return isinstance(value, dict) and "error" in value
 
 
 if __name__ == "__main__":
