@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from automation.console.runs.wakeup import Wakeup
 
@@ -50,6 +51,9 @@ def test_an_event_stream_is_woken_through_its_loop_and_unsubscribes() -> None:
         finally:
             wake.unsubscribe("run-1", event)
 
-    assert asyncio.run(stream())
+    # in a thread of its own, as uvicorn's loop is: the test's own thread may hold another loop (Playwright's
+    # sync API leaves one running in a worker that ran a browser test before)
+    with ThreadPoolExecutor(1) as own:
+        assert own.submit(asyncio.run, stream()).result(timeout=30)
     assert not wake._async  # nothing left subscribed
     wake.ring("run-1")  # a ring for a stream that has gone is harmless
