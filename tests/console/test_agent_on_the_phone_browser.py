@@ -6,27 +6,20 @@ nowhere: not in the console's database, the pages, the server's log or the run's
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from support.console_server import PASSWORD, ConsoleProcess, console_server
 from support.cut_proxy import CutProxy
 from support.leakscan import assert_no_secrets, scan_bytes
-from test_console_server import read_url, serious_violations
+from test_console_server import serious_violations
 
 from automation.sandbox import SandboxServer
 
-ROOT = Path(__file__).resolve().parents[2]
-RUNBOOK = [sys.executable, "-m", "automation.cli"]
-PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "Vq8#LmTz3Kw"  # what the customer chose: meets the portal's rule, ends with a letter
 CONSOLE_YAML = """\
 teams:
@@ -40,13 +33,6 @@ server:
 pytestmark = pytest.mark.timing
 
 
-@dataclass
-class Server:
-    url: str
-    folder: Path
-    log: list[str]
-
-
 def environments(sandbox: SandboxServer) -> str:
     """This test's sandbox with its mail outbox: the reset link is read from it, the agent asked the rest."""
     portal = sandbox.urls["portal"]
@@ -54,46 +40,22 @@ def environments(sandbox: SandboxServer) -> str:
         "default: desk\nenvironments:\n  desk:\n    resettable: true\n"
         f"    mailbox: {portal}/_sandbox/mail\n    apps:\n"
         f"      portal: {portal}\n      netsuite: {sandbox.urls['netsuite']}\n"
-        "  sandbox:\n    sandbox: true\n"
     )
 
 
 @pytest.fixture
-def server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[Server]:
-    (tmp_path / "console.yaml").write_text(CONSOLE_YAML)
-    (tmp_path / "environments.yaml").write_text(environments(sandbox))
-    env = {
-        **os.environ,
-        "RUNBOOK_DATA": str(tmp_path / "data"),
-        "RUNBOOK_TRACES": str(tmp_path / "traces"),
-        "RUNBOOK_PATH": str(ROOT / "runbooks"),
-        "RUNBOOK_CONFIG": str(tmp_path / "environments.yaml"),
-        "RUNBOOK_SANDBOX_TOKEN": sandbox.token,  # the served sandbox's control token: runs reset it
-    }
-    made = subprocess.run(
-        [*RUNBOOK, "users", "add", "ana", "--role", "agent", "--team", "portal-support", "--password-stdin"],
-        input=PASSWORD + "\n", env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    proc = subprocess.Popen(
-        [*RUNBOOK, "server", "--port", "0", "--config", str(tmp_path / "console.yaml")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    log: list[str] = []
-    try:
-        url = read_url(proc)
-        threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True).start()  # type: ignore[arg-type]
-        yield Server(url, tmp_path, log)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+def server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[ConsoleProcess]:
+    """`runbook server` against this test's sandbox; ana, an agent of portal-support, can sign in."""
+    users = (("ana", "agent", "portal-support"),)
+    token = {"RUNBOOK_SANDBOX_TOKEN": sandbox.token}  # the runs reset the test's served sandbox
+    with console_server(
+        tmp_path, CONSOLE_YAML, users=users, environments_yaml=environments(sandbox), env=token
+    ) as running:
+        yield running
 
 
 @pytest.fixture
-def network(server: Server) -> Iterator[CutProxy]:
+def network(server: ConsoleProcess) -> Iterator[CutProxy]:
     """The agent's network to the server: the test can drop it."""
     host, port = server.url.removeprefix("http://").split(":")
     with CutProxy((host, int(port))) as proxy:
@@ -121,7 +83,7 @@ def answer_yes(page: Any, prompt: str) -> None:
 
 
 def test_an_agent_on_the_phone_fixes_an_unknown_login_error_from_the_console(
-    agent: Any, server: Server, network: CutProxy, output_path: str
+    agent: Any, server: ConsoleProcess, network: CutProxy, output_path: str
 ) -> None:
     page = agent
     page.goto("/login")
@@ -167,7 +129,9 @@ def test_an_agent_on_the_phone_fixes_an_unknown_login_error_from_the_console(
 
     # The password the agent typed is nowhere a person or a process could read it.
     seen = page.content() + page.request.get(page.url.replace("/runs/", "/api/runs/") + "/events").text()
-    for text, where in ((seen, "the page and the event stream"), ("".join(server.log), "the server's log")):
+    for text, where in ((seen, "the page and the event stream"), (server.output(), "the server's log")):
         findings = scan_bytes(text, [NEW_PASSWORD], where)
         assert findings.clean, str(findings)
-    assert_no_secrets(server.folder, [NEW_PASSWORD])  # console.db, its WAL, the evidence, every file
+    assert_no_secrets(
+        server.folder, [NEW_PASSWORD]
+    )  # server.log included  # console.db, its WAL, the evidence, every file

@@ -344,11 +344,13 @@ def console_server(
     *,
     users: tuple[tuple[str, str, str | None], ...] = (),
     environments_yaml: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[ConsoleProcess]:
     """A running `runbook server` under `folder` with `console_yaml`, the `users` (name, role, team) added
-    with PASSWORD, and, given `environments_yaml`, that environments file (RUNBOOK_CONFIG)."""
+    with PASSWORD, given `environments_yaml`, that environments file (RUNBOOK_CONFIG), and `env` added to its
+    environment (e.g. RUNBOOK_SANDBOX_TOKEN for a sandbox the test serves)."""
     folder.mkdir(parents=True, exist_ok=True)
-    extra = {}
+    extra = dict(env or {})
     if environments_yaml is not None:
         (folder / "environments.yaml").write_text(environments_yaml, encoding="utf-8")
         extra["RUNBOOK_CONFIG"] = str(folder / "environments.yaml")
