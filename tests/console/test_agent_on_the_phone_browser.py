@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from support.accessibility import serious_violations
 from support.console_server import PASSWORD, ConsoleProcess, console_server
 from support.cut_proxy import CutProxy
 from support.leakscan import assert_no_secrets, scan_bytes
-from test_console_server import serious_violations
 
 from automation.sandbox import SandboxServer
 

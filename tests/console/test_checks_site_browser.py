@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from test_console_server import read_url, serious_violations
+from support.accessibility import serious_violations
+from test_console_server import read_url
 
 from automation.checks.model import Attempt, CheckRun, CheckState
 from automation.checks.storage.history import History

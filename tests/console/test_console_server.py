@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.accessibility import serious_violations
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = [sys.executable, "-m", "automation.cli"]
@@ -99,13 +100,6 @@ def sign_in(page: Any, console: Console, password: str = PASSWORD) -> Any:
 
 def session_cookie(page: Any) -> str:
     return next(c["value"] for c in page.context.cookies() if c["name"] == "runbook_session")
-
-
-def serious_violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    violations = Axe().run(page).response["violations"]
-    return [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture

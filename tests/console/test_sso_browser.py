@@ -19,10 +19,10 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect
 from sqlalchemy import func, select
+from support.accessibility import serious_violations
 from support.console_server import wait_for
 from support.leakscan import assert_no_secrets, scan_bytes
 from support.oidc_provider import oidc_provider
-from test_console_server import serious_violations
 
 from automation.catalog import Catalog
 from automation.console.config import load_console_config

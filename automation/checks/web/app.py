@@ -83,12 +83,13 @@ def create_app(
     in_maintenance: Callable[[str, datetime], bool] = lambda c, t: False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     healthy: Callable[[], dict[str, Any]] = lambda: {"ok": True},
-    refresh_s: int | None = REFRESH_S,
+    refresh_s: int | None = None,
 ) -> FastAPI:
     """The checks' web app; `checks serve` runs it beside the scheduler, tests run it alone.
 
-    `refresh_s`: the status page reloads itself this often (a wall screen); None for a page that does not
-    (the agent console: a page that reloads on its own fails WCAG 2.2.1, and would keep a session alive)."""
+    `refresh_s`: the status page reloads itself this often (REFRESH_S for a wall screen that asks for it);
+    None, the default, for a page that does not: a page that reloads on its own fails WCAG 2.2.1 (axe-core
+    counts it serious), and a reload every minute would keep a sign-in session alive for ever."""
     app = FastAPI(title="runbook checks", docs_url=None, redoc_url=None, openapi_url=None)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     root = evidence_root.resolve()

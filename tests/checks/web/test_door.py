@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from support.accessibility import serious_violations
 
 from automation.catalog import Catalog
 from automation.checks.config.load import load_checks
@@ -326,3 +328,29 @@ def test_the_servers_refuse_to_listen_beyond_loopback(tmp_path: Path, command: s
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "loopback only" in done.stderr and "reverse proxy" in done.stderr, done.stderr
+
+
+@pytest.mark.timing
+def test_an_operator_signs_in_to_checks_web_in_chromium(served: Served, page: Any, output_path: str) -> None:
+    """The standalone status server's sign-in and status page, as an operator sees them: no console error, no
+    serious or critical axe-core violation, a screenshot of each kept."""
+    from playwright.sync_api import expect
+
+    added = served.runbook("users", "add", "olga", "--role", "operations", "--password-stdin", stdin=PASSWORD)
+    assert added.returncode == 0, added.stderr
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    Path(output_path).mkdir(parents=True, exist_ok=True)
+
+    page.goto(served.url + "/")
+    expect(page.get_by_label("Password")).to_be_visible()  # sent to sign in
+    page.screenshot(path=str(Path(output_path) / "checks-web-sign-in.png"), full_page=True)
+    assert serious_violations(page) == []
+    page.get_by_label("Name").fill("olga")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#check-portal-login")).to_be_visible()
+    page.screenshot(path=str(Path(output_path) / "checks-web-status.png"), full_page=True)
+    assert serious_violations(page) == []
+    assert errors == []
