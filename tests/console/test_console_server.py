@@ -4,8 +4,8 @@ Chromium signing in, reading the runbook list and being refused what the console
 from __future__ import annotations
 
 import os
+import queue
 import re
-import select
 import subprocess
 import sys
 import threading
@@ -73,14 +73,29 @@ def console(tmp_path: Path) -> Iterator[Console]:
 
 
 def read_url(proc: subprocess.Popen[str], within: float = 30.0) -> str:
-    """The URL the server prints once it listens."""
+    """The URL the server prints once it listens (after a line or two about its checks pages).
+
+    Lines are read by a thread: select() on the pipe would miss a line already in the reader's buffer (two
+    lines printed together), and the server's later output is drained by the caller the same way."""
     assert proc.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+
+    def read() -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.put(line)
+            if "Console http" in line:
+                return  # the caller drains the rest
+        lines.put("")  # the server ended
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + within
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], deadline - time.monotonic())
-        line = proc.stdout.readline() if ready else ""
-        if not line and proc.poll() is not None:
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if not line:
             break
         seen.append(line)
         if found := re.search(r"Console (http://\S+)/ ", line):
