@@ -37,6 +37,7 @@ SCRIPTS = (
     "bench_redaction.py",
     "bench_leakscan.py",
     "bench_checks.py",
+    "bench_large_page.py",
 )
 
 
