@@ -35,7 +35,7 @@ ROUNDS = 5 if QUICK else 15
 
 def lab_page() -> str:
     """A customer form like NetSuite's: many subtabs of labelled fields, long help texts, one password field."""
-    help_text = "This field records a detail of the customer's account used by billing and support. " * 14
+    help_text = "This field records a detail of the customer's account used by billing and support. " * 24
     rows = []
     for number in range(FIELDS):
         kind = "password" if number == 7 else "text"
