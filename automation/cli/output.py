@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
@@ -24,3 +25,26 @@ def fail(exc: RunbookError, *, as_json: bool = False) -> NoReturn:
 def json_error(message: str, code: int) -> None:
     # A caller parsing --json gets an answer on every path, not an empty stdout.
     sys.stdout.write(json.dumps({"status": "error", "exit_code": code, "error": message}, indent=2) + "\n")
+
+
+Item = TypeVar("Item")
+
+
+def echo_listing(
+    items: Sequence[Item],
+    *,
+    as_json: bool,
+    as_dict: Callable[[Item], dict[str, Any]],
+    empty: str,
+    header: str,
+    row: Callable[[Item], str],
+) -> None:
+    """A `list` command's output: JSON, or `empty` when there is nothing, else a header and a line per item."""
+    if as_json:
+        typer.echo(json.dumps([as_dict(item) for item in items], indent=2))
+    elif not items:
+        typer.echo(empty)
+    else:
+        typer.echo(header)
+        for item in items:
+            typer.echo(row(item))

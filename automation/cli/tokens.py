@@ -3,11 +3,11 @@ automation.console.tokens. A new token is printed once, alone on the last line; 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import typer
 
+from automation.cli.output import echo_listing
 from automation.cli.users import ROLE_HELP, fail_account, open_store
 from automation.errors import RunbookError
 
@@ -60,18 +60,17 @@ def tokens_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
             found = list_tokens(store)
     except RunbookError as exc:
         fail_account(exc, as_json=as_json)
-    if as_json:
-        typer.echo(json.dumps([info.as_dict() for info in found], indent=2))
-        return
-    if not found:
-        typer.echo("No API tokens: `runbook tokens create NAME --role ROLE` makes one.")
-        return
-    typer.echo(f"{'ID':>4} {'NAME':<24} {'ROLE':<11} {'TEAM':<16} {'STATE':<8} {'EXPIRES':<21} LAST USED")
-    for info in found:
-        typer.echo(
+    echo_listing(
+        found,
+        as_json=as_json,
+        as_dict=lambda info: info.as_dict(),
+        empty="No API tokens: `runbook tokens create NAME --role ROLE` makes one.",
+        header=f"{'ID':>4} {'NAME':<24} {'ROLE':<11} {'TEAM':<16} {'STATE':<8} {'EXPIRES':<21} LAST USED",
+        row=lambda info: (
             f"{info.id:>4} {info.name:<24} {info.role.value:<11} {info.team or '-':<16} {info.state():<8} "
             f"{_when(info.expires, 'never'):<21} {_when(info.last_used, 'never')}"
-        )
+        ),
+    )
 
 
 @tokens_app.command("revoke")

@@ -7,13 +7,12 @@ never appears in output, and the store keeps only its Argon2id hash.
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from automation.cli.output import fail
+from automation.cli.output import echo_listing, fail
 from automation.errors import RunbookError, UsageError
 
 if TYPE_CHECKING:
@@ -99,17 +98,17 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
             found = list_users(store)
     except RunbookError as exc:
         fail_account(exc, as_json=as_json)
-    if as_json:
-        typer.echo(json.dumps([user.as_dict() for user in found], indent=2))
-        return
-    if not found:
-        typer.echo("No users yet: `runbook users add NAME --role admin` makes the first admin.")
-        return
-    typer.echo(f"{'NAME':<24} {'ROLE':<11} {'TEAM':<20} {'STATE':<9} CREATED")
-    for user in found:
-        state = "disabled" if user.disabled else "active"
-        created = user.created.strftime("%Y-%m-%d %H:%M UTC")
-        typer.echo(f"{user.name:<24} {user.role.value:<11} {user.team or '-':<20} {state:<9} {created}")
+    echo_listing(
+        found,
+        as_json=as_json,
+        as_dict=lambda user: user.as_dict(),
+        empty="No users yet: `runbook users add NAME --role admin` makes the first admin.",
+        header=f"{'NAME':<24} {'ROLE':<11} {'TEAM':<20} {'STATE':<9} CREATED",
+        row=lambda user: (
+            f"{user.name:<24} {user.role.value:<11} {user.team or '-':<20} "
+            f"{'disabled' if user.disabled else 'active':<9} {user.created.strftime('%Y-%m-%d %H:%M UTC')}"
+        ),
+    )
 
 
 @users_app.command("disable")
