@@ -15,6 +15,10 @@ RunStatus = Literal[
 Screenshots = Literal["each-step", "on-failure", "off"]
 SCREENSHOT_POLICIES: tuple[str, ...] = ("each-step", "on-failure", "off")
 StepStatus = Literal["passed", "failed", "warning", "skipped"]
+# The steps whose detail an agent watching a run needs beside the label (which way a branch went, what was
+# answered, what a sub-procedure did): the terminal and the console show these live; other details (attempts)
+# stay in run.json and the report.
+LIVE_DETAILS: frozenset[str] = frozenset({"branch", "ask", "use", "dialog", "extract"})
 
 
 @dataclass

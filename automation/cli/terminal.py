@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from automation.engine.answers import Question
 from automation.errors import ConfigError
 from automation.paths import run_page_url
-from automation.result import RunResult, StepRecord
+from automation.result import LIVE_DETAILS, RunResult, StepRecord
 
 ICONS = {"passed": "✓", "failed": "✗", "warning": "!", "skipped": "-"}
 ENDINGS = {
@@ -44,7 +44,7 @@ class ConsoleReporter:
         indent = "  " * record.number.count(".")
         line = f"  {ICONS.get(record.status, '?')} {indent}{record.number:<5} {record.label}"
         line = f"{line:<78} {record.duration_s:>6.2f}s"
-        if record.detail and record.action in ("branch", "ask", "use", "dialog", "extract"):
+        if record.detail and record.action in LIVE_DETAILS:
             line += f"\n        {indent}→ {record.detail}"
         if record.status == "warning" and record.error:
             line += f"\n        {indent}(optional step missed: {record.error.splitlines()[0]})"

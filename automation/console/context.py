@@ -12,7 +12,7 @@ from fastapi import Request
 
 from automation.catalog import Catalog
 from automation.console.config import ConsoleConfig
-from automation.console.permissions import Action, Actor, RunbookRef, RunRef, allowed
+from automation.console.permissions import Action, Actor, RunbookRef, allowed
 from automation.console.store import ConsoleStore, now_utc
 from automation.console.throttle import LoginThrottle
 from automation.loader import LoadedRunbook
@@ -42,8 +42,7 @@ class Console:
             tags = frozenset(self.catalog.get(run.runbook).model.tags)
         except Exception:  # noqa: BLE001 - a runbook removed or broken since: its runs are judged by name
             tags = frozenset()
-        ref = RunRef(RunbookRef(run.runbook, tags), run.started_by, run.team)
-        return allowed(actor, action, ref, self.config.teams)
+        return allowed(actor, action, run.ref(tags), self.config.teams)
 
     def runbooks_for(self, actor: Actor, query: str = "") -> list[LoadedRunbook]:
         """The runbooks the actor may see, matching `query` (any word, in name, title, description or tags)."""

@@ -18,11 +18,7 @@ from automation.console.runs.wakeup import POLL_S, Wakeup
 from automation.console.store import ConsoleStore, now_utc
 from automation.engine.answers import Question
 from automation.errors import QuestionUnanswered, RunCancelled, RunStopped, ServerStopping
-from automation.result import StepRecord
-
-# The details an agent on the phone needs beside a step's label: which way a branch went, what was answered,
-# what a sub-procedure did. Other details (pictures, attempts) stay in run.json and the report.
-SHOWN_DETAILS = ("branch", "ask", "use", "dialog", "extract")
+from automation.result import LIVE_DETAILS, StepRecord
 
 
 def step_view(record: StepRecord, status: str | None = None) -> dict[str, Any]:
@@ -33,7 +29,7 @@ def step_view(record: StepRecord, status: str | None = None) -> dict[str, Any]:
         "action": record.action,
         "status": status or record.status,
         "duration_s": record.duration_s,
-        "detail": record.detail if record.action in SHOWN_DETAILS else None,
+        "detail": record.detail if record.action in LIVE_DETAILS else None,
         "error": record.error.splitlines()[0] if record.error else None,
         "screenshot": record.screenshot,
     }
