@@ -326,6 +326,20 @@ def data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
     return tuple(here)
 
 
+def first_problem(errors: list[Any], data: Any, keys: Iterable[str]) -> tuple[str, Path_, dict[str, Any]]:
+    """The deepest of pydantic's errors (`exc.errors(include_url=False)`) said for a person: an unknown key
+    with the nearest of `keys`, a missing one, or the validator's own words. Returns (message, the key path in
+    `data`, the error itself: a caller may say a kind of its own in its own words)."""
+    first = sorted(errors, key=lambda e: -len(e["loc"]))[0]
+    path = data_path(data, first["loc"])
+    if first["type"] == "extra_forbidden":
+        bad = str(first["loc"][-1])
+        return f"unknown key '{bad}'{suggest(bad, keys)}", path, first
+    if first["type"] == "missing":
+        return f"'{first['loc'][-1]}' is required here", path, first
+    return first["msg"].removeprefix("Value error, "), path, first
+
+
 def vocabulary(models: Iterable[type[BaseModel]]) -> list[str]:
     """Every key the models accept, as it is written (the alias when there is one), sorted."""
     return sorted({info.alias or name for model in models for name, info in model.model_fields.items()})

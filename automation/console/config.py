@@ -47,7 +47,7 @@ from automation.console.permissions import Role, Team
 from automation.console.values import TEAM_PATTERN
 from automation.environment_file import is_http_url
 from automation.errors import RunbookLoadError
-from automation.yamlfile import Path_, Where, data_path, parse_yaml, read_yaml_text, suggest, vocabulary
+from automation.yamlfile import Path_, Where, first_problem, parse_yaml, read_yaml_text, suggest, vocabulary
 
 CONSOLE_FILE = "console.yaml"
 
@@ -250,16 +250,7 @@ def _error(where: Where, message: str, path: Path_) -> ConsoleFileError:
 
 
 def _validation_error(exc: ValidationError, data: Any, where: Where) -> ConsoleFileError:
-    errors = sorted(exc.errors(include_url=False), key=lambda e: -len(e["loc"]))
-    first = errors[0]
-    path = data_path(data, first["loc"])
-    if first["type"] == "extra_forbidden":
-        bad = str(first["loc"][-1])
-        message = f"unknown key '{bad}'{suggest(bad, KEYS)}"
-    elif first["type"] == "missing":
-        message = f"'{first['loc'][-1]}' is required here"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
+    message, path, _ = first_problem(exc.errors(include_url=False), data, KEYS)
     error = _error(where, message, path)
     if path[:1] == ("sso",) and str(path[-1]).startswith("client_secret"):
         return _line_unshown(error)  # the line may hold a secret pasted there: name it, never print it

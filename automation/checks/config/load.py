@@ -38,7 +38,7 @@ from automation.checks.model import AlertRule
 from automation.errors import ConfigError, RunbookLoadError
 from automation.loader import LoadedRunbook, walk_steps
 from automation.paths import checks_file
-from automation.yamlfile import Where, data_path, parse_yaml, read_yaml_text, suggest
+from automation.yamlfile import Where, first_problem, parse_yaml, read_yaml_text, suggest
 
 # The resolved checks (resolved.py) are named here too: where their importers have always found them.
 __all__ = [
@@ -133,18 +133,9 @@ def _load_file(file: Path, catalog: Catalog) -> tuple[dict[str, Check], tuple[fl
 
 
 def _validation_error(exc: ValidationError, data: Any, where: _ChecksWhere) -> ChecksFileError:
-    errors = sorted(exc.errors(include_url=False), key=lambda e: -len(e["loc"]))
-    first = errors[0]
-    path = data_path(data, first["loc"])
-    if first["type"] == "extra_forbidden":
-        bad = str(first["loc"][-1])
-        message = f"unknown key '{bad}'{suggest(bad, written_keys())}"
-    elif first["type"] == "missing":
-        message = f"'{first['loc'][-1]}' is required here"
-    elif first["type"] == "string_pattern_mismatch" and path and path[0] == "checks":
+    message, path, first = first_problem(exc.errors(include_url=False), data, written_keys())
+    if first["type"] == "string_pattern_mismatch" and path and path[0] == "checks":
         message = "a check's name is lower case letters, digits, - and _, starting with a letter"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
     return where.error(message, path)
 
 
