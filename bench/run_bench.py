@@ -38,6 +38,7 @@ SCRIPTS = (
     "bench_leakscan.py",
     "bench_checks.py",
     "bench_large_page.py",
+    "bench_real_app.py",
 )
 
 
