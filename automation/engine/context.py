@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl, urlparse
 from automation.catalog import Catalog
 from automation.engine.answers import Prompter
 from automation.engine.conditions import DialogSeen
-from automation.engine.shots import MARK_FIELD_JS, UNSTEADY, Lens, PageView, Shot, withhold_showing
+from automation.engine.lens import MARK_FIELD_JS, Lens, PageView
+from automation.engine.shots import UNSTEADY, Shot, withhold_showing
 from automation.engine.shots import take as take_screenshot
 from automation.environments import Target
 from automation.errors import RunStopped, StepFailed

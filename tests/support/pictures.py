@@ -213,9 +213,9 @@ class PictureSpy:
 
         original = shots._picture
 
-        def spied(lens: Any, path: Path, plan: Any) -> None:
+        def spied(lens: Any, path: Path, *rest: Any) -> Any:
             self.before(lens, Path(path))
-            original(lens, path, plan)
+            return original(lens, path, *rest)
 
         monkeypatch.setattr(shots, "_picture", spied)
 
