@@ -8,8 +8,9 @@ on one browser with a fresh context per run, against an embedded sandbox (in thi
    for a customer without access): the engine with `screenshots="off"` against raw Playwright with the engine's
    own tracing options; beside it the engine as it runs by default (a picture per page-changing step) against raw
    with a PNG per page-changing step too.
-2. engine_full_vs_raw_traced: synthetic-login, the engine with all its evidence against raw with tracing on.
-3. share_of_run: the engine's own functions wrapped with timers from outside (see `instrument`), over 1 and 2.
+2. engine_full_vs_raw_traced, per flow: the engine with all its evidence against raw with tracing on.
+3. share_of_run: the engine's own functions wrapped with timers from outside (see `instrument`), over 1 and 2;
+   beside it raw Playwright's own context open (new_context, tracing.start, new_page), the same calls.
 4. reuse_runs_per_min / browser_per_run_runs_per_min: engine runs of synthetic-login on one reused browser,
    against a browser launched (and closed) per run; alternating run by run.
 5. rss_mb: this process (it hosts the sandbox too), the Playwright driver and Chromium, with 1 and 8 contexts
@@ -27,7 +28,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,9 @@ class Bench:
     root: Path
     probes: dict[str, list[dict[str, float]]]
     count: int = 0
+    raw_context_open: list[float] = field(
+        default_factory=list
+    )  # raw's new_context + tracing.start + new_page
 
     def scratch(self, suffix: str) -> Path:
         self.count += 1
@@ -240,6 +244,8 @@ class Bench:
         if tracing:
             context.tracing.start(**TRACING)
         page = context.new_page()
+        if tracing:
+            self.raw_context_open.append(time.perf_counter() - started)
         flow.raw(
             page,
             self.server.urls,
@@ -314,28 +320,31 @@ def same_evidence(bench: Bench, flow: Flow) -> dict[str, Any]:
 
 
 def full_vs_traced(bench: Bench) -> dict[str, Any]:
-    flow = FLOWS[0]
-    print(f"engine with all its evidence vs raw Playwright with tracing on: {flow.name}", flush=True)
-    times = alternate(
-        {
-            "raw untraced": lambda: bench.raw(flow, tracing=False),
-            "raw traced": lambda: bench.raw(flow),
-            "engine": lambda: bench.engine(flow),
-        },
-        ROUNDS,
-        "full",
-    )
-    c = compare(times["engine"], times["raw traced"])
-    print_compare("engine (all evidence)", "raw Playwright, tracing on", c)
-    plain = compare(times["raw traced"], times["raw untraced"])
-    print(f"  (raw without tracing {spread(plain['b'])}: tracing costs raw {plain['ratio']:.3f}x)")
-    return {**c, "flow": flow.name, "raw_untraced": plain["b"], "raw_traced_vs_untraced": plain["ratio"]}
+    """Per flow: the engine with all its evidence against raw Playwright with tracing on (and off, for scale)."""
+    figures: dict[str, Any] = {}
+    for flow in FLOWS:
+        print(f"engine with all its evidence vs raw Playwright with tracing on: {flow.name}", flush=True)
+        times = alternate(
+            {
+                "raw untraced": lambda flow=flow: bench.raw(flow, tracing=False),
+                "raw traced": lambda flow=flow: bench.raw(flow),
+                "engine": lambda flow=flow: bench.engine(flow),
+            },
+            ROUNDS,
+            "full",
+        )
+        c = compare(times["engine"], times["raw traced"])
+        print_compare("engine (all evidence)", "raw Playwright, tracing on", c)
+        plain = compare(times["raw traced"], times["raw untraced"])
+        print(f"  (raw without tracing {spread(plain['b'])}: tracing costs raw {plain['ratio']:.3f}x)")
+        figures[flow.name] = {**c, "raw_untraced": plain["b"], "raw_traced_vs_untraced": plain["ratio"]}
+    return figures
 
 
 # -- 3: where the engine's time goes ------------------------------------------------------------------------------
 
 
-def share_of_run(probes: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+def share_of_run(probes: dict[str, list[dict[str, float]]], raw_context_open: list[float]) -> dict[str, Any]:
     """Each part's median ms, and its share of the run (its total over the runs' total), over every engine run
     of synthetic-login so far; the shares are of disjoint parts and add up to 1."""
     runs = [{**p, "steps_without_screenshots": p["steps"] - p["screenshots"]} for p in probes[FLOWS[0].name]]
@@ -351,9 +360,15 @@ def share_of_run(probes: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
     )
     for part in DISJOINT:
         print(f"  {part:<28} {ms[part]:7.1f} ms  {shares[part]:6.1%}")
+    raw_open_ms = statistics.median(raw_context_open) * 1000 if raw_context_open else None
+    if (
+        raw_open_ms is not None
+    ):  # the same calls raw Playwright makes: what of context_open is the engine's own
+        print(f"  (raw Playwright's own new_context + tracing.start + new_page: {raw_open_ms:.1f} ms)")
     if missing:
         print(f"  ! never called, so not measured (the engine changed?): {', '.join(missing)}")
     return {
+        "raw_context_open_ms": raw_open_ms,
         "flow": FLOWS[0].name,
         "runs": len(runs),
         "run_s": run_s,
@@ -437,6 +452,7 @@ def warm_up(bench: Bench) -> None:
         bench.raw(flow, shots=True)
         bench.engine(flow)
     bench.probes.clear()
+    bench.raw_context_open.clear()
 
 
 def main() -> None:
@@ -451,7 +467,7 @@ def main() -> None:
             "engine_vs_raw_same_evidence": {f.name: same_evidence(bench, f) for f in FLOWS}
         }
         figures["engine_full_vs_raw_traced"] = full_vs_traced(bench)
-        figures["share_of_run"] = share_of_run(bench.probes)
+        figures["share_of_run"] = share_of_run(bench.probes, bench.raw_context_open)
         figures.update(throughput(bench))
         figures["rss_mb"] = memory(bench)
     elapsed = time.perf_counter() - began
