@@ -7,6 +7,7 @@ to mask a secret, picture the page and say what the page showed, not how a step 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,7 +123,8 @@ class RunContext:
     step_started: float = 0.0  # time.monotonic() at which the step in flight started
     _redactor: Redactor | None = None
     _lens: Lens | None = None
-    _last_shot: tuple[PageView, Shot] | None = None  # the last picture taken, and the page as it left it
+    # the last picture taken, the page as it left it, and a digest of the picture's bytes
+    _last_shot: tuple[PageView, Shot, bytes | None] | None = None
     _redactor_key: frozenset[str] = frozenset()
     data_dir: Path | None = None  # where tickets are stored (None: the documented default)
     file: str | None = None  # set for sub-runbooks
@@ -262,9 +264,10 @@ class RunContext:
         Masked: fields typed a secret into, fields whose value holds a secret (pre-filled by the page),
         elements showing one in any form. What the page showed is kept in memory, so that a screenshot is
         withheld if a value it showed is learned as a secret later. A page that looks exactly as the last
-        picture left it (same document, markup, fields, scroll, focus) is not pictured again: the step points
-        to that picture and says so (a `screenshot:` step and a failure are always pictured). A page not yet
-        navigated (about:blank) is not pictured at all: nothing has been shown.
+        picture left it (same document, markup, fields, scroll, focus, and no style or layout pass since) is
+        not pictured again, and a picture identical to the last one, byte for byte, is not kept twice: the
+        step points to that picture and says so (a `screenshot:` step and a failure are always pictured). A
+        page not yet navigated (about:blank) is not pictured at all: nothing has been shown.
         """
         if not own and record.action != "screenshot" and self._nothing_shown():
             return  # a step before the first navigation (an ask, a branch on answers): a blank page is no evidence
@@ -286,7 +289,11 @@ class RunContext:
         if not picture.kept:
             self._note(record, UNSTEADY)
             return
-        if picture.unchanged and last:
+        digest = None if picture.unchanged else _digest(path)
+        # The same picture of the same document: point to it, keep one file (a new document gets its own).
+        if last and (picture.unchanged or (digest == last[2] and picture.view.document == last[0].document)):
+            if not picture.unchanged:
+                path.unlink(missing_ok=True)
             taken = last[1]
             record.screenshot = taken.record.screenshot
             # Kept for the evidence's reader, not the step's detail: an agent watching live has nothing to do
@@ -297,7 +304,7 @@ class RunContext:
         record.screenshot = self.folder.relative(path)
         shot = Shot(record, path, picture.seen)
         self.shots.append(shot)
-        self._last_shot = (picture.view, shot)
+        self._last_shot = (picture.view, shot, digest)
 
     def _nothing_shown(self) -> bool:
         """Whether the page has not been navigated yet (about:blank): its picture would be a white rectangle."""
@@ -326,6 +333,14 @@ class RunContext:
         texts = [t.strip() for t in texts if t.strip()]
         text = " | ".join(texts) + ("\n" if texts else "") + " ".join(body.split())[:600]
         return url, self.mask(text.strip())
+
+
+def _digest(path: Path) -> bytes | None:
+    """A digest of a picture file's bytes: two pictures with the same digest show the same pixels."""
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:
+        return None
 
 
 _PAGE_TEXT_JS = """body => [

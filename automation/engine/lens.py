@@ -7,8 +7,9 @@ here), and a picture taken through page.screenshot() with masks cost about 125 m
 about 35 ms, two frames of Chromium's 60 Hz clock (bench/bench_engine.py's share_of_run).
 
 What changed on a page is known without hashing all of it. A MutationObserver, set up by the first read of each
-document, counts the changes to its markup; with the document's own identity, the fields' values and what is
-checked, scrolled and focused, that count tells a page that looks as the last picture left it. The visible text is
+document, counts the changes to its markup; with the document's own identity, the fields' values, what is
+checked, scrolled and focused, and Chromium's own count of style and layout passes (a style sheet edited by a
+script changes no markup), it tells a page that looks as the last picture left it. The visible text is
 read afresh each time (what CSS shows or hides changes it without a change of markup) but compared with the text
 last sent in the page itself, and sent again only when it differs: on a large page (a 3 MB NetSuite form) the copy
 of the text to this process was most of a read's cost (bench/bench_large_page.py).
@@ -115,6 +116,11 @@ class PageView:
     shadows: int = 0  # open shadow roots: their text is not in `text`
 
     @property
+    def document(self) -> str | None:
+        """Which document it is (its address and the identity the lens gave it)."""
+        return "|".join(self.look.split("|")[:2]) if self.look else None
+
+    @property
     def seen(self) -> str | None:
         if self.text is None or self.fields is None:
             return None
@@ -155,12 +161,23 @@ class Lens:
             return PageView(None, None)
         if fresh or self._text is None:
             self._text = (str(key), text if isinstance(text, str) else None)
+        restyled = self._restyled()
         return PageView(
             self._text[1],
             [(str(v), str(p)) for v, p in fields or []],
-            look if isinstance(look, str) else None,
+            f"{look}|{restyled}" if isinstance(look, str) and restyled else None,
             shadows if isinstance(shadows, int) else 0,
         )
+
+    def _restyled(self) -> str | None:
+        """How many times the page's style and layout were worked out so far: a page can change how it looks
+        with no change of markup (a script editing a style sheet, an image arriving), never without these."""
+        try:
+            metrics = self._cdp().send("Performance.getMetrics")["metrics"]
+        except Exception:  # noqa: BLE001 - closed: the caller's look is then unknown, and no picture is reused
+            return None
+        counts = {m["name"]: m["value"] for m in metrics}
+        return f"{counts.get('RecalcStyleCount')}.{counts.get('LayoutCount')}"
 
     def paint(self, indexes: list[int], needles: list[str]) -> None:
         """Paint the masks: the fields at `indexes`, the fields typed a secret into, the elements showing a needle."""
@@ -177,7 +194,9 @@ class Lens:
 
     def _cdp(self) -> Any:
         if self._session is None:
-            self._session = self.page.context.new_cdp_session(self.page)
+            session = self.page.context.new_cdp_session(self.page)
+            session.send("Performance.enable")  # the style and layout counts of _restyled()
+            self._session = session
         return self._session
 
 

@@ -131,3 +131,18 @@ def test_a_step_that_left_the_page_as_it_was_points_to_the_same_picture_and_one_
     pictures = sorted(p.name for p in (Path(result.evidence_dir) / "screenshots").iterdir())
     assert pictures == sorted({Path(s.screenshot or "").name for s in result.steps}), "one file per picture"
     assert "same screenshot as step 2" in (Path(result.evidence_dir) / "report.html").read_text()
+
+
+def test_a_step_that_changed_only_a_style_sheet_gets_a_picture_of_its_own(
+    lab_run: Callable[..., RunResult],
+) -> None:
+    """A script editing a style sheet changes no markup: the page still looks different, so it is pictured.
+    (The same button twice: the focus does not move, only the box's colour does.)"""
+    result = lab_run(
+        OUTCOMES + "steps:\n  - goto: /looks.html\n  - click: {role: button, name: Sheet}\n"
+        "  - click: {role: button, name: Sheet}\n"
+    )
+
+    assert result.status == "passed", result.error
+    _, blue, green = result.steps
+    assert green.screenshot not in (None, blue.screenshot) and not green.picture_note, green
