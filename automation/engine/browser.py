@@ -1,4 +1,11 @@
-"""The browser pool: one Playwright driver per thread, its browsers reused across runs, a fresh context per run."""
+"""The browser pool: one Playwright driver per thread, its browsers reused across runs, a fresh context per run.
+
+Opening a context is about a fifth of a short run, and nearly all of it is Playwright's own: new_page() starts
+a renderer (bench/bench_engine.py prints raw Playwright's own context open beside the engine's). A server that
+runs one run after another (the console's executor) prepares the next run's context while it is idle:
+`prepare()` opens a fresh context and its page, and the next run of that browser takes it (`take_spare()`),
+starts its trace on it and goes. A spare is used once, never shared between runs, and holds nothing of any run.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from automation.chromium import launch_options
+
+VIEWPORT = {"width": 1280, "height": 900}  # every run's page, so that pictures of one page compare
 
 
 class BrowserPool:
@@ -20,6 +29,7 @@ class BrowserPool:
         self._playwright: Any = None
         self._browsers: dict[tuple[bool, str], Any] = {}
         self._traces: tempfile.TemporaryDirectory[str] | None = None
+        self._spare: tuple[Any, Any, Any] | None = None  # (browser, context, page), opened ahead of a run
 
     @property
     def traces_dir(self) -> Path:
@@ -56,8 +66,33 @@ class BrowserPool:
         self._browsers[key] = browser
         return browser
 
+    def prepare(self, *, headless: bool = True, executable_path: str | None = None) -> None:
+        """Launch the browser if need be and open a fresh context and page for the next run (idle time only:
+        it takes as long as a run's own context open). Never raises: a run opens its own if this failed."""
+        if self._spare is not None:
+            return
+        try:
+            browser = self.browser(headless=headless, executable_path=executable_path)
+            context = browser.new_context(viewport=VIEWPORT)
+            self._spare = (browser, context, context.new_page())
+        except Exception:  # noqa: BLE001 - a browser that cannot start is reported by the run that needs it
+            self._spare = None
+
+    def take_spare(self, browser: Any) -> tuple[Any, Any] | None:
+        """The context and page prepared for a run on `browser`, once; None if there is none (or it died)."""
+        spare = self._spare
+        if spare is None or spare[0] is not browser:  # prepared for another browser: left for its runs
+            return None
+        self._spare = None
+        _, context, page = spare
+        if browser.is_connected() and not page.is_closed():
+            return context, page
+        _close_quietly(context)
+        return None
+
     def close(self) -> None:
         """Close the browsers and the driver; the pool can be used again afterwards (it starts afresh)."""
+        self._spare = None  # closed with its browser
         for browser in self._browsers.values():
             _close_quietly(browser)
         self._browsers.clear()
@@ -72,9 +107,9 @@ class BrowserPool:
             self._traces = None
 
 
-def _close_quietly(browser: Any) -> None:
+def _close_quietly(closable: Any) -> None:
     try:
-        browser.close()
+        closable.close()
     except Exception:  # noqa: BLE001 - closing at exit or after a crash: nothing left to report to
         pass
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from automation.catalog import Catalog
 from automation.engine.answers import Prompter
-from automation.engine.browser import pool
+from automation.engine.browser import VIEWPORT, pool
 from automation.engine.context import Ended, Reporter, RunContext, SilentReporter
 from automation.engine.finish import finish_evidence
 from automation.engine.pw import translate
@@ -188,9 +188,14 @@ def _browser(options: RunOptions) -> tuple[Any, Path | None]:
 def _open_context(ctx: RunContext, browser: Any, run_id: str) -> Any:
     with translate(what="opening a browser context"):
         session = ctx.target.session_for(ctx.loaded.model.app)
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, storage_state=str(session) if session else None
-        )
+        # A context prepared while the server was idle (browser.BrowserPool.prepare) is as fresh as a new one;
+        # a run that starts from a saved session needs its own.
+        spare = None if session else pool().take_spare(browser)
+        if spare is not None:
+            context, page = spare
+        else:
+            context = browser.new_context(viewport=VIEWPORT, storage_state=str(session) if session else None)
+            page = None
         # Named, so that what was recorded before a browser crash can be found in the live traces folder.
         # No screencast: the scrubber must drop its frames whenever a secret is set (nothing reads a secret off
         # a picture), they cost about a tenth of a run, and the per-step screenshots are the pictures we keep.
@@ -201,7 +206,7 @@ def _open_context(ctx: RunContext, browser: Any, run_id: str) -> Any:
             name=run_id,
             title=f"{ctx.loaded.name} {run_id}",
         )
-        ctx.page = context.new_page()
+        ctx.page = page if page is not None else context.new_page()
     ctx.page.on("dialog", ctx.on_dialog)
     ctx.page.on("requestfailed", ctx.on_request_failed)
     return context

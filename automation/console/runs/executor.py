@@ -103,7 +103,7 @@ class Executor:
             thread.join(timeout_s)
 
     def _serve(self, worker: str) -> None:
-        from automation.engine.browser import close_pool
+        from automation.engine.browser import close_pool, pool
 
         try:
             seen = self.wake.generation("*")
@@ -114,6 +114,11 @@ class Executor:
                     continue
                 self._announce_queue()
                 self.run(row)
+                # The next run's context is opened now, while no agent waits on it, so its Start shows its first
+                # step sooner (a queued run would open one first thing anyway). Not before the first run: a
+                # console nobody runs anything on starts no browser.
+                if not self._stopping.is_set():
+                    pool().prepare(executable_path=self.settings.chromium)
         finally:
             close_pool()
 
