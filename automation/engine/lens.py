@@ -115,6 +115,17 @@ class PageView:
     look: str | None = None  # how it looks (kept in memory only: its URL may hold a secret)
     shadows: int = 0  # open shadow roots: their text is not in `text`
 
+    def shows_as(self, other: PageView) -> bool:
+        """Whether it shows what `other` shows, style and layout passes aside: across one picture, where
+        painting the masks and removing them are passes of their own."""
+        if self.look is None or other.look is None:
+            return False
+        return (self.text, self.fields, self.look.rsplit("|", 1)[0]) == (
+            other.text,
+            other.fields,
+            other.look.rsplit("|", 1)[0],
+        )
+
     @property
     def document(self) -> str | None:
         """Which document it is (its address and the identity the lens gave it)."""
