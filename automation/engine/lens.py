@@ -70,8 +70,12 @@ _READ_JS = f"""((known, unpaint) => {{ {_STATE_JS} {_WALK_JS}
   const fresh = known !== key;
   const ticked = ticks.map(e => e.checked || e.selected ? 1 : 0).join('');
   const look = [location.href, st.id, st.gen, scrollX, scrollY, innerWidth, innerHeight, ticked, focused].join('|');
+  const typed = fields.flatMap((e, i) => e[{_TYPED}] ? [i] : []);
+  if (!typed.length && roots.some(r => [...r.querySelectorAll('[contenteditable]')].some(e => e[{_TYPED}])))
+    typed.push(-1);  // an editable element, not a field, typed a secret into
   return [key, fresh, fresh ? text : null,
-          fields.map(e => [String(e.value || ''), String(e.placeholder || '')]), look, roots.length - 1]; }})"""
+          fields.map(e => [String(e.value || ''), String(e.placeholder || '')]), look, roots.length - 1,
+          typed]; }})"""
 
 # Paint a box over each field named by index, each field typed a secret into, and the innermost elements whose
 # text holds a needle (as get_by_text matches: whitespace collapsed, case folded). The text is searched from each
@@ -82,7 +86,7 @@ _PAINT_JS = f"""((indexes, needles) => {{ {_STATE_JS} {_WALK_JS}
   const wanted = needles.map(norm).filter(Boolean);
   const holds = e => {{ const t = norm(e.textContent); return wanted.some(n => t.includes(n)); }};
   const hit = new Set(indexes.map(i => fields[i]).filter(Boolean));
-  for (const root of roots) for (const e of root.querySelectorAll('input, textarea'))
+  for (const root of roots) for (const e of root.querySelectorAll('input, textarea, [contenteditable]'))
     if (e[{_TYPED}]) hit.add(e);
   const skip = e => /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE)$/.test(e.tagName);
   const visit = e => {{ const inner = [...e.children].filter(c => !skip(c) && holds(c));
@@ -114,6 +118,7 @@ class PageView:
     fields: list[tuple[str, str]] | None  # (value, placeholder) per field, in document order
     look: str | None = None  # how it looks (kept in memory only: its URL may hold a secret)
     shadows: int = 0  # open shadow roots: their text is not in `text`
+    typed: tuple[int, ...] = ()  # the fields typed a secret into (by index; -1: an editable element)
 
     def shows_as(self, other: PageView) -> bool:
         """Whether it shows what `other` shows, style and layout passes aside: across one picture, where
@@ -165,7 +170,7 @@ class Lens:
         The text is sent again only when it differs from the text this lens last had."""
         known = self._text[0] if self._text else None
         try:
-            key, fresh, text, fields, look, shadows = self.evaluate(
+            key, fresh, text, fields, look, shadows, typed = self.evaluate(
                 f"{_READ_JS}({json.dumps(known)}, {json.dumps(unpaint)})"
             )
         except (LensError, TypeError, ValueError):  # nothing to read, or not what the script returns
@@ -178,6 +183,7 @@ class Lens:
             [(str(v), str(p)) for v, p in fields or []],
             f"{look}|{restyled}" if isinstance(look, str) and restyled else None,
             shadows if isinstance(shadows, int) else 0,
+            tuple(i for i in typed or [] if isinstance(i, int)),
         )
 
     def _restyled(self) -> str | None:

@@ -45,7 +45,11 @@ def mask_plan(view: PageView, redactor: Redactor) -> tuple[list[int], list[str]]
     for all of them."""
     if not redactor:
         return [], []
-    fields = [i for i, (v, p) in enumerate(view.fields or []) if redactor.mentions(v) or redactor.mentions(p)]
+    fields = [
+        i
+        for i, (v, p) in enumerate(view.fields or [])
+        if i in view.typed or redactor.mentions(v) or redactor.mentions(p)
+    ]
     # An encoded form shown on the page (a URL-encoded token, an entity) is found by the words it really shows.
     shown = set(redactor.secrets) | _shown(view.text, redactor)
     needles = sorted(text.strip() for text in shown if text.strip())
@@ -91,7 +95,7 @@ def _letters(text: str) -> str:
 def _picture(lens: Lens, path: Path, plan: tuple[list[int], list[str]], masked: bool) -> PageView:
     """The picture with its masks painted for the capture only; the page as it is after it.
 
-    Fields typed a secret into are always painted; without any secret known there is nothing to paint."""
+    Fields typed a secret into are always painted."""
     if masked:
         lens.paint(*plan)
     try:
@@ -124,7 +128,10 @@ def take(lens: Lens, path: Path, redactor: Redactor, last: PageView | None = Non
     seen: list[str | None] = [view.seen]
     for attempt in range(ATTEMPTS):
         try:
-            after = _picture(lens, path, mask_plan(view, redactor), bool(redactor))
+            plan = mask_plan(view, redactor)
+            # A page with nothing to mask is not touched: painting and removing masks makes the page lay itself
+            # out twice, and restyle what the pointer hovers afterwards.
+            after = _picture(lens, path, plan, bool(redactor) and bool(plan[0] or plan[1] or view.typed))
         except LensError:  # the document went mid-picture (a navigation committed): picture the new one
             if attempt == ATTEMPTS - 1:
                 raise
