@@ -5,24 +5,28 @@ store and running it through `api.run`. The console has no execution path of its
 A run that finds its served sandbox leased by another run waits for it, shown as such, never failed. Whatever
 happens, the run's row ends with a status and the evidence gathered so far; a fault's traceback goes to the
 server log only.
+
+The executor is one worker (leases.py): it holds a lease in the store, renewed by a heartbeat thread of its own,
+which also sweeps: a run whose worker's lease has lapsed (that process died) is ended as `error`, at start and
+every beat after, by whichever executor is alive. A clean stop gives the lease back.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from automation.catalog import Catalog
-from automation.console.runs import records
+from automation.console.runs import leases, records
 from automation.console.runs.channel import RunLine, StorePrompter, StoreReporter, stop_probe
 from automation.console.runs.external import post_outcome
 from automation.console.runs.wakeup import POLL_S, Wakeup
-from automation.console.store import ConsoleStore
+from automation.console.store import ConsoleStore, now_utc
 from automation.errors import RunbookError, SandboxInUse
 from automation.result import RunResult
 
@@ -79,28 +83,66 @@ class Executor:
     settings: RunSettings
     concurrency: int = 2
     secrets: SecretInputs = field(default_factory=SecretInputs)
-    name: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
+    worker: str = field(default_factory=leases.new_worker_id)  # this process, as its lease and runs name it
+    host: str = field(default_factory=leases.this_host)
+    heartbeat: timedelta = leases.HEARTBEAT
+    grace: timedelta = leases.GRACE
+    clock: Callable[[], datetime] = now_utc
     _stopping: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _beating: threading.Thread | None = None
+    _held: bool = False  # the lease was taken: a renewal that finds none after that means it had lapsed
 
     def start(self) -> None:
-        """Start the pool's threads; runs this server left running when it stopped end as errors first."""
-        records.abandon_live_runs(self.store, self.name.split(":")[0] + ":")
+        """Take the lease, end the runs of workers that are gone, then start the pool's threads and the
+        heartbeat. Runs of live workers (another replica, on this host or not) are left alone."""
+        self.beat()  # the lease is there before the first claim: a sweep never finds this worker's runs leaseless
         for number in range(self.concurrency):
             thread = threading.Thread(
-                target=self._serve, name=f"runbook-run-{number + 1}", args=(f"{self.name}:{number + 1}",)
+                target=self._serve, name=f"runbook-run-{number + 1}", args=(self.worker,)
             )
             thread.daemon = True
             thread.start()
             self._threads.append(thread)
+        # A thread of its own, not the pool's idle loop: when every pool thread executes a run (a question may
+        # hold one for `answer_within`) the lease must still be renewed, or another replica would end those runs.
+        self._beating = threading.Thread(target=self._keep_lease, name="runbook-lease", daemon=True)
+        self._beating.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop taking runs; the runs in flight stop at their next step or poll, as `aborted`, their evidence
-        saved (a run waiting on a question would otherwise hold the shutdown for its whole time limit)."""
+        saved (a run waiting on a question would otherwise hold the shutdown for its whole time limit). Then
+        the lease is given back: this worker is gone."""
         self._stopping.set()
         self.wake.ring("*")
         for thread in self._threads:
             thread.join(timeout_s)
+        if self._beating is not None:
+            self._beating.join(timeout_s)
+        leases.release(self.store, self.worker)
+
+    def beat(self) -> leases.Sweep:
+        """Renew this worker's lease, then end the runs of workers whose lease has lapsed (and ring their
+        pages): what the heartbeat does every `heartbeat`, and start does first."""
+        now = self.clock()
+        if not leases.renew(self.store, self.worker, self.host, now) and self._held:
+            log.warning(
+                "worker %s: its lease had lapsed (a pause, or the store unreachable); taken again",
+                self.worker,
+            )
+        self._held = True
+        swept = leases.sweep(self.store, now, self.grace)
+        for run_id in swept.ended:
+            log.warning("run %s ended: the worker executing it is gone", run_id)
+            self.wake.ring(run_id)
+        return swept
+
+    def _keep_lease(self) -> None:
+        while not self._stopping.wait(self.heartbeat.total_seconds()):
+            try:
+                self.beat()
+            except Exception:  # noqa: BLE001 - the store unreachable for a moment: the next beat tries again
+                log.exception("the heartbeat of worker %s failed", self.worker)
 
     def _serve(self, worker: str) -> None:
         from automation.engine.browser import close_pool, pool

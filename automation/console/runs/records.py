@@ -261,20 +261,3 @@ def search_runs(store: ConsoleStore, query: RunQuery) -> list[RunRow]:
     statement = select(runs).where(*conditions).order_by(runs.c.seq.desc()).limit(query.limit)
     with store.reading() as conn:
         return [_row(found) for found in conn.execute(statement)]
-
-
-def abandon_live_runs(store: ConsoleStore, worker_prefix: str, now: datetime | None = None) -> int:
-    """At start-up: runs this server was executing when it stopped cannot go on (their browser is gone);
-    they end as `error` with what they had. Queued runs stay queued and run now."""
-    with store.transaction() as conn:
-        changed = conn.execute(
-            update(runs)
-            .where(runs.c.status.in_(("running", "waiting")), runs.c.worker.startswith(worker_prefix))
-            .values(
-                status="error",
-                error="the server stopped while this run was executing; start it again",
-                summary="The server stopped during the run.",
-                finished=now or now_utc(),
-            )
-        )
-        return int(changed.rowcount or 0)

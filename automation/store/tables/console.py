@@ -1,4 +1,5 @@
-"""The console store's tables (SQLAlchemy Core): users, API tokens, sessions, runs and SSO sign-ins.
+"""The console store's tables (SQLAlchemy Core): users, API tokens, sessions, runs, SSO sign-ins and the
+executors' leases.
 
 In console.db by default, or in the fleet's shared database: hence the `console_` prefix, which keeps them
 apart from the history store's tables there. No secret is kept in clear: a password as its Argon2id hash, a
@@ -156,4 +157,19 @@ sso_logins = Table(
     Column("created", UTCDateTime, nullable=False),
     Column("expires", UTCDateTime, nullable=False, index=True),
     Column("used", UTCDateTime),
+)
+
+# -- executor leases (migration 0004) -------------------------------------------------------------------------
+# One row per live executor process (a console replica's pool, later a Celery worker): its identity (host, pid,
+# a random part), refreshed by its heartbeat every few seconds. A running or waiting run whose `worker` has no
+# lease fresher than the grace period is one nobody executes any more: any live executor ends it as `error`.
+# A clean stop deletes its row; a crashed worker's row is deleted by whoever finds it stale.
+
+executor_leases = Table(
+    "console_executor_leases",
+    metadata,
+    Column("id", String(120), primary_key=True),  # what console_runs.worker names
+    Column("host", String(255), nullable=False),
+    Column("started", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
 )

@@ -151,12 +151,3 @@ def test_the_history_finds_runs_by_runbook_outcome_person_and_email(store: Conso
     assert ids(q="%") == [] and ids(q="_") == []  # LIKE's wildcards are plain characters
     assert ids(since=T0 + timedelta(minutes=30), until=T0 + timedelta(hours=2)) == ["b"]
     assert ids(limit=1) == ["c"]
-
-
-def test_abandoned_runs_of_this_server_end_as_errors_queued_ones_stay(store: ConsoleStore) -> None:
-    queue(store, "a", "b", "c")
-    records.claim_next(store, "host:1:1")
-    records.claim_next(store, "other:9:1")
-    assert records.abandon_live_runs(store, "host:1:") == 1
-    states = {n: records.get_run(store, n).status for n in "abc"}  # type: ignore[union-attr]
-    assert states == {"a": "error", "b": "running", "c": "queued"}
