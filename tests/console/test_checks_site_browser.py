@@ -4,11 +4,7 @@ console's CSP) and open a check's report. No console error, no serious or critic
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,16 +13,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 from support.accessibility import serious_violations
-from test_console_server import read_url
+from support.console_server import PASSWORD, console_server, watched_page
 
 from automation.checks.model import Attempt, CheckRun, CheckState
 from automation.checks.storage.history import History
-from automation.console.accounts import add_user
-from automation.console.store import ConsoleStore
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNBOOK = [sys.executable, "-m", "automation.cli"]
-PASSWORD = "correct horse battery staple"
 CONSOLE_YAML = """\
 teams: {}
 server:
@@ -67,46 +59,18 @@ def record_a_passed_login(data: Path, traces: Path) -> None:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`runbook server --port 0 --checks runbooks/checks.yaml`; olga (operations) can sign in."""
-    data, traces = tmp_path / "data", tmp_path / "traces"
-    record_a_passed_login(data, traces)
-    with ConsoleStore(data) as store:
-        add_user(store, "olga", "operations", PASSWORD)
-    (tmp_path / "console.yaml").write_text(CONSOLE_YAML)
-    env = {
-        **os.environ,
-        "RUNBOOK_DATA": str(data),
-        "RUNBOOK_TRACES": str(traces),
-        "RUNBOOK_PATH": str(ROOT / "runbooks"),
-    }
-    for name in ("RUNBOOK_CHECKS", "RUNBOOK_EVIDENCE_ROOT", "RUNBOOK_DATABASE_URL"):
-        env.pop(name, None)
-    command = [*RUNBOOK, "server", "--port", "0", "--config", str(tmp_path / "console.yaml")]
-    proc = subprocess.Popen(
-        [*command, "--checks", str(ROOT / "runbooks" / "checks.yaml")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = read_url(proc)
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    record_a_passed_login(tmp_path / "data", tmp_path / "traces")
+    checks = ("--checks", str(ROOT / "runbooks" / "checks.yaml"))
+    with console_server(
+        tmp_path, CONSOLE_YAML, users=(("olga", "operations", None),), args=checks
+    ) as running:
+        yield running.url
 
 
 @pytest.fixture
 def page(browser: Any, server: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=server)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    opened.on("pageerror", lambda e: errors.append(str(e)))
-    yield opened
-    context.close()
-    assert errors == [], f"the pages logged errors: {errors}"
+    with watched_page(browser, server) as opened:
+        yield opened
 
 
 def test_operations_read_the_checks_in_the_console(page: Any, output_path: str) -> None:

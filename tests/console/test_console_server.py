@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from support.accessibility import serious_violations
+from support.console_server import watched_page
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = [sys.executable, "-m", "automation.cli"]
@@ -119,14 +120,8 @@ def session_cookie(page: Any) -> str:
 
 @pytest.fixture
 def page(browser: Any, console: Console) -> Iterator[Any]:
-    context = browser.new_context(base_url=console.url)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    opened.on("pageerror", lambda e: errors.append(str(e)))
-    yield opened
-    context.close()
-    assert errors == [], f"the console's pages logged errors: {errors}"
+    with watched_page(browser, console.url) as opened:
+        yield opened
 
 
 def checked(page: Any, output_path: str, name: str) -> None:

@@ -6,13 +6,8 @@ serious or critical axe-core violation, and its screenshot kept in the test's ou
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +15,10 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 from support.accessibility import serious_violations
-from test_console_server import read_url
+from support.console_server import PASSWORD, ConsoleProcess, console_server, watched_page
 
 from automation.sandbox import SandboxServer
 
-ROOT = Path(__file__).resolve().parents[2]
-RUNBOOK = [sys.executable, "-m", "automation.cli"]
-PASSWORD = "correct horse battery staple"
 CUSTOMER = "unverified@example.com"
 CONSOLE_YAML = """\
 teams:
@@ -40,12 +32,6 @@ server:
 pytestmark = pytest.mark.timing
 
 
-@dataclass
-class Server:
-    url: str
-    traces: Path
-
-
 def environments(sandbox: SandboxServer) -> str:
     """This test's sandbox, reset before each run, without a mailbox: the run asks the agent for the code."""
     return (
@@ -55,51 +41,22 @@ def environments(sandbox: SandboxServer) -> str:
 
 
 @pytest.fixture
-def server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[Server]:
+def server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[ConsoleProcess]:
     """`runbook server --port 0`: ana (an agent of portal-support) and root (an admin) can sign in."""
-    (tmp_path / "console.yaml").write_text(CONSOLE_YAML)
-    (tmp_path / "environments.yaml").write_text(environments(sandbox))
-    env = {
-        **os.environ,
-        "RUNBOOK_DATA": str(tmp_path / "data"),
-        "RUNBOOK_TRACES": str(tmp_path / "traces"),
-        "RUNBOOK_PATH": str(ROOT / "runbooks"),
-        "RUNBOOK_CONFIG": str(tmp_path / "environments.yaml"),
-        "RUNBOOK_SANDBOX_TOKEN": sandbox.token,  # the served sandbox's control token: runs reset it
-    }
-    for name, role in (("ana", "agent"), ("root", "admin")):
-        team = ["--team", "portal-support"] if role == "agent" else []
-        made = subprocess.run(
-            [*RUNBOOK, "users", "add", name, "--role", role, *team, "--password-stdin"],
-            input=PASSWORD + "\n", env=env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert made.returncode == 0, made.stderr
-    proc = subprocess.Popen(
-        [*RUNBOOK, "server", "--port", "0", "--config", str(tmp_path / "console.yaml")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = read_url(proc)
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
-        yield Server(url, tmp_path / "traces")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with console_server(
+        tmp_path,
+        CONSOLE_YAML,
+        users=(("ana", "agent", "portal-support"), ("root", "admin", None)),
+        environments_yaml=environments(sandbox),
+        env={"RUNBOOK_SANDBOX_TOKEN": sandbox.token},  # the served sandbox's control token: runs reset it
+    ) as running:
+        yield running
 
 
 @pytest.fixture
-def page(browser: Any, server: Server) -> Iterator[Any]:
-    context = browser.new_context(base_url=server.url)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    opened.on("pageerror", lambda e: errors.append(str(e)))
-    yield opened
-    context.close()
-    assert errors == [], f"the console's pages logged errors: {errors}"
+def page(browser: Any, server: ConsoleProcess) -> Iterator[Any]:
+    with watched_page(browser, server.url) as opened:
+        yield opened
 
 
 def sign_in(page: Any, name: str) -> None:
@@ -126,7 +83,7 @@ def mailed_code(sandbox: SandboxServer) -> str:
 
 
 def test_an_agent_runs_resend_verify_from_the_console_and_answers_its_question(
-    page: Any, server: Server, sandbox: SandboxServer, output_path: str
+    page: Any, server: ConsoleProcess, sandbox: SandboxServer, output_path: str
 ) -> None:
     sign_in(page, "ana")
     checked(page, output_path, "1-runbooks")

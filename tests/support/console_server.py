@@ -31,7 +31,15 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = [sys.executable, "-m", "automation.cli"]
 PASSWORD = "correct horse battery staple"
 # What the person's own shell may have set that would point the server elsewhere than its test folders.
-FOREIGN = ("RUNBOOK_ENV", "RUNBOOK_CONFIG", "RUNBOOK_DATABASE_URL", "RUNBOOK_PUBLIC_URL", "RUNBOOK_BASE_URL_")
+FOREIGN = (
+    "RUNBOOK_ENV",
+    "RUNBOOK_CONFIG",
+    "RUNBOOK_DATABASE_URL",
+    "RUNBOOK_PUBLIC_URL",
+    "RUNBOOK_BASE_URL_",
+    "RUNBOOK_CHECKS",
+    "RUNBOOK_EVIDENCE_ROOT",
+)
 STREAM_S = 120.0  # the longest a test reads one run's stream (a run here takes seconds)
 CSRF_INPUT = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 
@@ -251,10 +259,10 @@ class ConsoleProcess:
 
     # -- life -----------------------------------------------------------------------------------------------------
 
-    def start(self, config: Path, within_s: float = 60.0) -> None:
+    def start(self, config: Path, within_s: float = 60.0, args: tuple[str, ...] = ()) -> None:
         with open(self.log, "wb") as log:  # the child keeps its own descriptor: no pipe to fill up
             self.proc = subprocess.Popen(
-                [*RUNBOOK, "server", "--port", "0", "--config", str(config)],
+                [*RUNBOOK, "server", "--port", "0", "--config", str(config), *args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -345,10 +353,12 @@ def console_server(
     users: tuple[tuple[str, str, str | None], ...] = (),
     environments_yaml: str | None = None,
     env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[ConsoleProcess]:
     """A running `runbook server` under `folder` with `console_yaml`, the `users` (name, role, team) added
-    with PASSWORD, given `environments_yaml`, that environments file (RUNBOOK_CONFIG), and `env` added to its
-    environment (e.g. RUNBOOK_SANDBOX_TOKEN for a sandbox the test serves)."""
+    with PASSWORD, given `environments_yaml`, that environments file (RUNBOOK_CONFIG), `env` added to its
+    environment (e.g. RUNBOOK_SANDBOX_TOKEN for a sandbox the test serves) and `args` to its command line
+    (e.g. --checks FILE)."""
     folder.mkdir(parents=True, exist_ok=True)
     extra = dict(env or {})
     if environments_yaml is not None:
@@ -360,7 +370,23 @@ def console_server(
     for name, role, team in users:
         server.add_user(name, role, team)
     try:
-        server.start(config)
+        server.start(config, args=args)
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def watched_page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A page of a new context on `base_url` whose console errors and uncaught exceptions fail the test when
+    it ends: every page we serve must load without one."""
+    context = browser.new_context(base_url=base_url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == [], f"the pages logged errors: {errors}"
