@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_console_app import INLINE, csrf_of
+from support import check_history, signing_in
+from test_console_app import INLINE
 
 from automation.catalog import Catalog
 from automation.checks.config.load import ChecksFileError
-from automation.checks.model import Attempt, CheckRun, CheckState
 from automation.console.accounts import add_user
 from automation.console.checks_site import ChecksSite, checks_at_start, open_checks
 from automation.console.config import ConsoleConfig, ServerSpec
@@ -31,32 +30,11 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOG = Catalog([ROOT / "runbooks"])
 PASSWORD = "a long enough passphrase"
 TEAMS = {"portal-support": Team("portal-support", frozenset({"reset-password"}))}
-REPORT = "<!doctype html><title>Portal login report</title><h1>Portal login report</h1>"
 
 
 def record_a_passed_login(site: ChecksSite, traces: Path) -> str:
-    """One passed run of portal-login a minute ago, its report where `checks web` serves reports from."""
-    folder = traces / "checks" / "portal-login-1"
-    folder.mkdir(parents=True)
-    (folder / "report.html").write_text(REPORT)
-    at = datetime.now(UTC) - timedelta(minutes=1)
-    site.history.record(
-        CheckRun(
-            check="portal-login",
-            runbook="synthetic-login",
-            env="sandbox",
-            scheduled_at=at,
-            started_at=at,
-            finished_at=at + timedelta(seconds=2),
-            status="passed",
-            duration_s=2.0,
-            summary="signed in",
-            attempts=(Attempt(1, "passed", "portal-login-1", str(folder), 2.0),),
-        )
-    )
-    site.history.save_state(
-        "portal-login", CheckState(consecutive_passes=1, last_status="passed", last_run_at=at)
-    )
+    """One passed run of portal-login a minute ago; the address its report is served at."""
+    check_history.record_a_passed_login(site.history, traces)
     return "/checks/evidence/portal-login-1/report.html"
 
 
@@ -86,13 +64,7 @@ def client(store: ConsoleStore, site: ChecksSite) -> Iterator[TestClient]:
 
 
 def sign_in(client: TestClient, name: str) -> None:
-    token = csrf_of(client.get("/login").text)
-    answer = client.post(
-        "/login",
-        data={"name": name, "password": PASSWORD, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
+    signing_in.sign_in(client, name, PASSWORD)
 
 
 def test_operations_see_the_status_page_and_open_a_report_from_it(

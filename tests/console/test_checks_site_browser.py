@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from support import check_history
 from support.accessibility import serious_violations
 from support.console_server import PASSWORD, console_server, watched_page
 
-from automation.checks.model import Attempt, CheckRun, CheckState
 from automation.checks.storage.history import History
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,29 +29,9 @@ pytestmark = pytest.mark.timing
 
 
 def record_a_passed_login(data: Path, traces: Path) -> None:
-    """One passed run of portal-login a minute ago, with its report where the server serves check evidence."""
-    folder = traces / "checks" / "portal-login-1"
-    folder.mkdir(parents=True)
-    (folder / "report.html").write_text(
-        "<!doctype html><html lang='en'><title>Report</title><h1>Portal login report</h1>"
-    )
-    at = datetime.now(UTC) - timedelta(minutes=1)
+    """One passed run of portal-login a minute ago, in the history under `data`."""
     history = History(data_dir=data)
-    history.record(
-        CheckRun(
-            check="portal-login",
-            runbook="synthetic-login",
-            env="sandbox",
-            scheduled_at=at,
-            started_at=at,
-            finished_at=at + timedelta(seconds=2),
-            status="passed",
-            duration_s=2.0,
-            summary="signed in",
-            attempts=(Attempt(1, "passed", "portal-login-1", str(folder), 2.0),),
-        )
-    )
-    history.save_state("portal-login", CheckState(consecutive_passes=1, last_status="passed", last_run_at=at))
+    check_history.record_a_passed_login(history, traces)
     history.close()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support.signing_in import csrf_of, post_sign_in
 
 from automation.catalog import Catalog
 from automation.console.accounts import add_user
@@ -33,17 +34,8 @@ def client(store: ConsoleStore) -> Iterator[TestClient]:
         yield opened
 
 
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([0-9a-f]+)"', html).group(1)
-
-
 def sign_in(client: TestClient, password: str = PASSWORD) -> object:
-    token = csrf_of(client.get("/login").text)
-    return client.post(
-        "/login",
-        data={"name": "ana", "password": password, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
+    return post_sign_in(client, "ana", password)
 
 
 def test_only_healthz_and_the_login_page_answer_without_a_session(client: TestClient) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support import signing_in
+from support.signing_in import csrf_of
 
 from automation.catalog import Catalog
 from automation.console.accounts import add_user
@@ -79,20 +81,10 @@ def signed_in(console: Console) -> Client:
 
     def sign_in(name: str) -> TestClient:
         client = TestClient(app, base_url="http://127.0.0.1")
-        token = csrf_of(client.get("/login").text)
-        answer = client.post(
-            "/login",
-            data={"name": name, "password": PASSWORD, "csrf_token": token, "next": "/"},
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text
+        signing_in.sign_in(client, name, PASSWORD)
         return client
 
     return sign_in
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([0-9a-f]+)"', html).group(1)
 
 
 def start(client: TestClient, runbook: str, **fields: str) -> tuple[int, str]:

@@ -6,23 +6,23 @@ servers refuse to listen beyond loopback, /healthz says only ok or not, and a ho
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from support import signing_in
 from support.accessibility import serious_violations
+from support.check_history import record_a_passed_login
 
 from automation.catalog import Catalog
 from automation.checks.config.load import load_checks
-from automation.checks.model import Attempt, CheckRun, CheckState
 from automation.checks.storage.history import History
 from automation.checks.web.server import StatusServer
 from automation.console.accounts import add_user
@@ -39,39 +39,8 @@ CATALOG = Catalog([ROOT / "runbooks"])
 CHECKS_FILE = ROOT / "runbooks" / "checks.yaml"
 RUNBOOK = [sys.executable, "-m", "automation.cli"]
 PASSWORD = "a long enough passphrase"
-REPORT = "<!doctype html><title>Portal login report</title><h1>Portal login report</h1>"
 HOW_TO = "runbook users add NAME --role admin"
 DENIED = ("/", "/api/status", "/evidence/portal-login-1/report.html", "/metrics")
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
-    assert found is not None, html
-    return found.group(1)
-
-
-def record_a_passed_login(history: History, traces: Path) -> Path:
-    """One passed run of portal-login a minute ago, its report under the evidence root."""
-    folder = traces / "checks" / "portal-login-1"
-    folder.mkdir(parents=True)
-    (folder / "report.html").write_text(REPORT)
-    at = datetime.now(UTC) - timedelta(minutes=1)
-    history.record(
-        CheckRun(
-            check="portal-login",
-            runbook="synthetic-login",
-            env="sandbox",
-            scheduled_at=at,
-            started_at=at,
-            finished_at=at + timedelta(seconds=2),
-            status="passed",
-            duration_s=2.0,
-            summary="signed in",
-            attempts=(Attempt(1, "passed", "portal-login-1", str(folder), 2.0),),
-        )
-    )
-    history.save_state("portal-login", CheckState(consecutive_passes=1, last_status="passed", last_run_at=at))
-    return folder / "report.html"
 
 
 @dataclass
@@ -107,13 +76,7 @@ def with_users(site: Site) -> Site:
 
 
 def sign_in(client: TestClient, name: str) -> None:
-    form = client.get("/login?next=/")
-    answer = client.post(
-        "/login",
-        data={"name": name, "password": PASSWORD, "csrf_token": csrf_of(form.text), "next": "/"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
+    signing_in.sign_in(client, name, PASSWORD)
 
 
 def test_nobody_signed_in_gets_the_login_page_or_401(site: Site) -> None:
@@ -297,12 +260,7 @@ def test_the_real_server_closed_until_a_user_then_open_to_her_and_to_a_token(ser
         assert "probe_success" in client.get("/metrics", headers=bearer).text
         assert client.get("/api/status", headers=bearer).status_code == 200
 
-        form = client.get("/login")
-        signed = client.post(
-            "/login",
-            data={"name": "olga", "password": PASSWORD, "csrf_token": csrf_of(form.text), "next": "/"},
-        )
-        assert signed.status_code == 303
+        signing_in.sign_in(client, "olga", PASSWORD)
         assert 'id="check-portal-login"' in client.get("/").text
         assert "Portal login report" in client.get("/evidence/portal-login-1/report.html").text
 
