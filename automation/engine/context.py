@@ -291,7 +291,9 @@ class RunContext:
             return
         digest = None if picture.unchanged else _digest(path)
         # The same picture of the same document: point to it, keep one file (a new document gets its own).
-        if last and (picture.unchanged or (digest == last[2] and picture.view.document == last[0].document)):
+        shown = picture.view.document
+        same_document = last is not None and shown is not None and shown == last[0].document
+        if last and (picture.unchanged or (digest == last[2] and same_document)):
             if not picture.unchanged:
                 path.unlink(missing_ok=True)
             taken = last[1]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +69,13 @@ _READ_JS = f"""((known, unpaint) => {{ {_STATE_JS} {_WALK_JS}
   const key = st.id + '.' + st.textId;
   const fresh = known !== key;
   const ticked = ticks.map(e => e.checked || e.selected ? 1 : 0).join('');
-  const look = [location.href, st.id, st.gen, scrollX, scrollY, innerWidth, innerHeight, ticked, focused].join('|');
+  const look = [st.gen, scrollX, scrollY, innerWidth, innerHeight, ticked, focused].join('|');
   const typed = fields.flatMap((e, i) => e[{_TYPED}] ? [i] : []);
   if (!typed.length && roots.some(r => [...r.querySelectorAll('[contenteditable]')].some(e => e[{_TYPED}])))
     typed.push(-1);  // an editable element, not a field, typed a secret into
   return [key, fresh, fresh ? text : null,
           fields.map(e => [String(e.value || ''), String(e.placeholder || '')]), look, roots.length - 1,
-          typed]; }})"""
+          typed, [location.href, st.id]]; }})"""
 
 # Paint a box over each field named by index, each field typed a secret into, and the innermost elements whose
 # text holds a needle (as get_by_text matches: whitespace collapsed, case folded). The text is searched from each
@@ -116,31 +116,27 @@ class PageView:
 
     text: str | None
     fields: list[tuple[str, str]] | None  # (value, placeholder) per field, in document order
-    look: str | None = None  # how it looks (kept in memory only: its URL may hold a secret)
+    look: str | None = None  # how it looks: change count, scroll, size, ticks, focus (None: unknown)
     shadows: int = 0  # open shadow roots: their text is not in `text`
     typed: tuple[int, ...] = ()  # the fields typed a secret into (by index; -1: an editable element)
-
-    def shows_as(self, other: PageView) -> bool:
-        """Whether it shows what `other` shows, style and layout passes aside: across one picture, where
-        painting the masks and removing them are passes of their own."""
-        if self.look is None or other.look is None:
-            return False
-        return (self.text, self.fields, self.look.rsplit("|", 1)[0]) == (
-            other.text,
-            other.fields,
-            other.look.rsplit("|", 1)[0],
-        )
-
-    @property
-    def document(self) -> str | None:
-        """Which document it is (its address and the identity the lens gave it)."""
-        return "|".join(self.look.split("|")[:2]) if self.look else None
+    document: tuple[str, str] | None = None  # its address and the identity the lens gave it (in memory only)
+    restyled: str | None = None  # Chromium's count of style and layout passes so far
 
     @property
     def seen(self) -> str | None:
         if self.text is None or self.fields is None:
             return None
         return "\n".join([self.text, *(part for field in self.fields for part in field)])
+
+    @property
+    def known(self) -> bool:
+        """Whether how it looks could be read (else it is never taken for an earlier picture's page)."""
+        return self.look is not None and self.document is not None and self.restyled is not None
+
+    def shows_as(self, other: PageView) -> bool:
+        """Whether it shows what `other` shows, style and layout passes aside: across one picture, where
+        painting the masks and removing them are passes of their own."""
+        return self.known and other.known and self == replace(other, restyled=self.restyled)
 
 
 class Lens:
@@ -170,20 +166,23 @@ class Lens:
         The text is sent again only when it differs from the text this lens last had."""
         known = self._text[0] if self._text else None
         try:
-            key, fresh, text, fields, look, shadows, typed = self.evaluate(
+            key, fresh, text, fields, look, shadows, typed, document = self.evaluate(
                 f"{_READ_JS}({json.dumps(known)}, {json.dumps(unpaint)})"
             )
         except (LensError, TypeError, ValueError):  # nothing to read, or not what the script returns
             return PageView(None, None)
         if fresh or self._text is None:
             self._text = (str(key), text if isinstance(text, str) else None)
-        restyled = self._restyled()
         return PageView(
             self._text[1],
             [(str(v), str(p)) for v, p in fields or []],
-            f"{look}|{restyled}" if isinstance(look, str) and restyled else None,
+            look if isinstance(look, str) else None,
             shadows if isinstance(shadows, int) else 0,
             tuple(i for i in typed or [] if isinstance(i, int)),
+            (str(document[0]), str(document[1]))
+            if isinstance(document, list) and len(document) == 2
+            else None,
+            self._restyled(),
         )
 
     def _restyled(self) -> str | None:
@@ -195,6 +194,22 @@ class Lens:
             return None
         counts = {m["name"]: m["value"] for m in metrics}
         return f"{counts.get('RecalcStyleCount')}.{counts.get('LayoutCount')}"
+
+    def settle(self, within_ms: int = 1500) -> None:
+        """Wait (at most `within_ms`) for a document still being parsed to be parsed: just after a click
+        committed a navigation, the new document has no root yet, and nothing of it can be read or masked. A
+        parsed document without a body (an image, XML) is not waited for."""
+        expression = (
+            "new Promise(done => { if (document.readyState !== 'loading') return done(true);"
+            " document.addEventListener('DOMContentLoaded', () => done(true), {once: true});"
+            f" setTimeout(() => done(false), {within_ms}); }})"
+        )
+        try:
+            self._cdp().send(
+                "Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True}
+            )
+        except Exception:  # noqa: BLE001 - the document went meanwhile: the caller reads again and sees
+            pass
 
     def paint(self, indexes: list[int], needles: list[str]) -> None:
         """Paint the masks: the fields at `indexes`, the fields typed a secret into, the elements showing a needle."""

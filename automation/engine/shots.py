@@ -123,7 +123,10 @@ def take(lens: Lens, path: Path, redactor: Redactor, last: PageView | None = Non
     mid-picture): then the masks are worked out again for what it shows now and the picture retaken; a page
     that kept changing and shows a secret is not kept. Raises LensError when no picture could be taken."""
     view = lens.read()
-    if last is not None and view.look is not None and view == last:
+    if view.text is None:  # a document still being parsed (a navigation just committed): let it have a body
+        lens.settle()
+        view = lens.read()
+    if last is not None and view.known and view == last:
         return Picture(True, view.seen, view, unchanged=True)
     seen: list[str | None] = [view.seen]
     for attempt in range(ATTEMPTS):
@@ -135,6 +138,7 @@ def take(lens: Lens, path: Path, redactor: Redactor, last: PageView | None = Non
         except LensError:  # the document went mid-picture (a navigation committed): picture the new one
             if attempt == ATTEMPTS - 1:
                 raise
+            lens.settle()
             view = lens.read()
             seen.append(view.seen)
             continue
